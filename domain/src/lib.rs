@@ -1,0 +1,19 @@
+//! Tandem's pure core: every decision the product makes, with no I/O, no clock and no
+//! randomness of its own. The Worker and the app translate between the world and these types;
+//! everything here builds natively (and is tested natively) and for `wasm32-unknown-unknown`.
+//!
+//! # Layout
+//!
+//! - [`money`]: integer fen, basis points and the one rounding rule for shares.
+//! - [`catalog`]: ids, categories, products, SKUs and their variants, bilingual text.
+//! - [`pricing`]: a supplier's price band and the shelf-price guard a store must pass.
+//! - [`stock`]: what a stock count means to a shopper for each fulfilment option.
+//! - [`shelf`]: the shelf query (category, search, cursor, page size) and its pages.
+//! - [`cursor`]: opaque, validated pagination cursors.
+
+pub mod catalog;
+pub mod cursor;
+pub mod money;
+pub mod pricing;
+pub mod shelf;
+pub mod stock;

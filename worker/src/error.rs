@@ -1,0 +1,80 @@
+//! The one error type at the HTTP boundary. Each variant has a status and a JSON body whose
+//! `error` tag the app matches on; internal failures are logged in full and answered with an
+//! opaque 500, so no database message ever reaches a client.
+
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// 400: a parameter could not be used; `field` names it.
+    BadRequest { field: String, message: String },
+    /// 404: the resource does not exist, or is not the caller's to see.
+    NotFound { resource: &'static str },
+    /// 404 for a path no route answers.
+    NoRoute,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed { allowed: &'static str },
+    /// 500: logged with `detail`; the client sees only the tag.
+    Internal { detail: String },
+}
+
+impl ApiError {
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::BadRequest { field: field.into(), message: message.into() }
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        ApiError::Internal { detail: detail.to_string() }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest { .. } => 400,
+            ApiError::NotFound { .. } | ApiError::NoRoute => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::Internal { .. } => 500,
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        match self {
+            ApiError::BadRequest { field, message } => {
+                json!({"error": "bad_request", "field": field, "message": message})
+            }
+            ApiError::NotFound { resource } => {
+                json!({"error": "not_found", "resource": resource, "message": format!("{resource} not found")})
+            }
+            ApiError::NoRoute => json!({"error": "not_found", "resource": "route", "message": "no such route"}),
+            ApiError::MethodNotAllowed { allowed } => {
+                json!({"error": "method_not_allowed", "allowed": allowed, "message": format!("use {allowed}")})
+            }
+            ApiError::Internal { .. } => json!({"error": "internal", "message": "internal error"}),
+        }
+    }
+}
+
+impl From<tandem_domain::shelf::ParamError> for ApiError {
+    fn from(error: tandem_domain::shelf::ParamError) -> Self {
+        ApiError::BadRequest { field: error.field, message: error.reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_detail_never_reaches_the_body() {
+        let error = ApiError::internal("D1_ERROR: no such table: secrets");
+        assert_eq!(error.status(), 500);
+        assert!(!error.body().to_string().contains("secrets"));
+    }
+
+    #[test]
+    fn bad_request_names_the_field() {
+        let error = ApiError::bad_request("limit", "a whole number from 1 to 50");
+        assert_eq!(error.status(), 400);
+        assert_eq!(error.body()["field"], "limit");
+        assert_eq!(error.body()["error"], "bad_request");
+    }
+}

@@ -1,0 +1,36 @@
+//! The Tandem Worker: the HTTP API over D1 and KV, and the server side of the app's pages.
+//!
+//! Every route parses its input into `tandem_domain` types, asks D1 for rows, hands them to the
+//! domain for anything that decides, and answers JSON. Errors are [`error::ApiError`]: a status
+//! and a tagged body the app matches on. Nothing on the request path panics; a panic would
+//! reset the Wasm instance for every request in flight.
+//!
+//! # Layout
+//!
+//! - [`routes`]: the route table (also the source of truth the OpenAPI test checks) and one
+//!   module per resource.
+//! - [`error`]: `ApiError` and its mapping to HTTP.
+//! - [`db`]: small helpers over D1: binding values, reading rows, mapping failures.
+
+pub mod error;
+pub mod routes;
+
+#[cfg(target_arch = "wasm32")]
+mod db;
+
+#[cfg(target_arch = "wasm32")]
+mod entry {
+    use worker::{Context, Env, Request, Response, Result, event};
+
+    use crate::routes;
+
+    #[event(start)]
+    fn start() {
+        console_error_panic_hook::set_once();
+    }
+
+    #[event(fetch)]
+    async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+        routes::handle(req, env).await
+    }
+}

@@ -1,0 +1,174 @@
+//! The route table and the dispatcher. [`ROUTES`] is the single list of what the API answers:
+//! the dispatcher matches against it, and a test checks it against `openapi.json` both ways, so
+//! a route cannot be added without being documented or documented without existing.
+
+use crate::error::ApiError;
+
+#[cfg(target_arch = "wasm32")]
+mod catalog;
+#[cfg(target_arch = "wasm32")]
+mod system;
+
+/// What a matched route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Health,
+    OpenApi,
+    ListStores,
+    StoreShelf,
+    ProductDetail,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    /// The path in OpenAPI template form: `{name}` matches one non-empty path segment.
+    pub path: &'static str,
+    pub operation: Operation,
+}
+
+pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/api/health", operation: Operation::Health },
+    Route { method: "GET", path: "/api/openapi.json", operation: Operation::OpenApi },
+    Route { method: "GET", path: "/api/stores", operation: Operation::ListStores },
+    Route { method: "GET", path: "/api/stores/{id}/shelf", operation: Operation::StoreShelf },
+    Route { method: "GET", path: "/api/products/{id}", operation: Operation::ProductDetail },
+];
+
+/// The OpenAPI 3.1 document served at `/api/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// A matched route with its path parameters, in the order they appear in the template.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Matched<'a> {
+    pub operation: Operation,
+    pub params: Vec<&'a str>,
+}
+
+/// Finds the route for a method and path. A path that matches with another method gets 405,
+/// naming the method it does take; a path that matches nothing gets 404.
+pub fn resolve<'a>(method: &str, path: &'a str) -> Result<Matched<'a>, ApiError> {
+    let mut wrong_method = None;
+    for route in ROUTES {
+        if let Some(params) = match_template(route.path, path) {
+            if route.method == method || (method == "HEAD" && route.method == "GET") {
+                return Ok(Matched { operation: route.operation, params });
+            }
+            wrong_method = Some(route.method);
+        }
+    }
+    Err(wrong_method.map_or(ApiError::NoRoute, |allowed| ApiError::MethodNotAllowed { allowed }))
+}
+
+fn match_template<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
+    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let mut template_parts = template.split('/');
+    let mut path_parts = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (template_parts.next(), path_parts.next()) {
+            (None, None) => return Some(params),
+            (Some(t), Some(p)) if t.starts_with('{') && t.ends_with('}') && !p.is_empty() => params.push(p),
+            (Some(t), Some(p)) if t == p => {}
+            _ => return None,
+        }
+    }
+}
+
+/// Answers one request. The error case is only a failure to build the error response itself,
+/// which the runtime turns into a bare 500.
+#[cfg(target_arch = "wasm32")]
+pub async fn handle(req: worker::Request, env: worker::Env) -> worker::Result<worker::Response> {
+    let path = req.path();
+    let method = req.method().to_string();
+    let outcome = match resolve(&method, &path) {
+        Ok(matched) => dispatch(&matched, &req, &env).await,
+        Err(error) => Err(error),
+    };
+    outcome.or_else(|error| {
+        if let ApiError::Internal { detail } = &error {
+            worker::console_error!("internal error on {method} {path}: {detail}");
+        }
+        json_response(error.status(), &error.body(), "no-store")
+            .map_err(|_| worker::Error::RustError("could not build the error response".into()))
+    })
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn dispatch(matched: &Matched<'_>, req: &worker::Request, env: &worker::Env) -> Result<worker::Response, ApiError> {
+    let query = query_pairs(req)?;
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    match matched.operation {
+        Operation::Health => system::health(),
+        Operation::OpenApi => system::openapi(),
+        Operation::ListStores => catalog::list_stores(env, &query).await,
+        Operation::StoreShelf => catalog::store_shelf(env, matched.params[0], &query).await,
+        Operation::ProductDetail => catalog::product_detail(env, matched.params[0], &query).await,
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn query_pairs(req: &worker::Request) -> Result<Vec<(String, String)>, ApiError> {
+    let url = req.url().map_err(ApiError::internal)?;
+    Ok(url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+}
+
+/// A JSON response with the API's common headers.
+#[cfg(target_arch = "wasm32")]
+pub fn json_response(status: u16, body: &impl serde::Serialize, cache_control: &str) -> Result<worker::Response, ApiError> {
+    let text = serde_json::to_string(body).map_err(ApiError::internal)?;
+    let mut response = worker::Response::ok(text).map_err(ApiError::internal)?.with_status(status);
+    let headers = response.headers_mut();
+    headers.set("content-type", "application/json; charset=utf-8").map_err(ApiError::internal)?;
+    headers.set("cache-control", cache_control).map_err(ApiError::internal)?;
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    #[test]
+    fn resolves_paths_with_parameters() {
+        let matched = resolve("GET", "/api/stores/s-jingan/shelf").unwrap();
+        assert_eq!(matched.operation, Operation::StoreShelf);
+        assert_eq!(matched.params, ["s-jingan"]);
+        assert_eq!(resolve("GET", "/api/stores/").unwrap().operation, Operation::ListStores);
+        assert_eq!(resolve("HEAD", "/api/health").unwrap().operation, Operation::Health);
+    }
+
+    #[test]
+    fn unknown_paths_and_methods_are_told_apart() {
+        assert_eq!(resolve("GET", "/api/nothing"), Err(ApiError::NoRoute));
+        assert_eq!(resolve("GET", "/api/stores//shelf"), Err(ApiError::NoRoute));
+        assert_eq!(resolve("POST", "/api/stores"), Err(ApiError::MethodNotAllowed { allowed: "GET" }));
+    }
+
+    /// Every route in the table is in the OpenAPI document with its method, and the document
+    /// names no route the table lacks.
+    #[test]
+    fn openapi_documents_exactly_the_route_table() {
+        let document: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        assert_eq!(document["openapi"], "3.1.0");
+        let documented: BTreeSet<(String, String)> = document["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object().unwrap().keys().filter(|k| *k != "parameters").map(|m| (m.to_uppercase(), path.clone()))
+            })
+            .collect();
+        let routed: BTreeSet<(String, String)> =
+            ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
+        assert_eq!(documented, routed);
+        for (method, path) in &documented {
+            let operation = &document["paths"][path][method.to_lowercase()];
+            assert!(operation["summary"].is_string(), "{method} {path} has no summary");
+            assert!(operation["responses"]["200"].is_object(), "{method} {path} documents no 200 response");
+        }
+    }
+}
