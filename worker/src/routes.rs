@@ -95,7 +95,11 @@ pub async fn handle(req: worker::Request, env: worker::Env) -> worker::Result<wo
 }
 
 #[cfg(target_arch = "wasm32")]
-async fn dispatch(matched: &Matched<'_>, req: &worker::Request, env: &worker::Env) -> Result<worker::Response, ApiError> {
+async fn dispatch(
+    matched: &Matched<'_>,
+    req: &worker::Request,
+    env: &worker::Env,
+) -> Result<worker::Response, ApiError> {
     let query = query_pairs(req)?;
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     match matched.operation {
@@ -115,7 +119,11 @@ fn query_pairs(req: &worker::Request) -> Result<Vec<(String, String)>, ApiError>
 
 /// A JSON response with the API's common headers.
 #[cfg(target_arch = "wasm32")]
-pub fn json_response(status: u16, body: &impl serde::Serialize, cache_control: &str) -> Result<worker::Response, ApiError> {
+pub fn json_response(
+    status: u16,
+    body: &impl serde::Serialize,
+    cache_control: &str,
+) -> Result<worker::Response, ApiError> {
     let text = serde_json::to_string(body).map_err(ApiError::internal)?;
     let mut response = worker::Response::ok(text).map_err(ApiError::internal)?.with_status(status);
     let headers = response.headers_mut();
@@ -159,7 +167,11 @@ mod tests {
             .unwrap()
             .iter()
             .flat_map(|(path, item)| {
-                item.as_object().unwrap().keys().filter(|k| *k != "parameters").map(|m| (m.to_uppercase(), path.clone()))
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| *k != "parameters")
+                    .map(|m| (m.to_uppercase(), path.clone()))
             })
             .collect();
         let routed: BTreeSet<(String, String)> =

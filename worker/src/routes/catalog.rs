@@ -28,7 +28,8 @@ pub async fn list_stores(env: &Env, params: &[(&str, &str)]) -> Result<Response,
          FROM stores s ORDER BY s.id",
         &[],
     )?;
-    let stores = db::all::<StoreRow>(statement).await?.into_iter().map(StoreRow::into_domain).collect::<Result<Vec<_>, _>>()?;
+    let stores =
+        db::all::<StoreRow>(statement).await?.into_iter().map(StoreRow::into_domain).collect::<Result<Vec<_>, _>>()?;
     json_response(200, &serde_json::json!({ "stores": stores }), CATALOGUE_CACHE)
 }
 
