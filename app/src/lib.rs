@@ -1,1 +1,56 @@
+//! The Tandem client: a Leptos app compiled to WebAssembly, opened from a store's QR code in a
+//! phone browser or an in-app WebView. It only shows what the Worker answers; every decision
+//! (prices, stock, what is on a shelf) is made on the server by `tandem_domain`.
+//!
+//! # Layout
+//!
+//! - [`i18n`]: the two languages (Chinese first), remembered across visits.
+//! - [`api`]: typed calls to the Worker and the errors they can end in.
+//! - [`pages`]: one module per screen (store picker, shelf, product).
+//! - [`components`]: pieces several screens share.
 
+pub mod api;
+pub mod components;
+pub mod i18n;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::i18n::Language;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let language = RwSignal::new(i18n::remembered_language());
+    provide_context(language);
+    Effect::new(move |_| i18n::remember_language(language.get()));
+    view! {
+        <Router>
+            <Routes fallback=move || view! { <components::ErrorNotice code="not_found".to_owned() /> }>
+                <Route path=path!("/") view=pages::home::Home />
+                <Route path=path!("/p/:id") view=pages::product::ProductPage />
+            </Routes>
+        </Router>
+    }
+}
+
+/// The current language, provided by [`App`].
+pub fn use_language() -> RwSignal<Language> {
+    use_context::<RwSignal<Language>>().unwrap_or_else(|| RwSignal::new(Language::Zh))
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app")) else {
+        return;
+    };
+    // The skeleton in index.html stays until the app is ready to draw over it.
+    root.set_inner_html("");
+    let Ok(root) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(root) else {
+        return;
+    };
+    leptos::mount::mount_to(root, App).forget();
+}

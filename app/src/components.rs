@@ -1,0 +1,82 @@
+//! Pieces several screens share: the top bar, error notices, prices and availability.
+
+use leptos::prelude::*;
+use tandem_domain::money::Fen;
+use tandem_domain::stock::Availability;
+
+use crate::i18n::Key;
+use crate::use_language;
+
+/// The top bar: an optional back link, a title, and the language switch.
+#[component]
+pub fn TopBar(#[prop(into)] title: Signal<String>, #[prop(optional, into)] back: Option<Signal<String>>) -> impl IntoView {
+    let language = use_language();
+    view! {
+        <header class="top-bar">
+            {back.map(|href| view! {
+                <a class="back" href=move || href.get() aria-label=move || language.get().t(Key::Back)>"‹"</a>
+            })}
+            <h1 class="title">{move || title.get()}</h1>
+            <button class="lang-switch" data-test="lang-switch" on:click=move |_| language.update(|l| *l = l.other())>
+                {move || language.get().t(Key::SwitchLanguage)}
+            </button>
+        </header>
+    }
+}
+
+/// What went wrong, in the shopper's language, with a retry button when retrying can help.
+#[component]
+pub fn ErrorNotice(code: String, #[prop(optional)] retry: Option<Callback<()>>) -> impl IntoView {
+    let language = use_language();
+    let key = match code.as_str() {
+        "not_found" => Key::ErrorNotFound,
+        "bad_request" => Key::ErrorBadRequest,
+        "network" => Key::ErrorNetwork,
+        _ => Key::ErrorServer,
+    };
+    view! {
+        <div class="notice error" role="alert" data-error=code>
+            <p>{move || language.get().t(key)}</p>
+            {retry.map(|retry| view! {
+                <button on:click=move |_| retry.run(())>{move || language.get().t(Key::Retry)}</button>
+            })}
+        </div>
+    }
+}
+
+/// A price, or a range shown as its lowest price with "from".
+#[component]
+pub fn Price(from: Fen, to: Fen) -> impl IntoView {
+    let language = use_language();
+    view! {
+        <span class="price">
+            {from.to_string()}
+            {(from != to).then(|| view! { <small>" " {move || language.get().t(Key::From)}</small> })}
+        </span>
+    }
+}
+
+/// One fulfilment option's availability.
+#[component]
+pub fn AvailabilityLine(label: Key, availability: Availability) -> impl IntoView {
+    let language = use_language();
+    let class = if availability.can_buy() { "availability yes" } else { "availability no" };
+    let status = move || {
+        let language = language.get();
+        match availability {
+            Availability::InStock { .. } => language.t(Key::InStock).to_owned(),
+            Availability::Low { units } => match language {
+                crate::i18n::Language::Zh => format!("{}{units}{}", language.t(Key::LowStock), language.t(Key::Units)),
+                crate::i18n::Language::En => format!("{} {units} {}", language.t(Key::LowStock), language.t(Key::Units)),
+            },
+            Availability::OutOfStock => language.t(Key::OutOfStock).to_owned(),
+            Availability::Unavailable => language.t(Key::NotOffered).to_owned(),
+        }
+    };
+    view! {
+        <div class=class>
+            <span class="option">{move || language.get().t(label)}</span>
+            <span class="status">{status}</span>
+        </div>
+    }
+}

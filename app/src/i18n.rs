@@ -1,0 +1,139 @@
+//! Chinese is the primary language and English the second. The choice is remembered in
+//! `localStorage`, so a shopper who switched once keeps their language on the next visit.
+
+use tandem_domain::catalog::Text;
+
+const STORAGE_KEY: &str = "tandem.lang";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Zh,
+    En,
+}
+
+impl Language {
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Zh => "zh-CN",
+            Language::En => "en",
+        }
+    }
+
+    pub fn other(self) -> Language {
+        match self {
+            Language::Zh => Language::En,
+            Language::En => Language::Zh,
+        }
+    }
+
+    /// Picks the text in this language.
+    pub fn pick(self, text: &Text) -> String {
+        match self {
+            Language::Zh => text.zh.clone(),
+            Language::En => text.en.clone(),
+        }
+    }
+
+    pub fn t(self, key: Key) -> &'static str {
+        let (zh, en) = key.texts();
+        match self {
+            Language::Zh => zh,
+            Language::En => en,
+        }
+    }
+}
+
+/// Every fixed text on the screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    AppName,
+    SwitchLanguage,
+    ChooseStore,
+    ChooseStoreHint,
+    Products,
+    All,
+    Search,
+    SearchPlaceholder,
+    LoadMore,
+    Loading,
+    NoResults,
+    EndOfShelf,
+    From,
+    Pickup,
+    Delivery,
+    InStock,
+    LowStock,
+    OutOfStock,
+    NotOffered,
+    Size,
+    Colour,
+    Supplier,
+    Back,
+    ChangeStore,
+    Retry,
+    ErrorNotFound,
+    ErrorBadRequest,
+    ErrorNetwork,
+    ErrorServer,
+    View3d,
+    Units,
+}
+
+impl Key {
+    fn texts(self) -> (&'static str, &'static str) {
+        match self {
+            Key::AppName => ("Tandem 云店", "Tandem virtual store"),
+            Key::SwitchLanguage => ("English", "中文"),
+            Key::ChooseStore => ("选择门店", "Choose a store"),
+            Key::ChooseStoreHint => ("扫描门店二维码，或在下方选择门店进入云货架。", "Scan a store's QR code, or choose a store below to open its virtual shelf."),
+            Key::Products => ("件商品", "products"),
+            Key::All => ("全部", "All"),
+            Key::Search => ("搜索", "Search"),
+            Key::SearchPlaceholder => ("搜索商品名称", "Search products"),
+            Key::LoadMore => ("加载更多", "Load more"),
+            Key::Loading => ("加载中…", "Loading…"),
+            Key::NoResults => ("没有找到相关商品", "No products found"),
+            Key::EndOfShelf => ("已经到底了", "That's everything"),
+            Key::From => ("起", "from"),
+            Key::Pickup => ("到店自提", "Pick up in store"),
+            Key::Delivery => ("快递到家", "Home delivery"),
+            Key::InStock => ("有货", "In stock"),
+            Key::LowStock => ("仅剩", "Only"),
+            Key::OutOfStock => ("缺货", "Out of stock"),
+            Key::NotOffered => ("本店不提供", "Not offered here"),
+            Key::Size => ("尺码/规格", "Size"),
+            Key::Colour => ("颜色/款式", "Colour"),
+            Key::Supplier => ("供货商", "Supplier"),
+            Key::Back => ("返回", "Back"),
+            Key::ChangeStore => ("切换门店", "Change store"),
+            Key::Retry => ("重试", "Retry"),
+            Key::ErrorNotFound => ("找不到该页面或商品，它可能已下架。", "Not found: it may have been taken off the shelf."),
+            Key::ErrorBadRequest => ("请求参数有误", "Something in the request was not right"),
+            Key::ErrorNetwork => ("网络连接失败，请检查网络后重试。", "Could not reach the store. Check your connection and retry."),
+            Key::ErrorServer => ("服务暂时不可用，请稍后重试。", "The service is unavailable right now. Please retry shortly."),
+            Key::View3d => ("3D 查看", "View in 3D"),
+            Key::Units => ("件", "left"),
+        }
+    }
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+pub fn remembered_language() -> Language {
+    match storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()).as_deref() {
+        Some("en") => Language::En,
+        _ => Language::Zh,
+    }
+}
+
+pub fn remember_language(language: Language) {
+    if let Some(storage) = storage() {
+        // A full or disabled storage (private browsing) only loses the memory, not the switch.
+        let _ = storage.set_item(STORAGE_KEY, language.code());
+    }
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("lang", language.code());
+    }
+}

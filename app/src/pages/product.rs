@@ -1,0 +1,195 @@
+//! A product as one store offers it: gallery (pictures and, where there is one, a 3D model),
+//! variant picker, the store's price, and availability for pickup and for delivery.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use tandem_domain::catalog::{Media, MediaKind, ProductDetail, SkuOffer, Text};
+
+use crate::api;
+use crate::components::{AvailabilityLine, ErrorNotice, Price, TopBar};
+use crate::i18n::Key;
+use crate::use_language;
+
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let language = use_language();
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id")).unwrap_or_default());
+    let store = Memo::new(move |_| query.with(|q| q.get("store")).unwrap_or_default());
+    let product = LocalResource::new(move || {
+        let (id, store) = (id.get(), store.get());
+        async move { api::product(&id, &store).await }
+    });
+    let title = Signal::derive(move || {
+        product.get().and_then(Result::ok).map_or_else(|| language.get().t(Key::AppName).to_owned(), |p| language.get().pick(&p.name))
+    });
+    let back = Signal::derive(move || format!("/?store={}", js_sys::encode_uri_component(&store.get())));
+    view! {
+        <TopBar title=title back=back />
+        <main class="page product">
+            <Suspense fallback=move || view! { <div class="skeleton-block"></div><p class="loading">{move || language.get().t(Key::Loading)}</p> }>
+                {move || product.get().map(|result| match result {
+                    Ok(detail) => view! { <ProductView detail=detail /> }.into_any(),
+                    Err(failure) => view! {
+                        <ErrorNotice code=failure.code retry=Callback::new(move |()| product.refetch()) />
+                    }.into_any(),
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+/// Distinct values in first-seen order.
+fn distinct<T: PartialEq + Clone>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for value in values {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
+}
+
+#[component]
+fn ProductView(detail: ProductDetail) -> impl IntoView {
+    let language = use_language();
+    let skus = StoredValue::new(detail.skus.clone());
+    let sizes: Vec<String> = distinct(detail.skus.iter().filter_map(|s| s.variant.size.clone()));
+    let colours: Vec<Text> = distinct(detail.skus.iter().filter_map(|s| s.variant.colour.clone()));
+    let first = detail.skus.first();
+    let size = RwSignal::new(first.and_then(|s| s.variant.size.clone()));
+    let colour = RwSignal::new(first.and_then(|s| s.variant.colour.clone()));
+
+    // The SKU with the chosen size and colour; when that combination does not exist, the first
+    // with the chosen size, so a choice always shows a price.
+    let selected = Memo::new(move |_| {
+        let (size, colour) = (size.get(), colour.get());
+        skus.with_value(|skus| {
+            skus.iter()
+                .find(|s| s.variant.size == size && s.variant.colour == colour)
+                .or_else(|| skus.iter().find(|s| s.variant.size == size))
+                .or_else(|| skus.first())
+                .cloned()
+        })
+    });
+    let price_range = (
+        detail.skus.iter().map(|s| s.price_fen).min().unwrap_or_default(),
+        detail.skus.iter().map(|s| s.price_fen).max().unwrap_or_default(),
+    );
+    let name = detail.name.clone();
+    let description = detail.description.clone();
+    let supplier = detail.supplier.clone();
+
+    view! {
+        <Gallery media=detail.media.clone() />
+        <section class="summary">
+            <h2 class="product-name" data-test="product-name">{move || language.get().pick(&name)}</h2>
+            <p class="product-price" data-test="product-price">
+                {move || match selected.get() {
+                    Some(sku) => view! { <Price from=sku.price_fen to=sku.price_fen /> }.into_any(),
+                    None => view! { <Price from=price_range.0 to=price_range.1 /> }.into_any(),
+                }}
+            </p>
+        </section>
+        {(!sizes.is_empty()).then(|| view! {
+            <section class="variants">
+                <h3>{move || language.get().t(Key::Size)}</h3>
+                <div class="chips" data-test="sizes">
+                    {sizes.into_iter().map(|value| {
+                        let chosen = value.clone();
+                        let is_active = value.clone();
+                        view! {
+                            <button class="chip" class:active=move || size.get().as_deref() == Some(is_active.as_str())
+                                on:click=move |_| size.set(Some(chosen.clone()))>{value}</button>
+                        }
+                    }).collect_view()}
+                </div>
+            </section>
+        })}
+        {(!colours.is_empty()).then(|| view! {
+            <section class="variants">
+                <h3>{move || language.get().t(Key::Colour)}</h3>
+                <div class="chips" data-test="colours">
+                    {colours.into_iter().map(|value| {
+                        let chosen = value.clone();
+                        let is_active = value.clone();
+                        let label = value.clone();
+                        view! {
+                            <button class="chip" class:active=move || colour.get().as_ref() == Some(&is_active)
+                                on:click=move |_| colour.set(Some(chosen.clone()))>{move || language.get().pick(&label)}</button>
+                        }
+                    }).collect_view()}
+                </div>
+            </section>
+        })}
+        <section class="fulfilment" data-test="availability">
+            {move || selected.get().map(|sku: SkuOffer| view! {
+                <AvailabilityLine label=Key::Pickup availability=sku.pickup />
+                <AvailabilityLine label=Key::Delivery availability=sku.delivery />
+            })}
+        </section>
+        <section class="description">
+            <p>{move || language.get().pick(&description)}</p>
+            <p class="supplier">{move || language.get().t(Key::Supplier)} ": " {move || language.get().pick(&supplier)}</p>
+        </section>
+    }
+}
+
+/// Loads the 3D viewer's script the first time a model is shown; pages without a model never
+/// pay for it.
+fn ensure_model_viewer() {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    if document.get_element_by_id("model-viewer-script").is_some() {
+        return;
+    }
+    if let Ok(script) = document.create_element("script") {
+        let _ = script.set_attribute("id", "model-viewer-script");
+        let _ = script.set_attribute("type", "module");
+        let _ = script.set_attribute("src", "/vendor/model-viewer.min.js");
+        if let Some(head) = document.head() {
+            let _ = head.append_child(&script);
+        }
+    }
+}
+
+#[component]
+fn Gallery(media: Vec<Media>) -> impl IntoView {
+    let language = use_language();
+    let media = StoredValue::new(media);
+    let current = RwSignal::new(0usize);
+    let shown = move || media.with_value(|m| m.get(current.get()).cloned());
+    view! {
+        <div class="gallery">
+            <div class="stage">
+                {move || shown().map(|item| {
+                    let alt = item.alt.clone();
+                    match item.kind {
+                        MediaKind::Image => view! {
+                            <img src=item.url.clone() alt=move || language.get().pick(&alt) width="600" height="600" />
+                        }.into_any(),
+                        MediaKind::Model => {
+                            ensure_model_viewer();
+                            view! {
+                                <model-viewer src=item.url.clone() alt=move || language.get().pick(&alt)
+                                    camera-controls="" auto-rotate="" shadow-intensity="1"></model-viewer>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </div>
+            <div class="thumbs">
+                {move || media.with_value(|items| items.iter().enumerate().map(|(index, item)| {
+                    let label = match item.kind {
+                        MediaKind::Image => view! { <img src=item.url.clone() alt="" width="64" height="64" /> }.into_any(),
+                        MediaKind::Model => view! { <span class="thumb-3d">{move || language.get().t(Key::View3d)}</span> }.into_any(),
+                    };
+                    view! {
+                        <button class="thumb" class:active=move || current.get() == index on:click=move |_| current.set(index)
+                            data-kind=if item.kind == MediaKind::Model { "model" } else { "image" }>{label}</button>
+                    }
+                }).collect_view())}
+            </div>
+        </div>
+    }
+}
