@@ -53,7 +53,12 @@ pub async fn stores() -> Result<Vec<StoreSummary>, ApiFailure> {
     get::<StoreList>("/api/stores").await.map(|list| list.stores)
 }
 
-pub async fn shelf(store: &str, category: Option<&str>, search: Option<&str>, cursor: Option<&str>) -> Result<ShelfPage, ApiFailure> {
+pub async fn shelf(
+    store: &str,
+    category: Option<&str>,
+    search: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<ShelfPage, ApiFailure> {
     let mut url = format!("/api/stores/{}/shelf?limit=12", encode(store));
     for (key, value) in [("category", category), ("q", search), ("cursor", cursor)] {
         if let Some(value) = value.filter(|v| !v.is_empty()) {

@@ -9,7 +9,10 @@ use crate::use_language;
 
 /// The top bar: an optional back link, a title, and the language switch.
 #[component]
-pub fn TopBar(#[prop(into)] title: Signal<String>, #[prop(optional, into)] back: Option<Signal<String>>) -> impl IntoView {
+pub fn TopBar(
+    #[prop(into)] title: Signal<String>,
+    #[prop(optional, into)] back: Option<Signal<String>>,
+) -> impl IntoView {
     let language = use_language();
     view! {
         <header class="top-bar">
@@ -67,7 +70,9 @@ pub fn AvailabilityLine(label: Key, availability: Availability) -> impl IntoView
             Availability::InStock { .. } => language.t(Key::InStock).to_owned(),
             Availability::Low { units } => match language {
                 crate::i18n::Language::Zh => format!("{}{units}{}", language.t(Key::LowStock), language.t(Key::Units)),
-                crate::i18n::Language::En => format!("{} {units} {}", language.t(Key::LowStock), language.t(Key::Units)),
+                crate::i18n::Language::En => {
+                    format!("{} {units} {}", language.t(Key::LowStock), language.t(Key::Units))
+                }
             },
             Availability::OutOfStock => language.t(Key::OutOfStock).to_owned(),
             Availability::Unavailable => language.t(Key::NotOffered).to_owned(),

@@ -19,6 +19,7 @@ impl Language {
         }
     }
 
+    #[must_use]
     pub fn other(self) -> Language {
         match self {
             Language::Zh => Language::En,
@@ -85,7 +86,10 @@ impl Key {
             Key::AppName => ("Tandem 云店", "Tandem virtual store"),
             Key::SwitchLanguage => ("English", "中文"),
             Key::ChooseStore => ("选择门店", "Choose a store"),
-            Key::ChooseStoreHint => ("扫描门店二维码，或在下方选择门店进入云货架。", "Scan a store's QR code, or choose a store below to open its virtual shelf."),
+            Key::ChooseStoreHint => (
+                "扫描门店二维码，或在下方选择门店进入云货架。",
+                "Scan a store's QR code, or choose a store below to open its virtual shelf.",
+            ),
             Key::Products => ("件商品", "products"),
             Key::All => ("全部", "All"),
             Key::Search => ("搜索", "Search"),
@@ -107,10 +111,16 @@ impl Key {
             Key::Back => ("返回", "Back"),
             Key::ChangeStore => ("切换门店", "Change store"),
             Key::Retry => ("重试", "Retry"),
-            Key::ErrorNotFound => ("找不到该页面或商品，它可能已下架。", "Not found: it may have been taken off the shelf."),
+            Key::ErrorNotFound => {
+                ("找不到该页面或商品，它可能已下架。", "Not found: it may have been taken off the shelf.")
+            }
             Key::ErrorBadRequest => ("请求参数有误", "Something in the request was not right"),
-            Key::ErrorNetwork => ("网络连接失败，请检查网络后重试。", "Could not reach the store. Check your connection and retry."),
-            Key::ErrorServer => ("服务暂时不可用，请稍后重试。", "The service is unavailable right now. Please retry shortly."),
+            Key::ErrorNetwork => {
+                ("网络连接失败，请检查网络后重试。", "Could not reach the store. Check your connection and retry.")
+            }
+            Key::ErrorServer => {
+                ("服务暂时不可用，请稍后重试。", "The service is unavailable right now. Please retry shortly.")
+            }
             Key::View3d => ("3D 查看", "View in 3D"),
             Key::Units => ("件", "left"),
         }

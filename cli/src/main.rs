@@ -63,12 +63,11 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Seed(Seed::Sql { out }) => {
             let sql = seed::demo_sql().map_err(|e| e.to_string())?;
-            match out {
-                Some(path) => std::fs::write(&path, sql).map_err(|e| format!("{}: {e}", path.display())),
-                None => {
-                    print!("{sql}");
-                    Ok(())
-                }
+            if let Some(path) = out {
+                std::fs::write(&path, sql).map_err(|e| format!("{}: {e}", path.display()))
+            } else {
+                print!("{sql}");
+                Ok(())
             }
         }
         Command::Seed(Seed::Media { out }) => write_media(&out).map_err(|e| format!("{}: {e}", out.display())),

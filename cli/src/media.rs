@@ -44,7 +44,7 @@ fn figure(category: Category, colour: &str) -> String {
     let outline = r##"stroke="#00000026" stroke-width="4""##;
     match category {
         Category::Clothing => format!(
-            r##"<path d="M210 150 L260 130 Q300 165 340 130 L390 150 L450 210 L410 255 L385 235 L385 470 L215 470 L215 235 L190 255 L150 210 Z" fill="{colour}" {outline}/>"##
+            r#"<path d="M210 150 L260 130 Q300 165 340 130 L390 150 L450 210 L410 255 L385 235 L385 470 L215 470 L215 235 L190 255 L150 210 Z" fill="{colour}" {outline}/>"#
         ),
         Category::Beauty => format!(
             r##"<rect x="245" y="230" width="110" height="240" rx="18" fill="{colour}" {outline}/><rect x="262" y="140" width="76" height="95" rx="10" fill="#3a3a3a"/><rect x="262" y="300" width="76" height="60" rx="6" fill="#ffffff88"/>"##
@@ -175,7 +175,7 @@ pub fn model_glb(shape: ModelShape) -> Vec<u8> {
     for index in &indices {
         binary.extend_from_slice(&index.to_le_bytes());
     }
-    while binary.len() % 4 != 0 {
+    while !binary.len().is_multiple_of(4) {
         binary.push(0);
     }
     let (mut min, mut max) = ([f32::MAX; 3], [f32::MIN; 3]);
@@ -205,7 +205,7 @@ pub fn model_glb(shape: ModelShape) -> Vec<u8> {
         ]
     });
     let mut json_bytes = json.to_string().into_bytes();
-    while json_bytes.len() % 4 != 0 {
+    while !json_bytes.len().is_multiple_of(4) {
         json_bytes.push(b' ');
     }
     let total = 12 + 8 + json_bytes.len() + 8 + binary.len();
@@ -238,7 +238,7 @@ mod tests {
             assert_eq!(&glb[16..20], b"JSON");
             let json: serde_json::Value = serde_json::from_slice(&glb[20..20 + json_len]).unwrap();
             let bin_len = u32::from_le_bytes(glb[20 + json_len..24 + json_len].try_into().unwrap()) as usize;
-            assert_eq!(json["buffers"][0]["byteLength"].as_u64().unwrap() as usize, bin_len);
+            assert_eq!(json["buffers"][0]["byteLength"].as_u64().unwrap(), bin_len as u64);
             assert_eq!(total, 28 + json_len + bin_len);
         }
     }

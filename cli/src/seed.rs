@@ -85,7 +85,7 @@ pub fn shelf_price(sku: &DemoSku, price_percent: i64) -> Fen {
 
 fn on_shelf(store_index: usize, product_index: usize) -> bool {
     let skip_every = STORES[store_index].skip_every;
-    skip_every == 0 || (product_index + store_index) % skip_every != 0
+    skip_every == 0 || !(product_index + store_index).is_multiple_of(skip_every)
 }
 
 pub fn demo_sql() -> Result<String, SeedError> {
@@ -185,7 +185,7 @@ pub fn demo_sql() -> Result<String, SeedError> {
             );
             // The supplier's warehouse holds most SKUs, a few are sold out.
             let hash = stable_hash(&sku.id);
-            let warehouse_units = if hash % 13 == 0 { 0 } else { 20 + hash % 280 };
+            let warehouse_units = if hash.is_multiple_of(13) { 0 } else { 20 + hash % 280 };
             let _ = writeln!(
                 sql,
                 "INSERT INTO stock (location_id, sku_id, on_hand, reserved) VALUES ({}, {}, {warehouse_units}, 0);",
@@ -211,7 +211,7 @@ pub fn demo_sql() -> Result<String, SeedError> {
                 );
                 // A store keeps a few units of some SKUs for pickup; the rest it does not stock.
                 let store_hash = stable_hash(&format!("{}{}", store.id, sku.id));
-                if store_hash % 4 != 0 {
+                if !store_hash.is_multiple_of(4) {
                     let units = store_hash % 12;
                     let _ = writeln!(
                         sql,

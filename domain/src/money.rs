@@ -75,6 +75,7 @@ impl Fen {
     /// `floor(self × rate / 10000)`, computed in 128 bits so it cannot overflow. Floor, not
     /// truncation, so a negative amount's share rounds away from zero like a positive one's
     /// remainder does and the parts of a split always add back up to the whole.
+    #[must_use]
     pub fn share(self, rate: BasisPoints) -> Fen {
         let product = i128::from(self.0) * i128::from(rate.0);
         let share = product.div_euclid(i128::from(WHOLE_BP));

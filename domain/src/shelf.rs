@@ -108,12 +108,11 @@ impl ShelfQuery {
                     query.category =
                         Some(Category::parse(value).map_err(|e| ParamError::new("category", e.to_string()))?);
                 }
-                "category" => {}
                 "q" => query.search = SearchText::parse(value)?,
                 "cursor" if !value.is_empty() => {
                     query.cursor = Some(Cursor::decode(value).map_err(|e| ParamError::new("cursor", e.to_string()))?);
                 }
-                "cursor" => {}
+                "category" | "cursor" => {}
                 "limit" => query.limit = parse_limit(value)?,
                 other => return Err(ParamError::new(other, "unknown parameter")),
             }

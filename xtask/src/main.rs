@@ -1,1 +1,144 @@
-fn main() {}
+//! `cargo xtask`: the project's commands. Each does all of its own set-up on a fresh machine
+//! (wasm target, cached tools, npm packages, Chromium, migrations, demo data), so the README's
+//! two commands are all anyone needs.
+//!
+//! - `cargo xtask dev`: build, migrate, seed an empty database, serve on 127.0.0.1:8787 (`PORT`).
+//! - `cargo xtask test`: fmt and clippy, native tests, then the integration and browser tests
+//!   against a real `wrangler dev` on a free port with a fresh state folder.
+//! - `cargo xtask bench`: criterion benchmarks of the domain and an HTTP load test of the Worker.
+//! - `cargo xtask build`: the release builds of the app and the Worker (what `wrangler deploy` uploads).
+//!
+//! # Layout
+//!
+//! - `setup`: tools and packages, installed once into a cache outside the clone.
+//! - `build`: the app and Worker builds.
+//! - `server`: starting and stopping `wrangler dev`, migrations and demo data.
+//! - `load`: the HTTP load generator.
+
+mod build;
+mod load;
+mod server;
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let started = Instant::now();
+    let outcome = match args.first().map(String::as_str) {
+        Some("dev") => dev(),
+        Some("test") => test(),
+        Some("bench") => bench(),
+        Some("build") => setup::for_build().and_then(|tools| build::all(&tools)),
+        Some("setup") => setup::for_tests().map(|_| ()),
+        _ => {
+            eprintln!("usage: cargo xtask <dev|test|bench|build|setup>");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => {
+            eprintln!("xtask: done in {:.1} s", started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one folder below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Runs a command in the workspace root, failing with its name when it fails.
+pub fn run(command: &mut Command) -> Result {
+    let description = format!("{command:?}");
+    eprintln!("xtask: $ {}", short(&description));
+    let status = command.current_dir_if_unset().status().map_err(|e| format!("{description}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{} failed ({status})", short(&description))) }
+}
+
+/// Runs a command and returns its standard output.
+pub fn output(command: &mut Command) -> Result<String> {
+    let description = format!("{command:?}");
+    let output = command.current_dir_if_unset().output().map_err(|e| format!("{description}: {e}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(format!("{} failed: {}", short(&description), String::from_utf8_lossy(&output.stderr).trim()))
+    }
+}
+
+fn short(description: &str) -> String {
+    description.chars().take(200).collect()
+}
+
+trait InRoot {
+    fn current_dir_if_unset(&mut self) -> &mut Self;
+}
+
+impl InRoot for Command {
+    fn current_dir_if_unset(&mut self) -> &mut Self {
+        if self.get_current_dir().is_none() {
+            self.current_dir(root());
+        }
+        self
+    }
+}
+
+fn dev() -> Result {
+    let tools = setup::for_build()?;
+    build::all(&tools)?;
+    let port = std::env::var("PORT").ok().and_then(|p| p.parse::<u16>().ok()).unwrap_or(8787);
+    let state = root().join(".wrangler/state");
+    server::prepare_database(&tools, &state)?;
+    server::serve_foreground(&tools, &state, port)
+}
+
+fn test() -> Result {
+    let tools = setup::for_tests()?;
+    run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
+    run(Command::new("cargo").args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    // The Worker's and the app's wasm-only code is invisible to a native clippy.
+    run(Command::new("cargo").args([
+        "clippy",
+        "-p",
+        "tandem-worker",
+        "-p",
+        "tandem-app",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(Command::new("cargo").args(["test", "--workspace", "--exclude", "tandem-tests"]))?;
+    build::all(&tools)?;
+    let server = server::Server::start_fresh(&tools, "test")?;
+    let base_url = server.base_url();
+    run(Command::new("cargo").args(["test", "-p", "tandem-tests"]).env("TANDEM_BASE_URL", &base_url))?;
+    let screenshots = root().join("target/screenshots");
+    std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
+    run(Command::new(&tools.node)
+        .arg("tests/browser/storefront.mjs")
+        .env("TANDEM_BASE_URL", &base_url)
+        .env("SCREENSHOT_DIR", &screenshots)
+        .env("CHROMIUM", setup::CHROMIUM))?;
+    drop(server);
+    Ok(())
+}
+
+fn bench() -> Result {
+    let tools = setup::for_build()?;
+    run(Command::new("cargo").args(["bench", "-p", "tandem-domain", "--bench", "shelf", "--", "--quick"]))?;
+    build::all(&tools)?;
+    let server = server::Server::start_fresh(&tools, "bench")?;
+    load::report(&server.base_url())
+}

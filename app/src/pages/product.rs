@@ -22,7 +22,10 @@ pub fn ProductPage() -> impl IntoView {
         async move { api::product(&id, &store).await }
     });
     let title = Signal::derive(move || {
-        product.get().and_then(Result::ok).map_or_else(|| language.get().t(Key::AppName).to_owned(), |p| language.get().pick(&p.name))
+        product
+            .get()
+            .and_then(Result::ok)
+            .map_or_else(|| language.get().t(Key::AppName).to_owned(), |p| language.get().pick(&p.name))
     });
     let back = Signal::derive(move || format!("/?store={}", js_sys::encode_uri_component(&store.get())));
     view! {

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use tandem_domain::catalog::{Category, ShelfItem};
 
 use crate::api::{self, ApiFailure};
@@ -92,7 +92,8 @@ pub fn Shelf(store: String) -> impl IntoView {
     let tab = move |code: Option<Category>| {
         let href = move || shelf_href(&store_id.get_value(), code.map(Category::code), Some(&search.get()));
         let active = move || category.get().as_deref() == code.map(Category::code);
-        let label = move || code.map_or_else(|| language.get().t(Key::All).to_owned(), |c| language.get().pick(&c.label()));
+        let label =
+            move || code.map_or_else(|| language.get().t(Key::All).to_owned(), |c| language.get().pick(&c.label()));
         view! {
             <a class="tab" class:active=active href=href data-category=code.map_or("all", Category::code)>{label}</a>
         }

@@ -1,0 +1,139 @@
+//! `wrangler dev` for development, tests and benchmarks: migrations, demo data, start, wait
+//! until the Worker answers, stop.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::setup::Tools;
+use crate::{Result, output, root, run};
+
+/// Applies the D1 migrations to the local database in `state` and loads the demo data when the
+/// database has no stores yet.
+pub fn prepare_database(tools: &Tools, state: &Path) -> Result {
+    run(tools.wrangler().args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"]).arg(state))?;
+    let count = output(
+        tools
+            .wrangler()
+            .args([
+                "d1",
+                "execute",
+                "DB",
+                "--local",
+                "--json",
+                "--command",
+                "SELECT COUNT(*) AS stores FROM stores",
+                "--persist-to",
+            ])
+            .arg(state),
+    )?;
+    let parsed: serde_json::Value = serde_json::from_str(&count)
+        .map_err(|e| format!("unexpected answer from wrangler d1 execute: {e}: {count}"))?;
+    if parsed[0]["results"][0]["stores"].as_i64() != Some(0) {
+        eprintln!("xtask: the database already has stores; demo data left as it is");
+        return Ok(());
+    }
+    let demo = root().join("target/demo.sql");
+    run(Command::new("cargo").args(["run", "--quiet", "-p", "tandem-cli", "--", "seed", "sql", "--out"]).arg(&demo))?;
+    run(tools.wrangler().args(["d1", "execute", "DB", "--local", "--file"]).arg(&demo).arg("--persist-to").arg(state))
+}
+
+fn wrangler_dev(tools: &Tools, state: &Path, port: u16) -> Command {
+    let mut command = tools.wrangler();
+    command.args(["dev", "--local", "--ip", "127.0.0.1", "--port", &port.to_string(), "--persist-to"]).arg(state);
+    command
+}
+
+/// Serves until interrupted, printing the URL once the Worker answers.
+pub fn serve_foreground(tools: &Tools, state: &Path, port: u16) -> Result {
+    let mut child = wrangler_dev(tools, state, port).spawn().map_err(|e| format!("wrangler dev: {e}"))?;
+    let url = format!("http://127.0.0.1:{port}");
+    match wait_until_healthy(port, Duration::from_secs(90)) {
+        Ok(()) => eprintln!("\n  Tandem is ready at {url}/  (a store's QR code opens {url}/?store=s-jingan)\n"),
+        Err(message) => eprintln!("xtask: {message}"),
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() { Ok(()) } else { Err(format!("wrangler dev exited ({status})")) }
+}
+
+/// A `wrangler dev` on a free port with a state folder of its own, stopped (with everything it
+/// started) when dropped.
+pub struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    pub fn start_fresh(tools: &Tools, name: &str) -> Result<Server> {
+        let state: PathBuf = root().join(format!("target/wrangler-state/{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&state);
+        prepare_database(tools, &state)?;
+        let port = free_port()?;
+        let log_path = root().join(format!("target/wrangler-{name}.log"));
+        let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let child = wrangler_dev(tools, &state, port)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            // Its own process group, so stopping it stops workerd too.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("wrangler dev: {e}"))?;
+        let server = Server { child, port };
+        wait_until_healthy(port, Duration::from_secs(90)).map_err(|e| format!("{e}; see {}", log_path.display()))?;
+        eprintln!("xtask: wrangler dev is serving {} (log: {})", server.base_url(), log_path.display());
+        Ok(server)
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+fn wait_until_healthy(port: u16, timeout: Duration) -> Result {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if health_ok(port) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(format!("the Worker did not answer /api/health on port {port} within {} s", timeout.as_secs()))
+}
+
+fn health_ok(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200") && answer.contains("\"ok\"")
+}
