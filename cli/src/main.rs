@@ -74,14 +74,51 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn write_media(out: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(out)?;
+/// Every media file of the demo catalogue, by file name.
+fn media_files() -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
     for product in demo::PRODUCTS {
-        std::fs::write(out.join(format!("{}.svg", product.id)), media::picture_svg(product, false))?;
-        std::fs::write(out.join(format!("{}-detail.svg", product.id)), media::picture_svg(product, true))?;
+        files.push((format!("{}.svg", product.id), media::picture_svg(product, false).into_bytes()));
+        files.push((format!("{}-detail.svg", product.id), media::picture_svg(product, true).into_bytes()));
         if let Some(shape) = product.model {
-            std::fs::write(out.join(format!("{}.glb", product.id)), media::model_glb(shape))?;
+            files.push((format!("{}.glb", product.id), media::model_glb(shape)));
         }
     }
+    files
+}
+
+fn write_media(out: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(out)?;
+    for (name, bytes) in media_files() {
+        std::fs::write(out.join(name), bytes)?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// `public/media` is what `tandem seed media` draws today: every product has its pictures,
+    /// and a change to the drawing code that was not regenerated fails here.
+    #[test]
+    fn committed_media_match_the_catalogue() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/media");
+        for (name, bytes) in media_files() {
+            let committed = std::fs::read(folder.join(&name)).unwrap_or_default();
+            assert!(
+                committed == bytes,
+                "public/media/{name} is missing or stale: run `cargo run -p tandem-cli -- seed media --out public/media`"
+            );
+        }
+    }
+
+    #[test]
+    fn help_describes_the_tool() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_help().to_string();
+        assert!(help.contains("seed"));
+    }
 }

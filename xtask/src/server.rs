@@ -39,7 +39,9 @@ pub fn prepare_database(tools: &Tools, state: &Path) -> Result {
     let demo = root().join("target/demo.sql");
     run(Command::new("cargo").args(["run", "--quiet", "-p", "tandem-cli", "--", "seed", "sql", "--out"]).arg(&demo))?;
     // wrangler prints a JSON result per statement; only a failure is worth showing.
-    output(tools.wrangler().args(["d1", "execute", "DB", "--local", "--file"]).arg(&demo).arg("--persist-to").arg(state))?;
+    output(
+        tools.wrangler().args(["d1", "execute", "DB", "--local", "--file"]).arg(&demo).arg("--persist-to").arg(state),
+    )?;
     eprintln!("xtask: loaded the demo data into {}", state.display());
     Ok(())
 }
