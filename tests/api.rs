@@ -8,6 +8,7 @@ use serde_json::Value;
 struct Answer {
     status: u16,
     content_type: String,
+    nosniff: bool,
     text: String,
 }
 
@@ -37,14 +38,16 @@ fn request(method: &str, path: &str) -> Answer {
     .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let content_type =
         response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let nosniff = response.headers().get("x-content-type-options").is_some_and(|v| v == "nosniff");
     let text = response.body_mut().read_to_string().unwrap_or_default();
-    Answer { status: response.status().as_u16(), content_type, text }
+    Answer { status: response.status().as_u16(), content_type, nosniff, text }
 }
 
 fn ok_json(path: &str) -> Value {
     let answer = get(path);
     assert_eq!(answer.status, 200, "GET {path}: {}", answer.text);
     assert!(answer.content_type.starts_with("application/json"), "GET {path}: {}", answer.content_type);
+    assert!(answer.nosniff, "GET {path} lacks x-content-type-options: nosniff");
     answer.json()
 }
 
@@ -53,6 +56,7 @@ fn assert_error(path: &str, status: u16, tag: &str) -> Value {
     assert_eq!(answer.status, status, "GET {path}: {}", answer.text);
     let body = answer.json();
     assert_eq!(body["error"], tag, "GET {path}: {body}");
+    assert!(answer.content_type.starts_with("application/json"), "GET {path}: {}", answer.content_type);
     assert!(body["message"].is_string(), "GET {path}: {body}");
     body
 }

@@ -129,6 +129,7 @@ pub fn json_response(
     let headers = response.headers_mut();
     headers.set("content-type", "application/json; charset=utf-8").map_err(ApiError::internal)?;
     headers.set("cache-control", cache_control).map_err(ApiError::internal)?;
+    headers.set("x-content-type-options", "nosniff").map_err(ApiError::internal)?;
     Ok(response)
 }
 
