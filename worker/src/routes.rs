@@ -125,6 +125,12 @@ pub fn json_response(
     cache_control: &str,
 ) -> Result<worker::Response, ApiError> {
     let text = serde_json::to_string(body).map_err(ApiError::internal)?;
+    json_text_response(status, text, cache_control)
+}
+
+/// A response whose body is already JSON text, with the API's common headers.
+#[cfg(target_arch = "wasm32")]
+pub fn json_text_response(status: u16, text: String, cache_control: &str) -> Result<worker::Response, ApiError> {
     let mut response = worker::Response::ok(text).map_err(ApiError::internal)?.with_status(status);
     let headers = response.headers_mut();
     headers.set("content-type", "application/json; charset=utf-8").map_err(ApiError::internal)?;
