@@ -7,7 +7,7 @@ use tandem_domain::catalog::{Media, MediaKind, ProductDetail, SkuOffer, Text};
 
 use crate::api;
 use crate::components::{AvailabilityLine, ErrorNotice, Price, TopBar};
-use crate::i18n::Key;
+use crate::i18n::{Key, Language};
 use crate::use_language;
 
 #[component]
@@ -95,37 +95,8 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
                 }}
             </p>
         </section>
-        {(!sizes.is_empty()).then(|| view! {
-            <section class="variants">
-                <h3>{move || language.get().t(Key::Size)}</h3>
-                <div class="chips" data-test="sizes">
-                    {sizes.into_iter().map(|value| {
-                        let chosen = value.clone();
-                        let is_active = value.clone();
-                        view! {
-                            <button class="chip" class:active=move || size.get().as_deref() == Some(is_active.as_str())
-                                on:click=move |_| size.set(Some(chosen.clone()))>{value}</button>
-                        }
-                    }).collect_view()}
-                </div>
-            </section>
-        })}
-        {(!colours.is_empty()).then(|| view! {
-            <section class="variants">
-                <h3>{move || language.get().t(Key::Colour)}</h3>
-                <div class="chips" data-test="colours">
-                    {colours.into_iter().map(|value| {
-                        let chosen = value.clone();
-                        let is_active = value.clone();
-                        let label = value.clone();
-                        view! {
-                            <button class="chip" class:active=move || colour.get().as_ref() == Some(&is_active)
-                                on:click=move |_| colour.set(Some(chosen.clone()))>{move || language.get().pick(&label)}</button>
-                        }
-                    }).collect_view()}
-                </div>
-            </section>
-        })}
+        <VariantPicker heading=Key::Size test_id="sizes" values=sizes chosen=size label=|size: &String, _| size.clone() />
+        <VariantPicker heading=Key::Colour test_id="colours" values=colours chosen=colour label=|colour: &Text, language: Language| language.pick(colour) />
         <section class="fulfilment" data-test="availability">
             {move || selected.get().map(|sku: SkuOffer| view! {
                 <AvailabilityLine label=Key::Pickup availability=sku.pickup />
@@ -137,6 +108,40 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
             <p class="supplier">{move || language.get().t(Key::Supplier)} ": " {move || language.get().pick(&supplier)}</p>
         </section>
     }
+}
+
+/// One attribute's choices as chips (sizes, colours); nothing when the product has none.
+#[component]
+fn VariantPicker<T>(
+    heading: Key,
+    test_id: &'static str,
+    values: Vec<T>,
+    chosen: RwSignal<Option<T>>,
+    label: fn(&T, Language) -> String,
+) -> impl IntoView
+where
+    T: Clone + PartialEq + Send + Sync + 'static,
+{
+    let language = use_language();
+    (!values.is_empty()).then(|| {
+        view! {
+            <section class="variants">
+                <h3>{move || language.get().t(heading)}</h3>
+                <div class="chips" data-test=test_id>
+                    {values.into_iter().map(|value| {
+                        let value = StoredValue::new(value);
+                        view! {
+                            <button class="chip"
+                                class:active=move || chosen.with(|c| c.as_ref() == Some(&value.get_value()))
+                                on:click=move |_| chosen.set(Some(value.get_value()))>
+                                {move || label(&value.get_value(), language.get())}
+                            </button>
+                        }
+                    }).collect_view()}
+                </div>
+            </section>
+        }
+    })
 }
 
 /// Loads the 3D viewer's script the first time a model is shown; pages without a model never
