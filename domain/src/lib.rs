@@ -10,10 +10,14 @@
 //! - [`stock`]: what a stock count means to a shopper for each fulfilment option.
 //! - [`shelf`]: the shelf query (category, search, cursor, page size) and its pages.
 //! - [`cursor`]: opaque, validated pagination cursors.
+//! - [`time`]: time as a value ("now" is always passed in).
+//! - [`order`]: the order state machine, per fulfilment part.
 
 pub mod catalog;
 pub mod cursor;
 pub mod money;
+pub mod order;
 pub mod pricing;
 pub mod shelf;
 pub mod stock;
+pub mod time;
