@@ -12,9 +12,13 @@
 //! - [`cursor`]: opaque, validated pagination cursors.
 //! - [`time`]: time as a value ("now" is always passed in).
 //! - [`order`]: the order state machine, per fulfilment part.
+//! - [`checkout`]: a cart split into orders per fulfilment part, with server-side totals.
+//! - [`ledger`]: the double-entry postings of payments and refunds.
 
 pub mod catalog;
+pub mod checkout;
 pub mod cursor;
+pub mod ledger;
 pub mod money;
 pub mod order;
 pub mod pricing;
