@@ -14,13 +14,19 @@
 //! - [`order`]: the order state machine, per fulfilment part.
 //! - [`checkout`]: a cart split into orders per fulfilment part, with server-side totals.
 //! - [`ledger`]: the double-entry postings of payments and refunds.
+//! - [`auth`]: phone numbers, one-time codes, rate limits, session tokens.
+//! - [`payment`]: signed payment notifications.
+//! - [`crypto`]: HMAC-SHA256 and SHA-256 helpers.
 
+pub mod auth;
 pub mod catalog;
 pub mod checkout;
+pub mod crypto;
 pub mod cursor;
 pub mod ledger;
 pub mod money;
 pub mod order;
+pub mod payment;
 pub mod pricing;
 pub mod shelf;
 pub mod stock;

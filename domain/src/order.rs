@@ -347,14 +347,14 @@ mod tests {
                 let before = order;
                 // A refused event leaves the order as it was: `apply` takes it by value.
                 if let Ok(next) = order.apply(event, now, OrderPolicy::default()) {
-                        prop_assert!(!before.state.is_final(), "left final state {:?}", before.state);
-                        if event == OrderEvent::Pay { was_paid = true; }
-                        if next.state.is_paid() { prop_assert!(was_paid); }
-                        match fulfilment {
-                            Fulfilment::Pickup => prop_assert!(!matches!(next.state, OrderState::Shipped | OrderState::Delivered)),
-                            Fulfilment::Delivery => prop_assert!(!matches!(next.state, OrderState::ReadyForPickup | OrderState::PickedUp)),
-                        }
-                        order = next;
+                    prop_assert!(!before.state.is_final(), "left final state {:?}", before.state);
+                    if event == OrderEvent::Pay { was_paid = true; }
+                    if next.state.is_paid() { prop_assert!(was_paid); }
+                    match fulfilment {
+                        Fulfilment::Pickup => prop_assert!(!matches!(next.state, OrderState::Shipped | OrderState::Delivered)),
+                        Fulfilment::Delivery => prop_assert!(!matches!(next.state, OrderState::ReadyForPickup | OrderState::PickedUp)),
+                    }
+                    order = next;
                 }
             }
         }
