@@ -119,6 +119,11 @@ pub fn issue_code(random: u64, phone: &Phone, key: &[u8], now: Timestamp, policy
     IssuedCode { code, challenge }
 }
 
+/// Whether `given` looks like a code at all (six ASCII digits), before any is looked up.
+pub fn is_well_formed_code(given: &str) -> bool {
+    given.len() == 6 && given.bytes().all(|b| b.is_ascii_digit())
+}
+
 impl OtpChallenge {
     /// Checks a try. On success the challenge comes back used; on a wrong code it comes back
     /// with one more attempt counted. Either way the caller stores what comes back.
@@ -131,7 +136,7 @@ impl OtpChallenge {
         policy: OtpPolicy,
     ) -> (OtpChallenge, Result<(), OtpError>) {
         let unchanged = |error| (self.clone(), Err(error));
-        if given.len() != 6 || !given.bytes().all(|b| b.is_ascii_digit()) {
+        if !is_well_formed_code(given) {
             return unchanged(OtpError::Malformed);
         }
         if self.used {

@@ -45,9 +45,53 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Encrypts with AES-256-GCM under a 32-byte key and a 12-byte nonce that must never repeat
+/// for the key (the caller draws it at random); returns hex of nonce ‖ ciphertext ‖ tag.
+pub fn seal(key: &[u8; 32], nonce: [u8; 12], plaintext: &[u8]) -> Option<String> {
+    use aes_gcm::aead::Aead;
+    use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+    let cipher = Aes256Gcm::new_from_slice(key).ok()?;
+    let sealed = cipher.encrypt(Nonce::from_slice(&nonce), plaintext).ok()?;
+    let mut out = nonce.to_vec();
+    out.extend(sealed);
+    Some(hex(&out))
+}
+
+/// Reverses [`seal`]; `None` when the text was changed or the key is not the one it was sealed with.
+pub fn open(key: &[u8; 32], sealed_hex: &str) -> Option<Vec<u8>> {
+    use aes_gcm::aead::Aead;
+    use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+    let bytes = unhex(sealed_hex)?;
+    if bytes.len() < 12 + 16 {
+        return None;
+    }
+    let (nonce, sealed) = bytes.split_at(12);
+    Aes256Gcm::new_from_slice(key).ok()?.decrypt(Nonce::from_slice(nonce), sealed).ok()
+}
+
+/// A 32-byte key from 64 hex digits (how keys are kept in Worker secrets).
+pub fn key_from_hex(text: &str) -> Option<[u8; 32]> {
+    unhex(text.trim())?.try_into().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_text_opens_only_with_its_key_and_unchanged() {
+        let key = [7u8; 32];
+        let sealed = seal(&key, [1; 12], b"+8613812345678").unwrap();
+        assert!(!sealed.contains("13812345678"));
+        assert_eq!(open(&key, &sealed).as_deref(), Some(&b"+8613812345678"[..]));
+        assert_eq!(open(&[8u8; 32], &sealed), None);
+        let mut tampered = sealed.clone().into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
+        assert_eq!(open(&key, std::str::from_utf8(&tampered).unwrap()), None);
+        assert_eq!(key_from_hex(&"ab".repeat(32)), Some([0xab; 32]));
+        assert_eq!(key_from_hex("abcd"), None);
+    }
 
     #[test]
     fn hmac_matches_rfc_4231_case_2() {

@@ -14,6 +14,14 @@ pub enum ApiError {
     NoRoute,
     /// 405: the path exists but not with this method.
     MethodNotAllowed { allowed: &'static str },
+    /// 401: no valid session.
+    Unauthenticated,
+    /// 401: a sign-in code was refused; `reason` is the tag (`wrong_code`, `code_expired`, …).
+    SignInRefused { reason: &'static str, attempts_left: Option<u32> },
+    /// 413: the request body is larger than the route accepts.
+    PayloadTooLarge { max_bytes: usize },
+    /// 429: a rate limit was reached.
+    RateLimited { retry_after_s: i64 },
     /// 500: logged with `detail`; the client sees only the tag.
     Internal { detail: String },
 }
@@ -31,7 +39,10 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => 400,
             ApiError::NotFound { .. } | ApiError::NoRoute => 404,
+            ApiError::Unauthenticated | ApiError::SignInRefused { .. } => 401,
             ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::RateLimited { .. } => 429,
             ApiError::Internal { .. } => 500,
         }
     }
@@ -47,6 +58,16 @@ impl ApiError {
             ApiError::NoRoute => json!({"error": "not_found", "resource": "route", "message": "no such route"}),
             ApiError::MethodNotAllowed { allowed } => {
                 json!({"error": "method_not_allowed", "allowed": allowed, "message": format!("use {allowed}")})
+            }
+            ApiError::Unauthenticated => json!({"error": "unauthenticated", "message": "sign in first"}),
+            ApiError::SignInRefused { reason, attempts_left } => {
+                json!({"error": reason, "attempts_left": attempts_left, "message": "the sign-in code was not accepted"})
+            }
+            ApiError::PayloadTooLarge { max_bytes } => {
+                json!({"error": "payload_too_large", "max_bytes": max_bytes, "message": format!("at most {max_bytes} bytes")})
+            }
+            ApiError::RateLimited { retry_after_s } => {
+                json!({"error": "rate_limited", "retry_after_s": retry_after_s, "message": "too many requests; try again later"})
             }
             ApiError::Internal { .. } => json!({"error": "internal", "message": "internal error"}),
         }

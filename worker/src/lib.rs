@@ -11,10 +11,15 @@
 //!   module per resource.
 //! - [`error`]: `ApiError` and its mapping to HTTP.
 //! - [`db`]: small helpers over D1: binding values, reading rows, mapping failures.
+//! - [`body`]: size-limited, strict JSON request bodies.
+//! - `config`: development mode, secrets, limits, the (settable in development) clock, randomness.
 
+pub mod body;
 pub mod error;
 pub mod routes;
 
+#[cfg(target_arch = "wasm32")]
+mod config;
 #[cfg(target_arch = "wasm32")]
 mod db;
 

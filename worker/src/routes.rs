@@ -5,7 +5,11 @@
 use crate::error::ApiError;
 
 #[cfg(target_arch = "wasm32")]
+mod auth;
+#[cfg(target_arch = "wasm32")]
 mod catalog;
+#[cfg(target_arch = "wasm32")]
+mod dev;
 #[cfg(target_arch = "wasm32")]
 mod system;
 
@@ -17,6 +21,13 @@ pub enum Operation {
     ListStores,
     StoreShelf,
     ProductDetail,
+    RequestCode,
+    SignIn,
+    SignOut,
+    Me,
+    DevOtp,
+    DevClock,
+    DevSetClock,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -25,14 +36,31 @@ pub struct Route {
     /// The path in OpenAPI template form: `{name}` matches one non-empty path segment.
     pub path: &'static str,
     pub operation: Operation,
+    /// Exists only when `DEV_MODE` is set; otherwise the path answers as if it did not exist.
+    pub dev_only: bool,
+}
+
+const fn route(method: &'static str, path: &'static str, operation: Operation) -> Route {
+    Route { method, path, operation, dev_only: false }
+}
+
+const fn dev_route(method: &'static str, path: &'static str, operation: Operation) -> Route {
+    Route { method, path, operation, dev_only: true }
 }
 
 pub const ROUTES: &[Route] = &[
-    Route { method: "GET", path: "/api/health", operation: Operation::Health },
-    Route { method: "GET", path: "/api/openapi.json", operation: Operation::OpenApi },
-    Route { method: "GET", path: "/api/stores", operation: Operation::ListStores },
-    Route { method: "GET", path: "/api/stores/{id}/shelf", operation: Operation::StoreShelf },
-    Route { method: "GET", path: "/api/products/{id}", operation: Operation::ProductDetail },
+    route("GET", "/api/health", Operation::Health),
+    route("GET", "/api/openapi.json", Operation::OpenApi),
+    route("GET", "/api/stores", Operation::ListStores),
+    route("GET", "/api/stores/{id}/shelf", Operation::StoreShelf),
+    route("GET", "/api/products/{id}", Operation::ProductDetail),
+    route("POST", "/api/auth/code", Operation::RequestCode),
+    route("POST", "/api/auth/session", Operation::SignIn),
+    route("DELETE", "/api/auth/session", Operation::SignOut),
+    route("GET", "/api/me", Operation::Me),
+    dev_route("GET", "/api/dev/otp", Operation::DevOtp),
+    dev_route("GET", "/api/dev/clock", Operation::DevClock),
+    dev_route("PUT", "/api/dev/clock", Operation::DevSetClock),
 ];
 
 /// The OpenAPI 3.1 document served at `/api/openapi.json`.
@@ -47,9 +75,9 @@ pub struct Matched<'a> {
 
 /// Finds the route for a method and path. A path that matches with another method gets 405,
 /// naming the method it does take; a path that matches nothing gets 404.
-pub fn resolve<'a>(method: &str, path: &'a str) -> Result<Matched<'a>, ApiError> {
+pub fn resolve<'a>(method: &str, path: &'a str, dev_mode: bool) -> Result<Matched<'a>, ApiError> {
     let mut wrong_method = None;
-    for route in ROUTES {
+    for route in ROUTES.iter().filter(|route| dev_mode || !route.dev_only) {
         if let Some(params) = match_template(route.path, path) {
             if route.method == method || (method == "HEAD" && route.method == "GET") {
                 return Ok(Matched { operation: route.operation, params });
@@ -78,11 +106,14 @@ fn match_template<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
 /// Answers one request. The error case is only a failure to build the error response itself,
 /// which the runtime turns into a bare 500.
 #[cfg(target_arch = "wasm32")]
-pub async fn handle(req: worker::Request, env: worker::Env) -> worker::Result<worker::Response> {
+pub async fn handle(mut req: worker::Request, env: worker::Env) -> worker::Result<worker::Response> {
     let path = req.path();
     let method = req.method().to_string();
-    let outcome = match resolve(&method, &path) {
-        Ok(matched) => dispatch(&matched, &req, &env).await,
+    let outcome = match resolve(&method, &path, crate::config::dev_mode(&env)) {
+        Ok(matched) => match read_body(&mut req, &method).await {
+            Ok(body) => dispatch(&matched, &req, &env, &body).await,
+            Err(error) => Err(error),
+        },
         Err(error) => Err(error),
     };
     outcome.or_else(|error| {
@@ -99,6 +130,7 @@ async fn dispatch(
     matched: &Matched<'_>,
     req: &worker::Request,
     env: &worker::Env,
+    body: &str,
 ) -> Result<worker::Response, ApiError> {
     let query = query_pairs(req)?;
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -108,7 +140,32 @@ async fn dispatch(
         Operation::ListStores => catalog::list_stores(env, &query).await,
         Operation::StoreShelf => catalog::store_shelf(env, matched.params[0], &query).await,
         Operation::ProductDetail => catalog::product_detail(env, matched.params[0], &query).await,
+        Operation::RequestCode => auth::request_code(env, req, body).await,
+        Operation::SignIn => auth::sign_in(env, req, body).await,
+        Operation::SignOut => auth::sign_out(env, req).await,
+        Operation::Me => auth::me(env, req).await,
+        Operation::DevOtp => dev::otp(env, &query).await,
+        Operation::DevClock => dev::clock(env).await,
+        Operation::DevSetClock => dev::set_clock(env, body).await,
     }
+}
+
+/// The body of a request that has one, refused beyond the size any route takes. The declared
+/// length is checked first so a huge body is not read at all.
+#[cfg(target_arch = "wasm32")]
+async fn read_body(req: &mut worker::Request, method: &str) -> Result<String, ApiError> {
+    if !matches!(method, "POST" | "PUT" | "PATCH") {
+        return Ok(String::new());
+    }
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > crate::body::MAX_JSON_BYTES) {
+        return Err(ApiError::PayloadTooLarge { max_bytes: crate::body::MAX_JSON_BYTES });
+    }
+    let text = req.text().await.map_err(|e| ApiError::bad_request("body", e.to_string()))?;
+    if text.len() > crate::body::MAX_JSON_BYTES {
+        return Err(ApiError::PayloadTooLarge { max_bytes: crate::body::MAX_JSON_BYTES });
+    }
+    Ok(text)
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -149,18 +206,26 @@ mod tests {
 
     #[test]
     fn resolves_paths_with_parameters() {
-        let matched = resolve("GET", "/api/stores/s-jingan/shelf").unwrap();
+        let matched = resolve("GET", "/api/stores/s-jingan/shelf", false).unwrap();
         assert_eq!(matched.operation, Operation::StoreShelf);
         assert_eq!(matched.params, ["s-jingan"]);
-        assert_eq!(resolve("GET", "/api/stores/").unwrap().operation, Operation::ListStores);
-        assert_eq!(resolve("HEAD", "/api/health").unwrap().operation, Operation::Health);
+        assert_eq!(resolve("GET", "/api/stores/", false).unwrap().operation, Operation::ListStores);
+        assert_eq!(resolve("HEAD", "/api/health", false).unwrap().operation, Operation::Health);
+        assert_eq!(resolve("DELETE", "/api/auth/session", false).unwrap().operation, Operation::SignOut);
     }
 
     #[test]
     fn unknown_paths_and_methods_are_told_apart() {
-        assert_eq!(resolve("GET", "/api/nothing"), Err(ApiError::NoRoute));
-        assert_eq!(resolve("GET", "/api/stores//shelf"), Err(ApiError::NoRoute));
-        assert_eq!(resolve("POST", "/api/stores"), Err(ApiError::MethodNotAllowed { allowed: "GET" }));
+        assert_eq!(resolve("GET", "/api/nothing", false), Err(ApiError::NoRoute));
+        assert_eq!(resolve("GET", "/api/stores//shelf", false), Err(ApiError::NoRoute));
+        assert_eq!(resolve("POST", "/api/stores", false), Err(ApiError::MethodNotAllowed { allowed: "GET" }));
+    }
+
+    #[test]
+    fn development_routes_exist_only_in_development_mode() {
+        assert_eq!(resolve("GET", "/api/dev/otp", false), Err(ApiError::NoRoute));
+        assert_eq!(resolve("PUT", "/api/dev/clock", false), Err(ApiError::NoRoute));
+        assert_eq!(resolve("GET", "/api/dev/otp", true).unwrap().operation, Operation::DevOtp);
     }
 
     /// Every route in the table is in the OpenAPI document with its method, and the document

@@ -123,7 +123,11 @@ fn test() -> Result {
     build::all(&tools)?;
     let server = server::Server::start_fresh(&tools, "test")?;
     let base_url = server.base_url();
-    run(Command::new("cargo").args(["test", "-p", "tandem-tests"]).env("TANDEM_BASE_URL", &base_url))?;
+    // One thread: the development clock is shared by the whole Worker, and the test that moves
+    // it must not pull the ground from under the others.
+    run(Command::new("cargo")
+        .args(["test", "-p", "tandem-tests", "--", "--test-threads=1"])
+        .env("TANDEM_BASE_URL", &base_url))?;
     let screenshots = root().join("target/screenshots");
     std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
     run(Command::new(&tools.node)

@@ -1,0 +1,144 @@
+//! HTTP helpers shared by the API tests: one call builder, the answer, and sign-in.
+
+use serde_json::{Value, json};
+
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub nosniff: bool,
+    pub set_cookie: Option<String>,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// The JSON body, after checking the status.
+    pub fn expect(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "{}", self.text);
+        self.json()
+    }
+
+    /// Checks a typed error: its status, its `error` tag and a message; returns the body.
+    pub fn error(&self, status: u16, tag: &str) -> Value {
+        let body = self.expect(status);
+        assert_eq!(body["error"], tag, "{body}");
+        assert!(body["message"].is_string(), "{body}");
+        assert!(self.content_type.starts_with("application/json"), "{}", self.content_type);
+        body
+    }
+}
+
+pub fn base_url() -> String {
+    std::env::var("TANDEM_BASE_URL")
+        .expect("TANDEM_BASE_URL is not set: run these tests with `cargo xtask test`, which starts the Worker")
+}
+
+/// One request, built up and then sent.
+pub struct Call {
+    method: String,
+    path: String,
+    body: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+pub fn call(method: &str, path: &str) -> Call {
+    Call { method: method.to_owned(), path: path.to_owned(), body: None, headers: Vec::new() }
+}
+
+impl Call {
+    pub fn json(self, body: &Value) -> Self {
+        self.raw(&body.to_string())
+    }
+
+    /// A body sent as JSON whatever it holds.
+    pub fn raw(mut self, body: &str) -> Self {
+        self.body = Some(body.to_owned());
+        self.header("content-type", "application/json")
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn session(self, session: &Session) -> Self {
+        self.header("cookie", &session.cookie)
+    }
+
+    pub fn send(self) -> Answer {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let url = format!("{}{}", base_url(), self.path);
+        let mut builder = ureq::http::Request::builder().method(self.method.as_str()).uri(&url);
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        let result = match self.body {
+            Some(body) => agent.run(builder.body(body).expect("a request")),
+            None => agent.run(builder.body(()).expect("a request")),
+        };
+        let mut response = result.unwrap_or_else(|e| panic!("{} {url}: {e}", self.method));
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = header("content-type").unwrap_or_default();
+        let nosniff = header("x-content-type-options").is_some_and(|v| v == "nosniff");
+        let set_cookie = header("set-cookie");
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        Answer { status: response.status().as_u16(), content_type, nosniff, set_cookie, text }
+    }
+}
+
+pub fn get(path: &str) -> Answer {
+    call("GET", path).send()
+}
+
+pub fn post_json(path: &str, body: &Value) -> Answer {
+    call("POST", path).json(body).send()
+}
+
+/// A 200 JSON answer with the API's headers.
+pub fn ok_json(path: &str) -> Value {
+    let answer = get(path);
+    assert_eq!(answer.status, 200, "GET {path}: {}", answer.text);
+    assert!(answer.content_type.starts_with("application/json"), "GET {path}: {}", answer.content_type);
+    assert!(answer.nosniff, "GET {path} lacks x-content-type-options: nosniff");
+    answer.json()
+}
+
+pub fn assert_error(path: &str, status: u16, tag: &str) -> Value {
+    get(path).error(status, tag)
+}
+
+/// A signed-in member's cookie and id.
+pub struct Session {
+    pub cookie: String,
+    pub member_id: String,
+}
+
+/// Asks for a code for `phone` and reads it from the development outbox.
+pub fn code_for(phone: &str) -> String {
+    let answer = post_json("/api/auth/code", &json!({"phone": phone}));
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let outbox = ok_json(&format!("/api/dev/otp?phone={phone}"));
+    let code = outbox["code"].as_str().expect("a code in the outbox").to_owned();
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+    code
+}
+
+pub fn sign_in_with(phone: &str, code: &str) -> Answer {
+    post_json("/api/auth/session", &json!({"phone": phone, "code": code}))
+}
+
+/// The `name=value` part of a Set-Cookie header.
+pub fn cookie_pair(answer: &Answer) -> String {
+    let header = answer.set_cookie.clone().expect("a session cookie");
+    header.split(';').next().expect("a cookie pair").to_owned()
+}
+
+/// Signs `phone` in with a fresh code.
+pub fn sign_in(phone: &str) -> Session {
+    let answer = sign_in_with(phone, &code_for(phone));
+    let body = answer.expect(200);
+    Session { cookie: cookie_pair(&answer), member_id: body["member"]["id"].as_str().expect("member id").to_owned() }
+}

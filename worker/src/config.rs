@@ -1,0 +1,90 @@
+//! What the Worker reads from its environment: development mode, secrets, limits, the clock,
+//! and randomness. Missing secrets are internal errors (logged), never panics.
+
+use tandem_domain::auth::{OtpPolicy, RateLimit};
+use tandem_domain::time::Timestamp;
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::{Env, js_sys};
+
+use crate::error::ApiError;
+
+/// The KV key of the development clock's offset from real time.
+const CLOCK_OFFSET_KEY: &str = "dev:clock_offset_ms";
+
+fn text(env: &Env, name: &str) -> Option<String> {
+    env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|s| s.to_string()))
+}
+
+/// `DEV_MODE` set to anything but empty or `0`: development routes exist and the clock can be moved.
+pub fn dev_mode(env: &Env) -> bool {
+    text(env, "DEV_MODE").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+pub fn secret(env: &Env, name: &str) -> Result<String, ApiError> {
+    text(env, name).filter(|v| !v.is_empty()).ok_or_else(|| ApiError::internal(format!("the secret {name} is not set")))
+}
+
+/// A 32-byte key kept as 64 hex digits in a secret.
+pub fn key(env: &Env, name: &str) -> Result<[u8; 32], ApiError> {
+    tandem_domain::crypto::key_from_hex(&secret(env, name)?)
+        .ok_or_else(|| ApiError::internal(format!("the secret {name} is not 64 hex digits")))
+}
+
+fn number(env: &Env, name: &str) -> Option<i64> {
+    text(env, name).and_then(|v| v.trim().parse().ok())
+}
+
+/// Codes a phone may ask for per window: production's limit unless configured.
+pub fn otp_phone_limit(env: &Env) -> RateLimit {
+    let max = number(env, "OTP_PHONE_LIMIT").and_then(|n| u32::try_from(n).ok()).unwrap_or(5);
+    RateLimit { max, window_ms: 60 * Timestamp::MINUTE_MS }
+}
+
+/// Codes one client address may ask for per window; the test configuration raises it so load
+/// tests can run from one address.
+pub fn otp_address_limit(env: &Env) -> RateLimit {
+    let max = number(env, "OTP_ADDRESS_LIMIT").and_then(|n| u32::try_from(n).ok()).unwrap_or(20);
+    RateLimit { max, window_ms: 60 * Timestamp::MINUTE_MS }
+}
+
+pub fn otp_policy() -> OtpPolicy {
+    OtpPolicy::default()
+}
+
+/// Now: the real time, plus in development mode the offset a test set with `/api/dev/clock`.
+pub async fn now(env: &Env) -> Result<Timestamp, ApiError> {
+    #[allow(clippy::cast_possible_truncation)]
+    let real = js_sys::Date::now() as i64;
+    if !dev_mode(env) {
+        return Ok(Timestamp(real));
+    }
+    Ok(Timestamp(real.saturating_add(clock_offset(env).await?)))
+}
+
+pub async fn clock_offset(env: &Env) -> Result<i64, ApiError> {
+    let kv = env.kv("KV").map_err(ApiError::internal)?;
+    let stored = kv.get(CLOCK_OFFSET_KEY).text().await.map_err(ApiError::internal)?;
+    Ok(stored.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+pub async fn set_clock_offset(env: &Env, offset_ms: i64) -> Result<(), ApiError> {
+    let kv = env.kv("KV").map_err(ApiError::internal)?;
+    kv.put(CLOCK_OFFSET_KEY, offset_ms.to_string())
+        .map_err(ApiError::internal)?
+        .execute()
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// Bytes from the runtime's cryptographic generator (`crypto.getRandomValues`).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
+    let fail = |e: JsValue| ApiError::internal(format!("crypto.getRandomValues failed: {e:?}"));
+    let crypto = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).map_err(fail)?;
+    let function: js_sys::Function =
+        js_sys::Reflect::get(&crypto, &JsValue::from_str("getRandomValues")).map_err(fail)?.dyn_into().map_err(fail)?;
+    let array = js_sys::Uint8Array::new_with_length(u32::try_from(N).map_err(ApiError::internal)?);
+    function.call1(&crypto, &array).map_err(fail)?;
+    let mut bytes = [0u8; N];
+    array.copy_to(&mut bytes);
+    Ok(bytes)
+}
