@@ -564,3 +564,25 @@ pub const PRODUCTS: &[Product] = &[
         &[("透明", "Clear", "#dde8ee"), ("奶白", "Milk white", "#f6f1e7")]
     ),
 ];
+
+/// A demo account with a role: who to sign in as to see each console (README, "Demo accounts").
+pub struct StaffAccount {
+    pub phone: &'static str,
+    /// `store` or `supplier`.
+    pub scope: &'static str,
+    pub scope_id: &'static str,
+    /// `owner` or `clerk` of a store; `staff` of a supplier.
+    pub role: &'static str,
+}
+
+pub const STAFF: &[StaffAccount] = &[
+    StaffAccount { phone: "13900000001", scope: "store", scope_id: "s-jingan", role: "owner" },
+    StaffAccount { phone: "13900000002", scope: "store", scope_id: "s-jingan", role: "clerk" },
+    StaffAccount { phone: "13900000003", scope: "store", scope_id: "s-tianhe", role: "owner" },
+    StaffAccount { phone: "13900000004", scope: "store", scope_id: "s-tianhe", role: "clerk" },
+    StaffAccount { phone: "13900000005", scope: "store", scope_id: "s-chunxi", role: "owner" },
+    StaffAccount { phone: "13900000006", scope: "store", scope_id: "s-chunxi", role: "clerk" },
+    StaffAccount { phone: "13900000011", scope: "supplier", scope_id: "sup-huafang", role: "staff" },
+    StaffAccount { phone: "13900000012", scope: "supplier", scope_id: "sup-yangguang", role: "staff" },
+    StaffAccount { phone: "13900000013", scope: "supplier", scope_id: "sup-lianghui", role: "staff" },
+];

@@ -41,6 +41,10 @@ enum Seed {
         /// Where to write it; standard output when absent.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// A `.dev.vars`-style file with `LOOKUP_KEY` and `PHONE_ENC_KEY`: adds the demo staff
+        /// accounts, their phones hashed and sealed as the Worker does.
+        #[arg(long)]
+        keys: Option<PathBuf>,
     },
     /// Draw the demo products' pictures and 3D models into a folder (e.g. public/media).
     Media {
@@ -61,8 +65,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Seed(Seed::Sql { out }) => {
-            let sql = seed::demo_sql().map_err(|e| e.to_string())?;
+        Command::Seed(Seed::Sql { out, keys }) => {
+            let mut sql = seed::demo_sql().map_err(|e| e.to_string())?;
+            if let Some(path) = keys {
+                let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                sql.push_str(&seed::staff_sql(&seed::PhoneKeys::from_vars(&text)?)?);
+            }
             if let Some(path) = out {
                 std::fs::write(&path, sql).map_err(|e| format!("{}: {e}", path.display()))
             } else {

@@ -162,6 +162,18 @@ pub struct Variant {
     pub colour: Option<Text>,
 }
 
+impl Variant {
+    /// The variant in words, size first: "M / 黑色" and "M / Black"; empty for neither.
+    pub fn label(&self) -> Text {
+        let join =
+            |colour: Option<&str>| [self.size.as_deref(), colour].into_iter().flatten().collect::<Vec<_>>().join(" / ");
+        Text {
+            zh: join(self.colour.as_ref().map(|c| c.zh.as_str())),
+            en: join(self.colour.as_ref().map(|c| c.en.as_str())),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {

@@ -6,9 +6,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{SkuId, SupplierId};
+use crate::auth::Phone;
+use crate::catalog::{SkuId, StoreId, SupplierId};
+use crate::crypto;
 use crate::money::Fen;
 use crate::order::Fulfilment;
+use crate::time::Timestamp;
 
 /// The most of one SKU in one checkout: enough for a family, small enough that a typo of
 /// "1000" is caught rather than charged.
@@ -89,6 +92,114 @@ pub enum CheckoutError {
     BadQuantity { sku: String, quantity: i64, max: i64 },
     #[error("{sku} appears twice for the same fulfilment")]
     DuplicateLine { sku: String },
+    #[error("delivery needs an address")]
+    AddressMissing,
+    #[error("an address is only for delivery lines")]
+    AddressUnused,
+    #[error("the address's {field} must be 1 to {max} characters")]
+    BadAddress { field: &'static str, max: usize },
+}
+
+/// Where a delivery goes. It holds a phone number, so the Worker stores it sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// The recipient.
+    pub name: String,
+    pub phone: String,
+    /// Province, city and district, e.g. "上海市 静安区".
+    pub region: String,
+    /// Street, building and room.
+    pub detail: String,
+}
+
+/// `POST /api/orders`: what to buy at which store, and where to deliver what is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    pub store_id: StoreId,
+    pub lines: Vec<CartLine>,
+    #[serde(default)]
+    pub address: Option<Address>,
+}
+
+impl CheckoutRequest {
+    /// A digest of the request as understood (not as spelled): the same request sent with other
+    /// whitespace or key order has the same fingerprint, so an `Idempotency-Key` replay matches.
+    pub fn fingerprint(&self) -> String {
+        let mut canonical = format!("store={}", self.store_id);
+        for line in &self.lines {
+            canonical.push_str(&format!(";line={}:{}:{:?}", line.sku_id, line.quantity, line.fulfilment));
+        }
+        if let Some(address) = &self.address {
+            for part in [&address.name, &address.phone, &address.region, &address.detail] {
+                canonical.push_str(&format!(";addr={}:{part}", part.len()));
+            }
+        }
+        crypto::sha256_hex(canonical.as_bytes())
+    }
+
+    /// Checks the lines and that delivery lines, and only they, come with a usable address.
+    pub fn validate(&self) -> Result<(), CheckoutError> {
+        validate(&self.lines)?;
+        let delivers = self.lines.iter().any(|line| line.fulfilment == Fulfilment::Delivery);
+        match (&self.address, delivers) {
+            (None, true) => Err(CheckoutError::AddressMissing),
+            (Some(_), false) => Err(CheckoutError::AddressUnused),
+            (Some(address), true) => address.validate(),
+            (None, false) => Ok(()),
+        }
+    }
+}
+
+impl Address {
+    fn validate(&self) -> Result<(), CheckoutError> {
+        let field = |name: &'static str, value: &str, max: usize| {
+            let chars = value.trim().chars().count();
+            if chars == 0 || chars > max || value.chars().any(char::is_control) {
+                Err(CheckoutError::BadAddress { field: name, max })
+            } else {
+                Ok(())
+            }
+        };
+        field("name", &self.name, 40)?;
+        field("region", &self.region, 60)?;
+        field("detail", &self.detail, 200)?;
+        Phone::parse(&self.phone).map_err(|_| CheckoutError::BadAddress { field: "phone", max: 11 })?;
+        Ok(())
+    }
+}
+
+/// How long a checkout holds its stock before the hold expires and the orders are cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldPolicy {
+    pub minutes: i64,
+}
+
+impl Default for HoldPolicy {
+    fn default() -> Self {
+        Self { minutes: 15 }
+    }
+}
+
+impl HoldPolicy {
+    pub fn expires_at(self, now: Timestamp) -> Timestamp {
+        now.plus_minutes(self.minutes)
+    }
+}
+
+impl CheckoutError {
+    /// The request field the error is about, for a 400 that names it.
+    pub fn field(&self) -> String {
+        match self {
+            CheckoutError::Empty | CheckoutError::TooManyLines { .. } | CheckoutError::DuplicateLine { .. } => {
+                "lines".to_owned()
+            }
+            CheckoutError::BadQuantity { .. } => "quantity".to_owned(),
+            CheckoutError::AddressMissing | CheckoutError::AddressUnused => "address".to_owned(),
+            CheckoutError::BadAddress { field, .. } => format!("address.{field}"),
+        }
+    }
 }
 
 /// Checks the shopper's lines before anything is read for them.
@@ -194,5 +305,55 @@ mod tests {
         assert_eq!(validate(&[cart(99)]), Ok(()));
         let unknown_field = r#"{"sku_id":"a-1","quantity":1,"fulfilment":"pickup","price_fen":1}"#;
         assert!(serde_json::from_str::<CartLine>(unknown_field).is_err());
+    }
+
+    fn request(fulfilment: Fulfilment, address: Option<Address>) -> CheckoutRequest {
+        CheckoutRequest {
+            store_id: StoreId::parse("s-jingan").unwrap(),
+            lines: vec![CartLine { sku_id: SkuId::parse("a-1").unwrap(), quantity: 2, fulfilment }],
+            address,
+        }
+    }
+
+    fn address() -> Address {
+        Address {
+            name: "王小明".into(),
+            phone: "13800000000".into(),
+            region: "上海市 静安区".into(),
+            detail: "南京西路 1 号".into(),
+        }
+    }
+
+    #[test]
+    fn delivery_needs_an_address_and_pickup_refuses_one() {
+        assert_eq!(request(Fulfilment::Delivery, None).validate(), Err(CheckoutError::AddressMissing));
+        assert_eq!(request(Fulfilment::Pickup, Some(address())).validate(), Err(CheckoutError::AddressUnused));
+        assert_eq!(request(Fulfilment::Delivery, Some(address())).validate(), Ok(()));
+        let bad_phone = Address { phone: "12".into(), ..address() };
+        let error = request(Fulfilment::Delivery, Some(bad_phone)).validate().unwrap_err();
+        assert_eq!(error.field(), "address.phone");
+        let blank = Address { detail: "  ".into(), ..address() };
+        assert_eq!(request(Fulfilment::Delivery, Some(blank)).validate().unwrap_err().field(), "address.detail");
+    }
+
+    #[test]
+    fn the_fingerprint_is_of_the_meaning_not_the_spelling() {
+        let compact: CheckoutRequest = serde_json::from_str(
+            r#"{"store_id":"s-jingan","lines":[{"sku_id":"a-1","quantity":2,"fulfilment":"pickup"}]}"#,
+        )
+        .unwrap();
+        let spaced: CheckoutRequest = serde_json::from_str(
+            r#"{ "lines": [ {"fulfilment":"pickup", "quantity":2, "sku_id":"a-1"} ], "store_id": "s-jingan" }"#,
+        )
+        .unwrap();
+        assert_eq!(compact.fingerprint(), spaced.fingerprint());
+        let mut more = compact.clone();
+        more.lines[0].quantity = 3;
+        assert_ne!(compact.fingerprint(), more.fingerprint());
+        // Length prefixes keep one address field from running into the next.
+        let split_one = Address { name: "王".into(), region: "小明上海".into(), ..address() };
+        let split_two = Address { name: "王小明".into(), region: "上海".into(), ..address() };
+        let with = |address| CheckoutRequest { address: Some(address), ..compact.clone() };
+        assert_ne!(with(split_one).fingerprint(), with(split_two).fingerprint());
     }
 }

@@ -13,21 +13,29 @@
 //! - [`time`]: time as a value ("now" is always passed in).
 //! - [`order`]: the order state machine, per fulfilment part.
 //! - [`checkout`]: a cart split into orders per fulfilment part, with server-side totals.
+//! - [`fulfilment`]: pickup codes and their QR codes, shipments.
 //! - [`ledger`]: the double-entry postings of payments and refunds.
+//! - [`refund`]: when a refund goes through at once, and how much one may return.
+//! - [`access`]: roles (store owner, clerk, supplier staff, operator) and what they reach.
+//! - [`views`]: what the API answers about carts, orders, payments and settlements.
 //! - [`auth`]: phone numbers, one-time codes, rate limits, session tokens.
 //! - [`payment`]: signed payment notifications.
 //! - [`crypto`]: HMAC-SHA256 and SHA-256 helpers.
 
+pub mod access;
 pub mod auth;
 pub mod catalog;
 pub mod checkout;
 pub mod crypto;
 pub mod cursor;
+pub mod fulfilment;
 pub mod ledger;
 pub mod money;
 pub mod order;
 pub mod payment;
 pub mod pricing;
+pub mod refund;
 pub mod shelf;
 pub mod stock;
 pub mod time;
+pub mod views;

@@ -1,5 +1,8 @@
 //! HTTP helpers shared by the API tests: one call builder, the answer, and sign-in.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use serde_json::{Value, json};
 
 pub struct Answer {
@@ -111,6 +114,7 @@ pub fn assert_error(path: &str, status: u16, tag: &str) -> Value {
 }
 
 /// A signed-in member's cookie and id.
+#[derive(Clone)]
 pub struct Session {
     pub cookie: String,
     pub member_id: String,
@@ -141,4 +145,13 @@ pub fn sign_in(phone: &str) -> Session {
     let answer = sign_in_with(phone, &code_for(phone));
     let body = answer.expect(200);
     Session { cookie: cookie_pair(&answer), member_id: body["member"]["id"].as_str().expect("member id").to_owned() }
+}
+
+/// A session for `phone`, signed in once per test run and then reused: staff and operators act
+/// in many tests, and a phone may ask for only five codes an hour.
+pub fn session_for(phone: &str) -> Session {
+    static SESSIONS: OnceLock<Mutex<HashMap<String, Session>>> = OnceLock::new();
+    let sessions = SESSIONS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut sessions = sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    sessions.entry(phone.to_owned()).or_insert_with(|| sign_in(phone)).clone()
 }

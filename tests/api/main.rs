@@ -3,4 +3,5 @@
 
 mod auth;
 mod catalog;
+mod commerce;
 mod http;

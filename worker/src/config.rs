@@ -2,6 +2,8 @@
 //! and randomness. Missing secrets are internal errors (logged), never panics.
 
 use tandem_domain::auth::{OtpPolicy, RateLimit};
+use tandem_domain::checkout::HoldPolicy;
+use tandem_domain::order::OrderPolicy;
 use tandem_domain::time::Timestamp;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{Env, js_sys};
@@ -13,6 +15,11 @@ const CLOCK_OFFSET_KEY: &str = "dev:clock_offset_ms";
 
 fn text(env: &Env, name: &str) -> Option<String> {
     env.var(name).ok().map(|v| v.to_string()).or_else(|| env.secret(name).ok().map(|s| s.to_string()))
+}
+
+/// A variable or secret that may be absent.
+pub fn optional(env: &Env, name: &str) -> Option<String> {
+    text(env, name).filter(|v| !v.is_empty())
 }
 
 /// `DEV_MODE` set to anything but empty or `0`: development routes exist and the clock can be moved.
@@ -51,6 +58,27 @@ pub fn otp_policy() -> OtpPolicy {
     OtpPolicy::default()
 }
 
+/// How long a checkout holds stock: `HOLD_MINUTES`, 15 unless configured.
+pub fn hold_policy(env: &Env) -> HoldPolicy {
+    let minutes = number(env, "HOLD_MINUTES").filter(|m| (1..=24 * 60).contains(m));
+    minutes.map_or_else(HoldPolicy::default, |minutes| HoldPolicy { minutes })
+}
+
+/// `AUTO_COMPLETE_DAYS` and `AFTER_SALE_DAYS`, 7 each unless configured.
+pub fn order_policy(env: &Env) -> OrderPolicy {
+    let default = OrderPolicy::default();
+    let days = |name, fallback| number(env, name).filter(|d| (0..=365).contains(d)).unwrap_or(fallback);
+    OrderPolicy {
+        auto_complete_after_days: days("AUTO_COMPLETE_DAYS", default.auto_complete_after_days),
+        after_sale_days: days("AFTER_SALE_DAYS", default.after_sale_days),
+    }
+}
+
+/// The development payment provider runs where `DEV_MODE` is set or `PAYMENT_PROVIDER` is `dev`.
+pub fn dev_payments(env: &Env) -> bool {
+    dev_mode(env) || optional(env, "PAYMENT_PROVIDER").is_some_and(|p| p == "dev")
+}
+
 /// Now: the real time, plus in development mode the offset a test set with `/api/dev/clock`.
 pub async fn now(env: &Env) -> Result<Timestamp, ApiError> {
     #[allow(clippy::cast_possible_truncation)]
@@ -87,4 +115,9 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
     let mut bytes = [0u8; N];
     array.copy_to(&mut bytes);
     Ok(bytes)
+}
+
+/// A new random id with a kind prefix: `o-3f9a…` (64 random bits, 16 hex digits).
+pub fn new_id(prefix: &str) -> Result<String, ApiError> {
+    Ok(format!("{prefix}-{}", tandem_domain::crypto::hex(&random_bytes::<8>()?)))
 }

@@ -1,11 +1,31 @@
 //! Small helpers over D1: the binding, bound values, and reading rows into structs. Every
 //! failure becomes an internal [`ApiError`] carrying D1's message for the log.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 use crate::error::ApiError;
+
+/// D1 round trips since the isolate started, across all requests: the bench divides the change
+/// over a run by the requests it made (`GET /api/dev/stats`).
+static ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
+
+fn count_round_trip() {
+    ROUND_TRIPS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub fn round_trips() -> u64 {
+    ROUND_TRIPS.load(Ordering::Relaxed)
+}
+
+/// Runs one writing statement; its result carries the changed-row count.
+pub async fn run(statement: D1PreparedStatement) -> Result<D1Result, ApiError> {
+    count_round_trip();
+    statement.run().await.map_err(ApiError::internal)
+}
 
 pub fn database(env: &Env) -> Result<D1Database, ApiError> {
     env.d1("DB").map_err(ApiError::internal)
@@ -33,6 +53,7 @@ pub fn prepare(db: &D1Database, sql: &str, values: &[JsValue]) -> Result<D1Prepa
 /// Runs statements in one round trip. D1 runs a batch as one transaction, so reads in a batch
 /// see one consistent state.
 pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>, ApiError> {
+    count_round_trip();
     db.batch(statements).await.map_err(ApiError::internal)
 }
 
@@ -44,6 +65,45 @@ pub fn rows<T: DeserializeOwned>(result: &D1Result) -> Result<Vec<T>, ApiError> 
 }
 
 pub async fn all<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Vec<T>, ApiError> {
+    count_round_trip();
     let result = statement.all().await.map_err(ApiError::internal)?;
     rows(&result)
+}
+
+/// Runs a batch whose statements are written to fail when the world changed under them (a
+/// CHECK, a NOT NULL from `CASE WHEN state = … END`, a UNIQUE). `Ok(None)` means D1 refused
+/// it on such a constraint and nothing of it was written; the caller re-reads to learn why.
+pub async fn guarded_batch(
+    db: &D1Database,
+    statements: Vec<D1PreparedStatement>,
+) -> Result<Option<Vec<D1Result>>, ApiError> {
+    count_round_trip();
+    match db.batch(statements).await {
+        Ok(results) => Ok(Some(results)),
+        Err(error) => {
+            let message = error.to_string();
+            if message.contains("constraint failed") || message.contains("SQLITE_CONSTRAINT") {
+                worker::console_log!("batch refused by a constraint: {message}");
+                Ok(None)
+            } else {
+                Err(ApiError::internal(message))
+            }
+        }
+    }
+}
+
+/// The first row of a batch result, if any.
+pub fn first<T: DeserializeOwned>(results: &[D1Result], index: usize) -> Result<Option<T>, ApiError> {
+    match results.get(index) {
+        Some(result) => Ok(rows::<T>(result)?.into_iter().next()),
+        None => Err(ApiError::internal(format!("the batch has no result {index}"))),
+    }
+}
+
+/// All rows of one result of a batch.
+pub fn nth<T: DeserializeOwned>(results: &[D1Result], index: usize) -> Result<Vec<T>, ApiError> {
+    match results.get(index) {
+        Some(result) => rows(result),
+        None => Err(ApiError::internal(format!("the batch has no result {index}"))),
+    }
 }

@@ -22,6 +22,11 @@ pub enum ApiError {
     PayloadTooLarge { max_bytes: usize },
     /// 429: a rate limit was reached.
     RateLimited { retry_after_s: i64 },
+    /// 409: a SKU does not have the stock asked for; nothing was written.
+    OutOfStock { sku_id: String, fulfilment: &'static str, available: i64, requested: i64 },
+    /// 4xx with its own tag: the request is understood but the state of things refuses it
+    /// (409 `order_not_cancellable`, 422 `idempotency_key_reused`, 400 `bad_signature`, …).
+    Refused { status: u16, error: &'static str, message: String },
     /// 500: logged with `detail`; the client sees only the tag.
     Internal { detail: String },
 }
@@ -29,6 +34,14 @@ pub enum ApiError {
 impl ApiError {
     pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError::BadRequest { field: field.into(), message: message.into() }
+    }
+
+    pub fn refused(status: u16, error: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Refused { status, error, message: message.into() }
+    }
+
+    pub fn conflict(error: &'static str, message: impl Into<String>) -> Self {
+        Self::refused(409, error, message)
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
@@ -43,6 +56,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::RateLimited { .. } => 429,
+            ApiError::OutOfStock { .. } => 409,
+            ApiError::Refused { status, .. } => *status,
             ApiError::Internal { .. } => 500,
         }
     }
@@ -69,6 +84,12 @@ impl ApiError {
             ApiError::RateLimited { retry_after_s } => {
                 json!({"error": "rate_limited", "retry_after_s": retry_after_s, "message": "too many requests; try again later"})
             }
+            ApiError::OutOfStock { sku_id, fulfilment, available, requested } => json!({
+                "error": "out_of_stock", "sku_id": sku_id, "fulfilment": fulfilment,
+                "available": available, "requested": requested,
+                "message": format!("only {available} of {sku_id} left for {fulfilment}"),
+            }),
+            ApiError::Refused { error, message, .. } => json!({"error": error, "message": message}),
             ApiError::Internal { .. } => json!({"error": "internal", "message": "internal error"}),
         }
     }

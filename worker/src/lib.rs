@@ -12,6 +12,8 @@
 //! - [`error`]: `ApiError` and its mapping to HTTP.
 //! - [`db`]: small helpers over D1: binding values, reading rows, mapping failures.
 //! - [`body`]: size-limited, strict JSON request bodies.
+//! - `session`: the caller behind the session cookie, and their roles.
+//! - `ledger`: storing ledger transactions; the stock statements (hold, release, commit).
 //! - `config`: development mode, secrets, limits, the (settable in development) clock, randomness.
 
 pub mod body;
@@ -22,10 +24,14 @@ pub mod routes;
 mod config;
 #[cfg(target_arch = "wasm32")]
 mod db;
+#[cfg(target_arch = "wasm32")]
+mod ledger;
+#[cfg(target_arch = "wasm32")]
+mod session;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
-    use worker::{Context, Env, Request, Response, Result, event};
+    use worker::{Context, Env, Request, Response, Result, ScheduleContext, ScheduledEvent, event};
 
     use crate::routes;
 
@@ -37,5 +43,16 @@ mod entry {
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         routes::handle(req, env).await
+    }
+
+    /// The cron trigger: releases expired stock holds, completes handed-over orders.
+    #[event(scheduled)]
+    async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        match routes::lifecycle::run_jobs(&env).await {
+            Ok((released, completed)) => {
+                worker::console_log!("jobs: released {released} checkouts, completed {completed} orders");
+            }
+            Err(error) => worker::console_error!("jobs failed: {error:?}"),
+        }
     }
 }

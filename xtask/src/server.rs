@@ -37,7 +37,11 @@ pub fn prepare_database(tools: &Tools, state: &Path) -> Result {
         return Ok(());
     }
     let demo = root().join("target/demo.sql");
-    run(Command::new("cargo").args(["run", "--quiet", "-p", "tandem-cli", "--", "seed", "sql", "--out"]).arg(&demo))?;
+    run(Command::new("cargo")
+        .args(["run", "--quiet", "-p", "tandem-cli", "--", "seed", "sql", "--keys"])
+        .arg(root().join(".dev.vars"))
+        .arg("--out")
+        .arg(&demo))?;
     // wrangler prints a JSON result per statement; only a failure is worth showing.
     output(
         tools.wrangler().args(["d1", "execute", "DB", "--local", "--file"]).arg(&demo).arg("--persist-to").arg(state),

@@ -9,9 +9,8 @@ use worker::{Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
-use crate::{body, config, db};
+use crate::{body, config, db, session};
 
-const COOKIE: &str = "tandem_session";
 const SESSION_DAYS: i64 = 30;
 
 #[derive(Deserialize)]
@@ -95,7 +94,7 @@ pub async fn request_code(env: &Env, req: &Request, text: &str) -> Result<Respon
             db::integer(now.millis()),
         ],
     )?;
-    statement.run().await.map_err(ApiError::internal)?;
+    db::run(statement).await?;
     if config::dev_mode(env) {
         worker::console_log!("sign-in code for {}: {}", phone.masked(), issued.code);
         let kv = env.kv("KV").map_err(ApiError::internal)?;
@@ -112,12 +111,6 @@ pub async fn request_code(env: &Env, req: &Request, text: &str) -> Result<Respon
 #[derive(Deserialize)]
 struct MemberRow {
     member_id: String,
-}
-
-#[derive(Deserialize)]
-struct SessionMemberRow {
-    id: String,
-    phone_enc: String,
 }
 
 #[derive(Deserialize)]
@@ -168,7 +161,7 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         ],
     )?;
     if next != challenge {
-        let result = record.run().await.map_err(ApiError::internal)?;
+        let result = db::run(record).await?;
         let changed = result.meta().map_err(ApiError::internal)?.and_then(|m| m.changes).unwrap_or(0);
         if changed != 1 {
             return Err(ApiError::SignInRefused { reason: "code_used", attempts_left: None });
@@ -207,7 +200,11 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
             db::text(&lookup),
         ],
     )?;
-    let results = db::batch(&db, vec![create_member, create_session]).await?;
+    let mut statements = vec![create_member, create_session];
+    let merges = super::cart::merge_statements(&db, req, &lookup, now)?;
+    let had_anonymous_cart = !merges.is_empty();
+    statements.extend(merges);
+    let results = db::batch(&db, statements).await?;
     let member = results
         .get(1)
         .map(db::rows::<MemberRow>)
@@ -217,12 +214,16 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
     let mut response =
         json_response(200, &json!({"member": {"id": member.member_id, "phone": phone.masked()}}), "no-store")?;
     let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        session::COOKIE,
         token.as_str(),
         SESSION_DAYS * 86_400,
         if is_local(req) { "" } else { "; Secure" }
     );
-    response.headers_mut().set("set-cookie", &cookie).map_err(ApiError::internal)?;
+    response.headers_mut().append("set-cookie", &cookie).map_err(ApiError::internal)?;
+    if had_anonymous_cart {
+        response.headers_mut().append("set-cookie", &super::cart::clear_cookie()).map_err(ApiError::internal)?;
+    }
     Ok(response)
 }
 
@@ -231,43 +232,20 @@ fn is_local(req: &Request) -> bool {
     req.url().ok().and_then(|u| u.host_str().map(str::to_owned)).is_some_and(|h| h == "localhost" || h == "127.0.0.1")
 }
 
-fn session_token(req: &Request) -> Option<SessionToken> {
-    let cookies = req.headers().get("cookie").ok().flatten()?;
-    cookies
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .and_then(|(_, value)| SessionToken::parse(value))
-}
-
-/// The member of the request's session, or `Unauthenticated`.
-pub async fn member(env: &Env, req: &Request) -> Result<(String, Phone), ApiError> {
-    let token = session_token(req).ok_or(ApiError::Unauthenticated)?;
-    let now = config::now(env).await?;
-    let db = db::database(env)?;
-    let statement = db::prepare(
-        &db,
-        "SELECT m.id, m.phone_enc FROM sessions s JOIN members m ON m.id = s.member_id
-         WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
-        &[db::text(&token.stored_hash()), db::integer(now.millis())],
-    )?;
-    let row = db::all::<SessionMemberRow>(statement).await?.into_iter().next().ok_or(ApiError::Unauthenticated)?;
-    let phone = crypto::open(&config::key(env, "PHONE_ENC_KEY")?, &row.phone_enc)
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| Phone::parse(&text).ok())
-        .ok_or_else(|| ApiError::internal("a stored phone number does not open"))?;
-    Ok((row.id, phone))
-}
-
 /// `GET /api/me`.
 pub async fn me(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let (id, phone) = member(env, req).await?;
-    json_response(200, &json!({"member": {"id": id, "phone": phone.masked()}}), "no-store")
+    let caller = session::caller(env, req).await?;
+    let access = session::access(env, &caller).await?;
+    json_response(
+        200,
+        &json!({"member": {"id": caller.member_id, "phone": caller.phone.masked()}, "roles": access.roles}),
+        "no-store",
+    )
 }
 
 /// `DELETE /api/auth/session`: revokes the session and clears the cookie.
 pub async fn sign_out(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let token = session_token(req).ok_or(ApiError::Unauthenticated)?;
+    let token = session::token(req).ok_or(ApiError::Unauthenticated)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let statement = db::prepare(
@@ -275,11 +253,11 @@ pub async fn sign_out(env: &Env, req: &Request) -> Result<Response, ApiError> {
         "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
         &[db::text(&token.stored_hash()), db::integer(now.millis())],
     )?;
-    statement.run().await.map_err(ApiError::internal)?;
+    db::run(statement).await?;
     let mut response = json_response(200, &json!({"signed_out": true}), "no-store")?;
     response
         .headers_mut()
-        .set("set-cookie", &format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"))
+        .set("set-cookie", &format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", session::COOKIE))
         .map_err(ApiError::internal)?;
     Ok(response)
 }

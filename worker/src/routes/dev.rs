@@ -46,3 +46,8 @@ pub async fn set_clock(env: &Env, text: &str) -> Result<Response, ApiError> {
     config::set_clock_offset(env, form.offset_ms).await?;
     clock(env).await
 }
+
+/// `GET /api/dev/stats`: counters of this Worker isolate, for the bench.
+pub fn stats() -> Result<Response, ApiError> {
+    json_response(200, &json!({"d1_round_trips": crate::db::round_trips()}), "no-store")
+}

@@ -1,0 +1,652 @@
+//! Buying: cart, checkout with stock holds, payment through the dev provider, fulfilment by
+//! store and supplier, refunds, the ledger's invariants, concurrency and tenant isolation.
+
+use std::sync::{Arc, Barrier};
+
+use serde_json::{Value, json};
+
+use crate::http::{Answer, Session, call, get, ok_json, session_for, sign_in};
+
+const OPERATOR: &str = "13900000000";
+const JINGAN_CLERK: &str = "13900000002";
+const TIANHE_CLERK: &str = "13900000004";
+const TIANHE_OWNER: &str = "13900000003";
+const HUAFANG_STAFF: &str = "13900000011";
+const YANGGUANG_STAFF: &str = "13900000012";
+
+fn address() -> Value {
+    json!({"name": "王小明", "phone": "13800138000", "region": "上海市 静安区", "detail": "南京西路 1 号 1201 室"})
+}
+
+fn line(sku: &str, quantity: i64, fulfilment: &str) -> Value {
+    json!({"sku_id": sku, "quantity": quantity, "fulfilment": fulfilment})
+}
+
+fn place(session: &Session, key: &str, body: &Value) -> Answer {
+    call("POST", "/api/orders").session(session).header("idempotency-key", key).json(body).send()
+}
+
+/// Places a checkout that must succeed; its JSON.
+fn checkout(session: &Session, key: &str, body: &Value) -> Value {
+    place(session, key, body).expect(201)["checkout"].clone()
+}
+
+/// Pays a checkout through the dev provider's page; the confirm answer (with the notification).
+fn pay(session: &Session, checkout: &Value) -> Value {
+    let id = checkout["id"].as_str().expect("checkout id");
+    let created = call("POST", &format!("/api/checkouts/{id}/payments")).session(session).send();
+    assert!(created.status == 201 || created.status == 200, "{}", created.text);
+    let payment = created.json()["payment"].clone();
+    assert_eq!(payment["amount_fen"], checkout["total_fen"]);
+    assert_eq!(payment["pay_url"], format!("/pay/{}", payment["id"].as_str().expect("payment id")));
+    let confirmed = call("POST", &format!("/api/payments/{}/confirm", payment["id"].as_str().expect("id")))
+        .session(session)
+        .send()
+        .expect(200);
+    assert_eq!(confirmed["result"], "paid", "{confirmed}");
+    confirmed
+}
+
+fn order(session: &Session, id: &str) -> Value {
+    call("GET", &format!("/api/orders/{id}")).session(session).send().expect(200)["order"].clone()
+}
+
+fn order_id(checkout: &Value, fulfilment: &str) -> String {
+    checkout["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .find(|o| o["fulfilment"] == fulfilment)
+        .and_then(|o| o["id"].as_str())
+        .expect("an order of that fulfilment")
+        .to_owned()
+}
+
+/// Units a shopper can get of a SKU at a store by one fulfilment option (0 when out of stock).
+fn units(product: &str, sku: &str, fulfilment: &str) -> i64 {
+    let detail = ok_json(&format!("/api/products/{product}?store=s-jingan"));
+    let offer = detail["skus"].as_array().expect("skus").iter().find(|s| s["sku_id"] == sku).expect("the sku").clone();
+    offer[fulfilment]["units"].as_i64().unwrap_or(0)
+}
+
+fn set_stock(staff: &Session, supplier: &str, sku: &str, on_hand: i64) {
+    call("PUT", &format!("/api/supplier/{supplier}/stock"))
+        .session(staff)
+        .json(&json!({"sku_id": sku, "on_hand": on_hand}))
+        .send()
+        .expect(200);
+}
+
+/// The ledger's invariants from money.md, as the operator sees them.
+fn assert_ledger_holds() -> Value {
+    let operator = session_for(OPERATOR);
+    let ledger = call("GET", "/api/operator/ledger").session(&operator).send().expect(200);
+    assert_eq!(ledger["sum_fen"], 0, "the ledger sums to zero: {ledger}");
+    assert_eq!(ledger["unbalanced_transactions"], json!([]), "{ledger}");
+    let clearing = ledger["clearing_fen"].as_i64().expect("clearing");
+    let paid = ledger["payments_fen"].as_i64().expect("payments");
+    let refunded = ledger["refunds_fen"].as_i64().expect("refunds");
+    assert_eq!(clearing, paid - refunded, "clearing = payments − refunds: {ledger}");
+    ledger
+}
+
+fn run_jobs() -> Value {
+    call("POST", "/api/dev/jobs").send().expect(200)
+}
+
+fn move_clock(offset_ms: i64) {
+    call("PUT", "/api/dev/clock").json(&json!({"offset_ms": offset_ms})).send().expect(200);
+}
+
+#[test]
+fn a_pickup_purchase_from_cart_to_collection() {
+    // A cart started before sign-in follows the shopper in.
+    let anonymous = call("PUT", "/api/cart/lines")
+        .json(&json!({"store_id": "s-jingan", "sku_id": "p-0103-01", "fulfilment": "pickup", "quantity": 1}))
+        .send();
+    let cart_cookie = crate::http::cookie_pair(&anonymous);
+    assert!(cart_cookie.starts_with("tandem_cart="), "{cart_cookie}");
+    let phone = "13700000001";
+    let code = crate::http::code_for(phone);
+    let signed_in = call("POST", "/api/auth/session")
+        .header("cookie", &cart_cookie)
+        .json(&json!({"phone": phone, "code": code}))
+        .send();
+    let shopper = Session {
+        cookie: crate::http::cookie_pair(&signed_in),
+        member_id: signed_in.expect(200)["member"]["id"].as_str().expect("id").to_owned(),
+    };
+    let cart = call("GET", "/api/cart").session(&shopper).send().expect(200);
+    assert_eq!(cart["cart"]["lines"][0]["sku_id"], "p-0103-01", "the anonymous cart was merged: {cart}");
+    assert_eq!(call("GET", "/api/cart").header("cookie", &cart_cookie).send().expect(200)["cart"]["lines"], json!([]));
+
+    let before = units("p-0103", "p-0103-01", "pickup");
+    assert!(before >= 1);
+    let placed =
+        checkout(&shopper, "pickup-1", &json!({"store_id": "s-jingan", "lines": [line("p-0103-01", 1, "pickup")]}));
+    assert_eq!(placed["orders"].as_array().expect("orders").len(), 1);
+    assert_eq!(units("p-0103", "p-0103-01", "pickup"), before - 1, "the unit is held");
+    let id = order_id(&placed, "pickup");
+    assert_eq!(
+        call("GET", "/api/cart").session(&shopper).send().expect(200)["cart"]["lines"],
+        json!([]),
+        "bought lines leave the cart"
+    );
+
+    pay(&shopper, &placed);
+    let paid = order(&shopper, &id);
+    assert_eq!(paid["state"], "ready_for_pickup");
+    let code = paid["pickup_code"].as_str().expect("a pickup code").to_owned();
+    assert_eq!(code.len(), 8);
+    let qr = call("GET", &format!("/api/orders/{id}/pickup-qr.svg")).session(&shopper).send();
+    assert_eq!(qr.status, 200);
+    assert!(qr.content_type.starts_with("image/svg+xml") && qr.text.starts_with("<svg"));
+
+    // A clerk of another store cannot, a clerk of this one can.
+    let other = session_for(TIANHE_CLERK);
+    let refused = call("POST", "/api/store/s-tianhe/pickups").session(&other).json(&json!({"code": code})).send();
+    refused.error(404, "not_found");
+    call("POST", "/api/store/s-jingan/pickups")
+        .session(&other)
+        .json(&json!({"code": code}))
+        .send()
+        .error(404, "not_found");
+    let clerk = session_for(JINGAN_CLERK);
+    let scanned = format!("TANDEM-PICKUP:{code}");
+    let verified =
+        call("POST", "/api/store/s-jingan/pickups").session(&clerk).json(&json!({"code": scanned})).send().expect(200);
+    assert_eq!(verified["order"]["state"], "picked_up");
+    call("POST", "/api/store/s-jingan/pickups")
+        .session(&clerk)
+        .json(&json!({"code": code}))
+        .send()
+        .error(409, "illegal_transition");
+
+    let store_orders = call("GET", "/api/store/s-jingan/orders").session(&clerk).send().expect(200);
+    assert!(store_orders["orders"].as_array().expect("orders").iter().any(|o| o["id"] == id.as_str()));
+
+    // Seven days after pickup the order completes by itself.
+    move_clock(8 * 86_400_000);
+    let jobs = run_jobs();
+    move_clock(0);
+    assert!(jobs["completed_orders"].as_u64().expect("count") >= 1);
+    let done = order(&shopper, &id);
+    assert_eq!(done["state"], "completed");
+    let events: Vec<&str> =
+        done["timeline"].as_array().expect("timeline").iter().map(|e| e["event"].as_str().expect("event")).collect();
+    assert_eq!(events, ["place", "pay", "prepare", "pick_up", "complete"]);
+
+    let settlement =
+        call("GET", "/api/store/s-jingan/settlement").session(&session_for("13900000001")).send().expect(200);
+    assert!(settlement["settlement"]["lines"].as_array().expect("lines").iter().any(|l| l["order_id"] == id.as_str()));
+    assert_ledger_holds();
+}
+
+#[test]
+fn a_delivery_purchase_split_per_supplier_shipped_and_received() {
+    let shopper = sign_in("13700000002");
+    // Two suppliers' goods for delivery, one for pickup: three orders, one payment.
+    let body = json!({
+        "store_id": "s-jingan",
+        "lines": [line("p-0103-02", 1, "delivery"), line("p-0201-01", 1, "delivery"), line("p-0103-03", 1, "pickup")],
+        "address": address(),
+    });
+    let placed = checkout(&shopper, "delivery-1", &body);
+    let orders = placed["orders"].as_array().expect("orders");
+    assert_eq!(orders.len(), 3, "{placed}");
+    let total: i64 = orders.iter().map(|o| o["total_fen"].as_i64().expect("total")).sum();
+    assert_eq!(placed["total_fen"], total);
+    for order in orders {
+        let goods: i64 = order["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .map(|l| l["price_fen"].as_i64().expect("price") * l["quantity"].as_i64().expect("q"))
+            .sum();
+        assert_eq!(order["goods_fen"], goods);
+        assert_eq!(order["total_fen"].as_i64(), Some(goods + order["shipping_fen"].as_i64().expect("shipping")));
+    }
+    pay(&shopper, &placed);
+
+    let delivery = orders.iter().find(|o| o["shipper_id"] == "sup-huafang").expect("huafang's part");
+    let id = delivery["id"].as_str().expect("id");
+    assert_eq!(order(&shopper, id)["state"], "paid");
+    let staff = session_for(HUAFANG_STAFF);
+    let listed = call("GET", "/api/supplier/sup-huafang/orders").session(&staff).send().expect(200);
+    let mine = listed["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .find(|o| o["order"]["id"] == id)
+        .expect("the order")
+        .clone();
+    assert_eq!(mine["address"]["detail"], "南京西路 1 号 1201 室");
+    let other = session_for(YANGGUANG_STAFF);
+    let shipment = json!({"carrier": "顺丰速运", "tracking_no": "SF1234567890"});
+    call("POST", &format!("/api/supplier/sup-yangguang/orders/{id}/shipment"))
+        .session(&other)
+        .json(&shipment)
+        .send()
+        .error(404, "not_found");
+    call("POST", &format!("/api/supplier/sup-huafang/orders/{id}/shipment"))
+        .session(&other)
+        .json(&shipment)
+        .send()
+        .error(404, "not_found");
+    let bad = call("POST", &format!("/api/supplier/sup-huafang/orders/{id}/shipment"))
+        .session(&staff)
+        .json(&json!({"carrier": "顺丰", "tracking_no": "no spaces"}))
+        .send();
+    assert_eq!(bad.error(400, "bad_request")["field"], "tracking_no");
+    let shipped = call("POST", &format!("/api/supplier/sup-huafang/orders/{id}/shipment"))
+        .session(&staff)
+        .json(&shipment)
+        .send()
+        .expect(200);
+    assert_eq!(shipped["order"]["state"], "shipped");
+    let seen = order(&shopper, id);
+    assert_eq!((seen["carrier"].as_str(), seen["tracking_no"].as_str()), (Some("顺丰速运"), Some("SF1234567890")));
+    let received = call("POST", &format!("/api/orders/{id}/received")).session(&shopper).send().expect(200);
+    assert_eq!(received["order"]["state"], "delivered");
+
+    let settlement = call("GET", "/api/supplier/sup-huafang/settlement").session(&staff).send().expect(200);
+    let line = settlement["settlement"]["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .find(|l| l["order_id"] == id)
+        .expect("this order")
+        .clone();
+    assert!(line["amount_fen"].as_i64().expect("amount") > 0, "the supplier is owed its supply price: {line}");
+    assert_ledger_holds();
+}
+
+#[test]
+fn refunds_before_and_after_hand_over() {
+    let shopper = sign_in("13700000003");
+    let before = units("p-0103", "p-0103-04", "delivery");
+    let placed = checkout(
+        &shopper,
+        "refund-1",
+        &json!({"store_id": "s-jingan", "lines": [line("p-0103-04", 2, "delivery")], "address": address()}),
+    );
+    pay(&shopper, &placed);
+    let id = order_id(&placed, "delivery");
+    assert_eq!(units("p-0103", "p-0103-04", "delivery"), before - 2, "sold units leave the shelf");
+
+    // Not shipped yet: refunded at once, in full, and the goods are back.
+    let refunded = call("POST", &format!("/api/orders/{id}/refund"))
+        .session(&shopper)
+        .json(&json!({"reason": "买错了"}))
+        .send()
+        .expect(200);
+    assert_eq!(refunded["automatic"], true);
+    assert_eq!(refunded["order"]["state"], "refunded");
+    assert_eq!(refunded["order"]["refunded_fen"], placed["orders"][0]["total_fen"]);
+    assert_eq!(units("p-0103", "p-0103-04", "delivery"), before);
+    call("POST", &format!("/api/orders/{id}/refund"))
+        .session(&shopper)
+        .json(&json!({"reason": "again"}))
+        .send()
+        .error(409, "refund_not_allowed");
+
+    // Shipped: the supplier decides, here for part of it.
+    let placed = checkout(
+        &shopper,
+        "refund-2",
+        &json!({"store_id": "s-jingan", "lines": [line("p-0103-05", 2, "delivery")], "address": address()}),
+    );
+    pay(&shopper, &placed);
+    let id = order_id(&placed, "delivery");
+    let staff = session_for(HUAFANG_STAFF);
+    call("POST", &format!("/api/supplier/sup-huafang/orders/{id}/shipment"))
+        .session(&staff)
+        .json(&json!({"carrier": "中通", "tracking_no": "ZT20261124001"}))
+        .send()
+        .expect(200);
+    let asked = call("POST", &format!("/api/orders/{id}/refund"))
+        .session(&shopper)
+        .json(&json!({"reason": "一件有瑕疵"}))
+        .send()
+        .expect(200);
+    assert_eq!(
+        (asked["automatic"].as_bool(), asked["order"]["state"].as_str()),
+        (Some(false), Some("refund_requested"))
+    );
+    let goods = placed["orders"][0]["goods_fen"].as_i64().expect("goods");
+    let too_much = json!({"approve": true, "amount": {"goods_fen": goods + 1, "shipping_fen": 0}});
+    call("POST", &format!("/api/supplier/sup-huafang/orders/{id}/refund"))
+        .session(&staff)
+        .json(&too_much)
+        .send()
+        .error(400, "bad_request");
+    let half = json!({"approve": true, "amount": {"goods_fen": goods / 2, "shipping_fen": 0}});
+    let decided = call("POST", &format!("/api/supplier/sup-huafang/orders/{id}/refund"))
+        .session(&staff)
+        .json(&half)
+        .send()
+        .expect(200);
+    assert_eq!(decided["order"]["state"], "partially_refunded");
+    assert_eq!(decided["order"]["refunded_fen"], goods / 2);
+    // The store cannot decide a delivery order's refund.
+    let owner = session_for("13900000001");
+    call("POST", &format!("/api/store/s-jingan/orders/{id}/refund"))
+        .session(&owner)
+        .json(&half)
+        .send()
+        .error(404, "not_found");
+    assert_ledger_holds();
+}
+
+#[test]
+fn the_same_idempotency_key_replays_the_first_answer() {
+    let shopper = sign_in("13700000004");
+    let body = json!({"store_id": "s-jingan", "lines": [line("p-0103-06", 1, "delivery")], "address": address()});
+    let first = place(&shopper, "same-key", &body);
+    assert_eq!(first.status, 201);
+    // The same request spelled differently is the same request.
+    let spaced = format!(" {} ", serde_json::to_string_pretty(&body).expect("json"));
+    let again = call("POST", "/api/orders").session(&shopper).header("idempotency-key", "same-key").raw(&spaced).send();
+    assert_eq!((again.status, again.text.as_str()), (201, first.text.as_str()));
+    let list = call("GET", "/api/orders").session(&shopper).send().expect(200);
+    assert_eq!(list["orders"].as_array().expect("orders").len(), 1, "one checkout, not two");
+    let other = json!({"store_id": "s-jingan", "lines": [line("p-0103-06", 2, "delivery")], "address": address()});
+    place(&shopper, "same-key", &other).error(422, "idempotency_key_reused");
+    // Another member's same key is theirs.
+    assert_eq!(place(&sign_in("13700000005"), "same-key", &body).status, 201);
+
+    // A refusal is replayed too, even after the stock came back.
+    let too_many = json!({"store_id": "s-jingan", "lines": [line("p-0103-07", 99, "pickup")]});
+    let refused = place(&shopper, "short", &too_many);
+    let body409 = refused.error(409, "out_of_stock");
+    assert_eq!((body409["sku_id"].as_str(), body409["fulfilment"].as_str()), (Some("p-0103-07"), Some("pickup")));
+    set_stock(&session_for(HUAFANG_STAFF), "sup-huafang", "p-0103-07", 500);
+    let replayed = place(&shopper, "short", &too_many);
+    assert_eq!((replayed.status, replayed.text), (409, refused.text));
+    call("POST", "/api/orders").session(&shopper).json(&body).send().error(400, "bad_request");
+}
+
+#[test]
+fn notifications_are_verified_and_applied_once() {
+    let shopper = sign_in("13700000006");
+    let placed = checkout(
+        &shopper,
+        "notify-1",
+        &json!({"store_id": "s-jingan", "lines": [line("p-0103-08", 1, "delivery")], "address": address()}),
+    );
+    let ledger_before = assert_ledger_holds();
+    let confirmed = pay(&shopper, &placed);
+    let notification = confirmed["notification"].clone();
+    let ledger_after = assert_ledger_holds();
+    let paid = ledger_after["payments_fen"].as_i64().expect("p") - ledger_before["payments_fen"].as_i64().expect("p");
+    assert_eq!(Some(paid), placed["total_fen"].as_i64());
+    for _ in 0..10 {
+        let again = call("POST", "/api/payments/notify/dev").json(&notification).send().expect(200);
+        assert_eq!(again["result"], "already_processed");
+    }
+    assert_eq!(assert_ledger_holds()["clearing_fen"], ledger_after["clearing_fen"], "ten deliveries, one posting");
+
+    let mut forged = notification.clone();
+    forged["amount_fen"] = json!(1);
+    call("POST", "/api/payments/notify/dev").json(&forged).send().error(400, "bad_signature");
+    let mut unsigned = notification.clone();
+    unsigned["signature"] = json!("0".repeat(64));
+    call("POST", "/api/payments/notify/dev").json(&unsigned).send().error(400, "bad_signature");
+    let mut extra = notification.clone();
+    extra["bonus"] = json!(true);
+    assert_eq!(
+        call("POST", "/api/payments/notify/dev").json(&extra).send().error(400, "bad_request")["field"],
+        "bonus"
+    );
+    call("POST", "/api/payments/notify/wechat").json(&notification).send().error(404, "not_found");
+    let payment = call("GET", &format!("/api/payments/{}", notification["payment_id"].as_str().expect("id")))
+        .session(&shopper)
+        .send()
+        .expect(200);
+    assert_eq!(payment["payment"]["status"], "succeeded");
+    // Paid once: no second payment for the checkout.
+    let checkout_id = placed["id"].as_str().expect("id");
+    call("POST", &format!("/api/checkouts/{checkout_id}/payments"))
+        .session(&shopper)
+        .send()
+        .error(409, "checkout_closed");
+}
+
+#[test]
+fn holds_expire_and_give_the_stock_back() {
+    let shopper = sign_in("13700000007");
+    let before = units("p-0103", "p-0103-09", "delivery");
+    let placed = checkout(
+        &shopper,
+        "expire-1",
+        &json!({"store_id": "s-jingan", "lines": [line("p-0103-09", 3, "delivery")], "address": address()}),
+    );
+    assert_eq!(units("p-0103", "p-0103-09", "delivery"), before - 3);
+    let id = placed["id"].as_str().expect("id");
+    let payment =
+        call("POST", &format!("/api/checkouts/{id}/payments")).session(&shopper).send().expect(201)["payment"].clone();
+
+    move_clock(16 * 60_000);
+    let jobs = run_jobs();
+    let late_payment = call("POST", &format!("/api/checkouts/{id}/payments")).session(&shopper).send();
+    let late_confirm = call("POST", &format!("/api/payments/{}/confirm", payment["id"].as_str().expect("id")))
+        .session(&shopper)
+        .send();
+    move_clock(0);
+    assert!(jobs["released_checkouts"].as_u64().expect("count") >= 1, "{jobs}");
+    assert_eq!(units("p-0103", "p-0103-09", "delivery"), before, "released");
+    let order = order(&shopper, &order_id(&placed, "delivery"));
+    assert_eq!(order["state"], "cancelled");
+    assert_eq!(order["timeline"][1]["event"], "expire");
+    late_payment.error(409, "checkout_closed");
+    assert_eq!(late_confirm.expect(200)["result"], "returned", "money for an expired checkout goes back");
+    assert_ledger_holds();
+
+    // Cancelling an unpaid order releases at once; a paid one cannot be cancelled.
+    let placed = checkout(
+        &shopper,
+        "cancel-1",
+        &json!({"store_id": "s-jingan", "lines": [line("p-0103-09", 1, "delivery")], "address": address()}),
+    );
+    let id = order_id(&placed, "delivery");
+    assert_eq!(
+        call("POST", &format!("/api/orders/{id}/cancel")).session(&shopper).send().expect(200)["order"]["state"],
+        "cancelled"
+    );
+    assert_eq!(units("p-0103", "p-0103-09", "delivery"), before);
+    call("POST", &format!("/api/orders/{id}/cancel")).session(&shopper).send().error(409, "order_not_cancellable");
+}
+
+/// 200 buyers at once for a SKU with 50 in stock: exactly 50 checkouts hold, all 50 pay, the
+/// stock ends at 0 and nothing is oversold.
+#[test]
+fn two_hundred_buyers_for_fifty_units() {
+    let staff = session_for(HUAFANG_STAFF);
+    set_stock(&staff, "sup-huafang", "p-0102-01", 50);
+    let buyers: Vec<Session> = (0..200).map(|i| sign_in(&format!("136{i:08}"))).collect();
+    let barrier = Arc::new(Barrier::new(buyers.len()));
+    let handles: Vec<_> = buyers
+        .into_iter()
+        .map(|buyer| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                let body =
+                    json!({"store_id": "s-jingan", "lines": [line("p-0102-01", 1, "delivery")], "address": address()});
+                let answer = place(&buyer, "rush", &body);
+                match answer.status {
+                    201 => {
+                        pay(&buyer, &answer.json()["checkout"]);
+                        true
+                    }
+                    409 => {
+                        assert_eq!(answer.json()["error"], "out_of_stock");
+                        false
+                    }
+                    other => panic!("unexpected {other}: {}", answer.text),
+                }
+            })
+        })
+        .collect();
+    let paid = handles.into_iter().map(|h| h.join().expect("a buyer thread")).filter(|&paid| paid).count();
+    assert_eq!(paid, 50);
+    assert_eq!(units("p-0102", "p-0102-01", "delivery"), 0);
+    let product = ok_json("/api/products/p-0102?store=s-jingan");
+    let sku =
+        product["skus"].as_array().expect("skus").iter().find(|s| s["sku_id"] == "p-0102-01").expect("sku").clone();
+    assert_eq!(sku["delivery"]["status"], "out_of_stock");
+    assert_ledger_holds();
+}
+
+/// Every scoped route, called with a session of another tenant, answers 404 and leaks nothing.
+#[test]
+fn tenants_never_see_each_other() {
+    let shopper = sign_in("13700000008");
+    let placed = checkout(
+        &shopper,
+        "tenant-1",
+        &json!({"store_id": "s-jingan", "lines": [line("p-0103-10", 1, "pickup"), line("p-0103-10", 1, "delivery")], "address": address()}),
+    );
+    pay(&shopper, &placed);
+    let pickup = order_id(&placed, "pickup");
+    let delivery = order_id(&placed, "delivery");
+    let stranger = sign_in("13700000009");
+    let tianhe = session_for(TIANHE_OWNER);
+    let yangguang = session_for(YANGGUANG_STAFF);
+    let checkout_id = placed["id"].as_str().expect("id");
+    let refund = json!({"approve": true});
+    let cases: Vec<(&Session, &str, String, Option<Value>)> = vec![
+        (&stranger, "GET", format!("/api/orders/{pickup}"), None),
+        (&stranger, "GET", format!("/api/orders/{pickup}/pickup-qr.svg"), None),
+        (&stranger, "POST", format!("/api/orders/{pickup}/cancel"), None),
+        (&stranger, "POST", format!("/api/orders/{pickup}/refund"), Some(json!({"reason": ""}))),
+        (&stranger, "POST", format!("/api/orders/{delivery}/received"), None),
+        (&stranger, "POST", format!("/api/checkouts/{checkout_id}/payments"), None),
+        (&stranger, "GET", "/api/store/s-jingan/orders".to_owned(), None),
+        (&stranger, "GET", "/api/supplier/sup-huafang/orders".to_owned(), None),
+        (&stranger, "GET", "/api/operator/ledger".to_owned(), None),
+        (&tianhe, "GET", "/api/store/s-jingan/orders".to_owned(), None),
+        (&tianhe, "GET", "/api/store/s-jingan/settlement".to_owned(), None),
+        (&tianhe, "POST", "/api/store/s-jingan/pickups".to_owned(), Some(json!({"code": "12345678"}))),
+        (&tianhe, "POST", format!("/api/store/s-tianhe/orders/{pickup}/refund"), Some(refund.clone())),
+        (&tianhe, "POST", format!("/api/store/s-jingan/orders/{pickup}/refund"), Some(refund.clone())),
+        (&yangguang, "GET", "/api/supplier/sup-huafang/orders".to_owned(), None),
+        (&yangguang, "GET", "/api/supplier/sup-huafang/settlement".to_owned(), None),
+        (
+            &yangguang,
+            "PUT",
+            "/api/supplier/sup-huafang/stock".to_owned(),
+            Some(json!({"sku_id": "p-0103-10", "on_hand": 0})),
+        ),
+        (
+            &yangguang,
+            "POST",
+            format!("/api/supplier/sup-yangguang/orders/{delivery}/shipment"),
+            Some(json!({"carrier": "x", "tracking_no": "SF123456"})),
+        ),
+        (&yangguang, "POST", format!("/api/supplier/sup-huafang/orders/{delivery}/refund"), Some(refund.clone())),
+    ];
+    for (session, method, path, body) in cases {
+        let mut request = call(method, &path).session(session);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let answer = request.send();
+        assert_eq!(answer.status, 404, "{method} {path}: {}", answer.text);
+        for secret in [pickup.as_str(), delivery.as_str(), "王小明", "南京西路"] {
+            assert!(!answer.text.contains(secret), "{method} {path} leaked {secret}: {}", answer.text);
+        }
+    }
+    let theirs = call("GET", "/api/orders").session(&stranger).send().expect(200);
+    assert_eq!(theirs["orders"], json!([]));
+    assert_eq!(order(&shopper, &pickup)["state"], "ready_for_pickup", "nothing changed");
+    assert!(units("p-0103", "p-0103-10", "delivery") > 0);
+}
+
+#[test]
+fn bad_input_is_refused_and_writes_nothing() {
+    let shopper = sign_in("13700000010");
+    let before = units("p-0103", "p-0103-01", "delivery");
+    let cases: Vec<(&str, u16, &str)> = vec![
+        ("{not json", 400, "body"),
+        (r#"{"store_id":"s-jingan","lines":"many"}"#, 400, "body"),
+        (r#"{"store_id":"s-jingan","lines":[],"coupon":"FREE"}"#, 400, "coupon"),
+        (r#"{"store_id":"s-jingan","lines":[]}"#, 400, "lines"),
+        (
+            r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":-1,"fulfilment":"pickup"}]}"#,
+            400,
+            "quantity",
+        ),
+        (
+            r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":100000,"fulfilment":"pickup"}]}"#,
+            400,
+            "quantity",
+        ),
+        (
+            r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":1.5,"fulfilment":"pickup"}]}"#,
+            400,
+            "body",
+        ),
+        (r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":1,"fulfilment":"drone"}]}"#, 400, "body"),
+        (
+            r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":1,"fulfilment":"delivery"}]}"#,
+            400,
+            "address",
+        ),
+        (
+            r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":1,"fulfilment":"pickup","price_fen":1}]}"#,
+            400,
+            "price_fen",
+        ),
+    ];
+    for (i, (body, status, field)) in cases.iter().enumerate() {
+        let answer = call("POST", "/api/orders")
+            .session(&shopper)
+            .header("idempotency-key", &format!("bad-{i}"))
+            .raw(body)
+            .send();
+        assert_eq!(answer.status, *status, "{body}: {}", answer.text);
+        assert_eq!(answer.json()["field"], *field, "{body}: {}", answer.text);
+    }
+    let huge = format!(r#"{{"store_id":"s-jingan","lines":[],"pad":"{}"}}"#, "x".repeat(20_000));
+    call("POST", "/api/orders")
+        .session(&shopper)
+        .header("idempotency-key", "huge")
+        .raw(&huge)
+        .send()
+        .error(413, "payload_too_large");
+    let unknown =
+        place(&shopper, "unknown-sku", &json!({"store_id": "s-jingan", "lines": [line("p-9999-01", 1, "pickup")]}));
+    unknown.error(404, "not_found");
+    place(&shopper, "unknown-store", &json!({"store_id": "s-nowhere", "lines": [line("p-0103-01", 1, "pickup")]}))
+        .error(404, "not_found");
+    call("POST", "/api/orders")
+        .json(&json!({"store_id": "s-jingan", "lines": [line("p-0103-01", 1, "pickup")]}))
+        .header("idempotency-key", "anon")
+        .send()
+        .error(401, "unauthenticated");
+    for body in [
+        r#"{"store_id":"s-jingan","sku_id":"p-0103-01","fulfilment":"pickup","quantity":100}"#,
+        r#"{"store_id":"s-jingan","sku_id":"p-0103-01","fulfilment":"pickup","quantity":-3}"#,
+    ] {
+        call("PUT", "/api/cart/lines").session(&shopper).raw(body).send().error(400, "bad_request");
+    }
+    call("PUT", "/api/cart/lines")
+        .session(&shopper)
+        .json(&json!({"store_id": "s-jingan", "sku_id": "p-9999-01", "fulfilment": "pickup", "quantity": 1}))
+        .send()
+        .error(404, "not_found");
+
+    assert_eq!(
+        call("GET", "/api/orders").session(&shopper).send().expect(200)["orders"],
+        json!([]),
+        "no order was written"
+    );
+    assert_eq!(
+        call("GET", "/api/cart").session(&shopper).send().expect(200)["cart"]["lines"],
+        json!([]),
+        "nor a cart line"
+    );
+    assert_eq!(units("p-0103", "p-0103-01", "delivery"), before);
+    assert_eq!(get("/api/health").status, 200, "the Worker survived all of it");
+}

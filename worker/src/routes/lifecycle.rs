@@ -1,0 +1,297 @@
+//! What happens to orders after checkout, other than payment: the shopper cancels an unpaid
+//! checkout or asks for a refund; holds expire and handed-over orders complete on a schedule
+//! (the cron trigger, or `POST /api/dev/jobs` in development).
+
+use serde::Deserialize;
+use serde_json::json;
+use tandem_domain::ledger as money;
+use tandem_domain::money::Fen;
+use tandem_domain::order::{OrderEvent, OrderState};
+use tandem_domain::refund::{self, RefundAmount};
+use tandem_domain::time::Timestamp;
+use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+
+use super::json_response;
+use super::orders::{event, own_order};
+use crate::error::ApiError;
+use crate::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
+use crate::{body, config, db, ledger, session};
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+/// Cancels an unpaid checkout: every order of it, and its holds. `Ok(false)` when it was no
+/// longer awaiting payment (paid, or cancelled already). Two D1 round trips.
+async fn release_checkout(
+    db: &D1Database,
+    checkout_id: &str,
+    event_name: &str,
+    actor: &str,
+    now: Timestamp,
+) -> Result<bool, ApiError> {
+    let reads = vec![
+        db::prepare(db, "SELECT id FROM orders WHERE checkout_id = ?1 ORDER BY id", &[db::text(checkout_id)])?,
+        db::prepare(
+            db,
+            &format!(
+                "SELECT {MONEY_LINE_COLUMNS} FROM order_lines WHERE order_id IN (SELECT id FROM orders WHERE checkout_id = ?1)"
+            ),
+            &[db::text(checkout_id)],
+        )?,
+    ];
+    let results = db::batch(db, reads).await?;
+    let orders: Vec<IdRow> = db::nth(&results, 0)?;
+    let lines: Vec<MoneyLine> = db::nth(&results, 1)?;
+    let mut writes = vec![
+        db::prepare(
+            db,
+            "UPDATE checkouts SET state = CASE WHEN state = 'awaiting_payment' THEN 'cancelled' END, closed_at = ?2 WHERE id = ?1",
+            &[db::text(checkout_id), db::integer(now.millis())],
+        )?,
+        db::prepare(
+            db,
+            "UPDATE orders SET state = CASE WHEN state = 'awaiting_payment' THEN 'cancelled' END WHERE checkout_id = ?1",
+            &[db::text(checkout_id)],
+        )?,
+        ledger::release(db, &ledger::moves_of(&lines, None))?,
+    ];
+    for order in &orders {
+        writes.push(event(db, &order.id, event_name, OrderState::Cancelled, actor, None, now)?);
+    }
+    Ok(db::guarded_batch(db, writes).await?.is_some())
+}
+
+/// `POST /api/orders/{id}/cancel`: cancels the unpaid checkout the order belongs to (all its
+/// orders: they are paid together) and releases its stock.
+pub async fn cancel(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
+    let caller = session::caller(env, req).await?;
+    let order = own_order(env, &caller, id).await?;
+    if order.state != OrderState::AwaitingPayment {
+        return Err(ApiError::conflict(
+            "order_not_cancellable",
+            format!("an order in state {} cannot be cancelled; ask for a refund instead", order.state.code()),
+        ));
+    }
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    if !release_checkout(&db, &order.checkout_id, "cancel", "shopper", now).await? {
+        return Err(ApiError::conflict("order_not_cancellable", "the order was paid or cancelled meanwhile"));
+    }
+    let order = own_order(env, &caller, id).await?;
+    json_response(200, &json!({"order": order}), "no-store")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundRequest {
+    reason: String,
+}
+
+async fn read_order(db: &D1Database, id: &str) -> Result<(MoneyOrder, Vec<MoneyLine>, String), ApiError> {
+    #[derive(Deserialize)]
+    struct Provider {
+        provider: String,
+    }
+    let reads = vec![
+        db::prepare(db, &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE id = ?1"), &[db::text(id)])?,
+        db::prepare(db, &format!("SELECT {MONEY_LINE_COLUMNS} FROM order_lines WHERE order_id = ?1"), &[db::text(id)])?,
+        db::prepare(
+            db,
+            "SELECT p.provider FROM payments p JOIN orders o ON o.checkout_id = p.checkout_id
+             WHERE o.id = ?1 AND p.status = 'succeeded'",
+            &[db::text(id)],
+        )?,
+    ];
+    let results = db::batch(db, reads).await?;
+    let order = db::first::<MoneyOrder>(&results, 0)?.ok_or(ApiError::NotFound { resource: "order" })?;
+    let provider = db::first::<Provider>(&results, 2)?.map_or_else(|| "dev".to_owned(), |p| p.provider);
+    Ok((order, db::nth(&results, 1)?, provider))
+}
+
+/// The writes of a refund of `amount` out of `order` that stand in state `from`: the order's
+/// new state and refunded totals, the refund row, the reversing ledger transaction, and the
+/// stock put back when the goods never left.
+#[allow(clippy::too_many_arguments)]
+pub fn refund_writes(
+    db: &D1Database,
+    order: &MoneyOrder,
+    lines: &[MoneyLine],
+    provider: &str,
+    refund_id: &str,
+    amount: RefundAmount,
+    whole: bool,
+    restock: bool,
+    actor: &str,
+    now: Timestamp,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let machine = order.machine()?;
+    let refunded = machine
+        .apply(OrderEvent::Refund { whole }, now, config_policy())
+        .map_err(|e| ApiError::conflict("illegal_transition", e.to_string()))?;
+    let transaction = money::refund(
+        &order.money(provider, lines)?,
+        Fen(order.refunded_goods_fen),
+        Fen(order.refunded_shipping_fen),
+        amount.goods_fen,
+        amount.shipping_fen,
+    )
+    .map_err(|e| ApiError::bad_request("goods_fen", e.to_string()))?;
+    let mut writes = vec![db::prepare(
+        db,
+        "UPDATE orders SET state = CASE WHEN state = ?2 THEN ?3 END, state_before_refund = NULL,
+                refunded_goods_fen = refunded_goods_fen + ?4, refunded_shipping_fen = refunded_shipping_fen + ?5
+         WHERE id = ?1",
+        &[
+            db::text(&order.id),
+            db::text(machine.state.code()),
+            db::text(refunded.state.code()),
+            db::integer(amount.goods_fen.get()),
+            db::integer(amount.shipping_fen.get()),
+        ],
+    )?];
+    writes.extend(ledger::post(
+        db,
+        &format!("t-{refund_id}"),
+        "refund",
+        &format!("refund:{refund_id}"),
+        &order.id,
+        now,
+        &transaction,
+    )?);
+    if restock {
+        writes.push(ledger::restock(db, &ledger::moves_of(lines, Some(&order.id)))?);
+    }
+    let note = format!("{} fen", amount.goods_fen.get() + amount.shipping_fen.get());
+    writes.push(event(db, &order.id, "refund", refunded.state, actor, Some(&note), now)?);
+    Ok(writes)
+}
+
+fn config_policy() -> tandem_domain::order::OrderPolicy {
+    tandem_domain::order::OrderPolicy::default()
+}
+
+/// `POST /api/orders/{id}/refund`: the shopper asks for a refund. Before hand-over it is paid
+/// at once, in full, and the goods go back on the shelf; afterwards the store (pickup) or the
+/// supplier (delivery) decides.
+pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> Result<Response, ApiError> {
+    let form: RefundRequest = body::parse_json(text)?;
+    let reason = form.reason.trim();
+    if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("reason", "at most 500 characters, no control characters"));
+    }
+    let caller = session::caller(env, req).await?;
+    own_order(env, &caller, id).await?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let (order, lines, provider) = read_order(&db, id).await?;
+    let machine = order.machine()?;
+    let requested = machine
+        .apply(OrderEvent::RequestRefund, now, config::order_policy(env))
+        .map_err(|e| ApiError::conflict("refund_not_allowed", e.to_string()))?;
+    let refund_id = config::new_id("r")?;
+    let automatic = refund::is_automatic(machine.state);
+    let mut writes = vec![
+        db::prepare(
+            &db,
+            "UPDATE orders SET state = CASE WHEN state = ?2 THEN 'refund_requested' END, state_before_refund = ?2 WHERE id = ?1",
+            &[db::text(id), db::text(machine.state.code())],
+        )?,
+        db::prepare(
+            &db,
+            "INSERT INTO refunds (id, order_id, status, reason, goods_fen, shipping_fen, requested_at, decided_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                db::text(&refund_id),
+                db::text(id),
+                db::text(if automatic { "approved" } else { "requested" }),
+                db::text(reason),
+                db::integer(if automatic { order.goods_fen - order.refunded_goods_fen } else { 0 }),
+                db::integer(if automatic { order.shipping_fen - order.refunded_shipping_fen } else { 0 }),
+                db::integer(now.millis()),
+                if automatic { db::integer(now.millis()) } else { worker::wasm_bindgen::JsValue::NULL },
+            ],
+        )?,
+        event(&db, id, "request_refund", requested.state, "shopper", Some(reason).filter(|r| !r.is_empty()), now)?,
+    ];
+    if automatic {
+        let in_request = MoneyOrder {
+            state: OrderState::RefundRequested.code().to_owned(),
+            state_before_refund: Some(machine.state.code().to_owned()),
+            ..order
+        };
+        let amount = in_request.refundable().remainder();
+        writes.extend(refund_writes(
+            &db,
+            &in_request,
+            &lines,
+            &provider,
+            &refund_id,
+            amount,
+            true,
+            true,
+            "system",
+            now,
+        )?);
+    }
+    if db::guarded_batch(&db, writes).await?.is_none() {
+        return Err(ApiError::conflict(
+            "refund_not_allowed",
+            "the order changed meanwhile, or a refund is already open",
+        ));
+    }
+    let order = own_order(env, &caller, id).await?;
+    json_response(200, &json!({"order": order, "refund_id": refund_id, "automatic": automatic}), "no-store")
+}
+
+/// Releases expired holds and completes orders whose after-delivery delay has passed. Returns
+/// how many of each; runs from the cron trigger and `POST /api/dev/jobs`.
+pub async fn run_jobs(env: &Env) -> Result<(u32, u32), ApiError> {
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let expired = db::prepare(
+        &db,
+        "SELECT id FROM checkouts WHERE state = 'awaiting_payment' AND hold_expires_at <= ?1 ORDER BY hold_expires_at LIMIT 200",
+        &[db::integer(now.millis())],
+    )?;
+    let mut released = 0;
+    for checkout in db::all::<IdRow>(expired).await? {
+        if release_checkout(&db, &checkout.id, "expire", "system", now).await? {
+            released += 1;
+        }
+    }
+    let policy = config::order_policy(env);
+    let due = now.plus_days(-policy.auto_complete_after_days);
+    let handed_over = db::prepare(
+        &db,
+        &format!(
+            "SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE state IN ('picked_up', 'delivered') AND handed_over_at <= ?1
+             ORDER BY handed_over_at LIMIT 200"
+        ),
+        &[db::integer(due.millis())],
+    )?;
+    let mut completed = 0;
+    for order in db::all::<MoneyOrder>(handed_over).await? {
+        let machine = order.machine()?;
+        let Ok(next) = machine.apply(OrderEvent::Complete, now, policy) else { continue };
+        let writes = vec![
+            db::prepare(
+                &db,
+                "UPDATE orders SET state = CASE WHEN state = ?2 THEN 'completed' END, completed_at = ?3 WHERE id = ?1",
+                &[db::text(&order.id), db::text(machine.state.code()), db::integer(now.millis())],
+            )?,
+            event(&db, &order.id, "complete", next.state, "system", None, now)?,
+        ];
+        if db::guarded_batch(&db, writes).await?.is_some() {
+            completed += 1;
+        }
+    }
+    Ok((released, completed))
+}
+
+/// `POST /api/dev/jobs`: runs the scheduled jobs now (with the development clock).
+pub async fn dev_jobs(env: &Env) -> Result<Response, ApiError> {
+    let (released, completed) = run_jobs(env).await?;
+    json_response(200, &json!({"released_checkouts": released, "completed_orders": completed}), "no-store")
+}

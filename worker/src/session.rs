@@ -1,0 +1,145 @@
+//! The caller of a request: the member behind the session cookie, and their roles.
+
+use serde::Deserialize;
+use tandem_domain::access::{Access, Role, operator_phones};
+use tandem_domain::auth::{Phone, SessionToken};
+use tandem_domain::catalog::{StoreId, SupplierId};
+use tandem_domain::crypto;
+use worker::{Env, Request};
+
+use crate::error::ApiError;
+use crate::{config, db};
+
+pub const COOKIE: &str = "tandem_session";
+
+/// A signed-in member.
+pub struct Caller {
+    pub member_id: String,
+    pub phone: Phone,
+    pub phone_hash: String,
+}
+
+/// A cookie's value by name.
+pub fn cookie(req: &Request, name: &str) -> Option<String> {
+    let cookies = req.headers().get("cookie").ok().flatten()?;
+    cookies
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+pub fn token(req: &Request) -> Option<SessionToken> {
+    cookie(req, COOKIE).and_then(|value| SessionToken::parse(&value))
+}
+
+#[derive(Deserialize)]
+struct SessionRow {
+    id: String,
+    phone_hash: String,
+    phone_enc: String,
+}
+
+#[derive(Deserialize)]
+struct StaffRow {
+    scope: String,
+    scope_id: String,
+    role: String,
+}
+
+/// The statement that reads the session's member; `?1` is the token hash, `?2` now.
+const MEMBER_SQL: &str = "SELECT m.id, m.phone_hash, m.phone_enc FROM sessions s JOIN members m ON m.id = s.member_id
+     WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2";
+
+fn open_phone(env: &Env, sealed: &str) -> Result<Phone, ApiError> {
+    crypto::open(&config::key(env, "PHONE_ENC_KEY")?, sealed)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| Phone::parse(&text).ok())
+        .ok_or_else(|| ApiError::internal("a stored phone number does not open"))
+}
+
+fn caller_from(env: &Env, rows: Vec<SessionRow>) -> Result<Caller, ApiError> {
+    let row = rows.into_iter().next().ok_or(ApiError::Unauthenticated)?;
+    Ok(Caller { phone: open_phone(env, &row.phone_enc)?, member_id: row.id, phone_hash: row.phone_hash })
+}
+
+/// The member of the request's session, or `Unauthenticated`. One D1 round trip.
+pub async fn caller(env: &Env, req: &Request) -> Result<Caller, ApiError> {
+    let token = token(req).ok_or(ApiError::Unauthenticated)?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let statement = db::prepare(&db, MEMBER_SQL, &[db::text(&token.stored_hash()), db::integer(now.millis())])?;
+    caller_from(env, db::all(statement).await?)
+}
+
+/// The caller and their roles, read together in one D1 round trip.
+pub async fn caller_with_access(env: &Env, req: &Request) -> Result<(Caller, Access), ApiError> {
+    let token = token(req).ok_or(ApiError::Unauthenticated)?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let values = [db::text(&token.stored_hash()), db::integer(now.millis())];
+    let member = db::prepare(&db, MEMBER_SQL, &values)?;
+    let staff = db::prepare(
+        &db,
+        "SELECT scope, scope_id, role FROM staff WHERE phone_hash = (
+             SELECT m.phone_hash FROM sessions s JOIN members m ON m.id = s.member_id
+             WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2)
+         ORDER BY scope, scope_id",
+        &values,
+    )?;
+    let results = db::batch(&db, vec![member, staff]).await?;
+    let caller = caller_from(env, results.first().map(db::rows).transpose()?.unwrap_or_default())?;
+    let staff: Vec<StaffRow> = results.get(1).map(db::rows).transpose()?.unwrap_or_default();
+    let access = access_from(env, &caller, &staff);
+    Ok((caller, access))
+}
+
+/// The caller's roles, for a caller already read.
+pub async fn access(env: &Env, caller: &Caller) -> Result<Access, ApiError> {
+    let db = db::database(env)?;
+    let statement = db::prepare(
+        &db,
+        "SELECT scope, scope_id, role FROM staff WHERE phone_hash = ?1 ORDER BY scope, scope_id",
+        &[db::text(&caller.phone_hash)],
+    )?;
+    Ok(access_from(env, caller, &db::all(statement).await?))
+}
+
+fn access_from(env: &Env, caller: &Caller, staff: &[StaffRow]) -> Access {
+    let mut roles: Vec<Role> = staff
+        .iter()
+        .filter_map(|row| match (row.scope.as_str(), row.role.as_str()) {
+            ("store", "owner") => StoreId::parse(&row.scope_id).ok().map(|store_id| Role::StoreOwner { store_id }),
+            ("store", "clerk") => StoreId::parse(&row.scope_id).ok().map(|store_id| Role::Clerk { store_id }),
+            ("supplier", "staff") => {
+                SupplierId::parse(&row.scope_id).ok().map(|supplier_id| Role::SupplierStaff { supplier_id })
+            }
+            _ => None,
+        })
+        .collect();
+    let (operators, rejected) = operator_phones(&config::optional(env, "OPERATOR_PHONES").unwrap_or_default());
+    if !rejected.is_empty() {
+        worker::console_warn!("OPERATOR_PHONES has {} entries that are not phone numbers", rejected.len());
+    }
+    if operators.contains(&caller.phone) {
+        roles.push(Role::Operator);
+    }
+    Access { roles }
+}
+
+/// A store the caller works at, or 404 as if it did not exist.
+pub fn require_store(access: &Access, store: &str) -> Result<(StoreId, tandem_domain::access::StoreRight), ApiError> {
+    let id = StoreId::parse(store).map_err(|_| ApiError::NotFound { resource: "store" })?;
+    let right = access.store(&id).ok_or(ApiError::NotFound { resource: "store" })?;
+    Ok((id, right))
+}
+
+/// A supplier the caller works for, or 404 as if it did not exist.
+pub fn require_supplier(access: &Access, supplier: &str) -> Result<SupplierId, ApiError> {
+    let id = SupplierId::parse(supplier).map_err(|_| ApiError::NotFound { resource: "supplier" })?;
+    if access.supplier(&id) { Ok(id) } else { Err(ApiError::NotFound { resource: "supplier" }) }
+}
+
+pub fn require_operator(access: &Access) -> Result<(), ApiError> {
+    if access.is_operator() { Ok(()) } else { Err(ApiError::NoRoute) }
+}
