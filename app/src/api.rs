@@ -31,8 +31,30 @@ struct StoreList {
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
+    send("GET", url, None, None).await
+}
+
+/// One call to the Worker: `body` is sent as JSON, `idempotency_key` in its header.
+pub async fn send<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+    idempotency_key: Option<&str>,
+) -> Result<T, ApiFailure> {
     let window = web_sys::window().ok_or_else(ApiFailure::network)?;
-    let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|_| ApiFailure::network())?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let headers = web_sys::Headers::new().map_err(|_| ApiFailure::network())?;
+    if let Some(body) = body {
+        headers.set("content-type", "application/json").map_err(|_| ApiFailure::network())?;
+        init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+    }
+    if let Some(key) = idempotency_key {
+        headers.set("idempotency-key", key).map_err(|_| ApiFailure::network())?;
+    }
+    init.set_headers(&headers);
+    let response =
+        JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.map_err(|_| ApiFailure::network())?;
     let response: web_sys::Response = response.dyn_into().map_err(|_| ApiFailure::network())?;
     let text_promise = response.text().map_err(|_| ApiFailure::network())?;
     let text = JsFuture::from(text_promise).await.map_err(|_| ApiFailure::network())?.as_string().unwrap_or_default();
@@ -45,7 +67,7 @@ async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
     }
 }
 
-fn encode(value: &str) -> String {
+pub fn encode(value: &str) -> String {
     js_sys::encode_uri_component(value).into()
 }
 
@@ -70,4 +92,16 @@ pub async fn shelf(
 
 pub async fn product(id: &str, store: &str) -> Result<ProductDetail, ApiFailure> {
     get(&format!("/api/products/{}?store={}", encode(id), encode(store))).await
+}
+
+#[derive(serde::Deserialize)]
+struct Added {
+    quantity: i64,
+}
+
+/// Adds one unit of a SKU to the cart for a fulfilment option; the line's new quantity.
+pub async fn add_to_cart(store: &str, sku: &str, pickup: bool) -> Result<i64, ApiFailure> {
+    let fulfilment = if pickup { "pickup" } else { "delivery" };
+    let body = format!(r#"{{"store_id":"{store}","sku_id":"{sku}","fulfilment":"{fulfilment}","quantity":1}}"#);
+    send::<Added>("POST", "/api/cart/lines", Some(body), None).await.map(|added| added.quantity)
 }

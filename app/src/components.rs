@@ -20,6 +20,8 @@ pub fn TopBar(
                 <a class="back" href=move || href.get() aria-label=move || language.get().t(Key::Back)>"‹"</a>
             })}
             <h1 class="title">{move || title.get()}</h1>
+            <a class="cart-link" href="/cart" rel="external" data-test="cart-link">{move || language.get().t(Key::Cart)}</a>
+            <a class="orders-link" href="/orders" rel="external">{move || language.get().t(Key::MyOrders)}</a>
             <button class="lang-switch" data-test="lang-switch" on:click=move |_| language.update(|l| *l = l.other())>
                 {move || language.get().t(Key::SwitchLanguage)}
             </button>

@@ -78,6 +78,11 @@ pub enum Key {
     ErrorServer,
     View3d,
     Units,
+    AddToCart,
+    Added,
+    GoToCart,
+    MyOrders,
+    Cart,
 }
 
 impl Key {
@@ -123,6 +128,11 @@ impl Key {
             }
             Key::View3d => ("3D 查看", "View in 3D"),
             Key::Units => ("件", "left"),
+            Key::AddToCart => ("加入购物车", "Add to cart"),
+            Key::Added => ("已加入购物车", "Added to your cart."),
+            Key::GoToCart => ("去结算", "Check out"),
+            Key::MyOrders => ("我的订单", "My orders"),
+            Key::Cart => ("购物车", "Cart"),
         }
     }
 }

@@ -8,16 +8,15 @@
 //! - [`api`]: typed calls to the Worker and the errors they can end in.
 //! - [`pages`]: one module per screen (store picker, shelf, product).
 //! - [`components`]: pieces several screens share.
+//! - [`route`]: the storefront's small router (the location signal, links, back button).
 
 pub mod api;
 pub mod components;
 pub mod i18n;
 pub mod pages;
+pub mod route;
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
-use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::i18n::Language;
 
@@ -26,13 +25,15 @@ pub fn App() -> impl IntoView {
     let language = RwSignal::new(i18n::remembered_language());
     provide_context(language);
     Effect::new(move |_| i18n::remember_language(language.get()));
-    view! {
-        <Router>
-            <Routes fallback=move || view! { <components::ErrorNotice code="not_found".to_owned() /> }>
-                <Route path=path!("/") view=pages::home::Home />
-                <Route path=path!("/p/:id") view=pages::product::ProductPage />
-            </Routes>
-        </Router>
+    let location = route::provide_location();
+    let path = Memo::new(move |_| location.with(|l| l.path.clone()));
+    move || {
+        let path = path.get();
+        match path.strip_prefix("/p/").filter(|id| !id.is_empty() && !id.contains('/')) {
+            Some(id) => view! { <pages::product::ProductPage id=id.to_owned() /> }.into_any(),
+            None if path == "/" => view! { <pages::home::Home /> }.into_any(),
+            None => view! { <components::ErrorNotice code="not_found".to_owned() /> }.into_any(),
+        }
     }
 }
 
@@ -41,8 +42,18 @@ pub fn use_language() -> RwSignal<Language> {
     use_context::<RwSignal<Language>>().unwrap_or_else(|| RwSignal::new(Language::Zh))
 }
 
-#[wasm_bindgen(start)]
+#[cfg(feature = "storefront")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
+    mount(App);
+}
+
+/// Mounts a bundle's root component over the skeleton in index.html.
+pub fn mount<F, V>(root_view: F)
+where
+    F: FnOnce() -> V + 'static,
+    V: IntoView + 'static,
+{
     console_error_panic_hook::set_once();
     let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app")) else {
         return;
@@ -52,5 +63,5 @@ pub fn start() {
     let Ok(root) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(root) else {
         return;
     };
-    leptos::mount::mount_to(root, App).forget();
+    leptos::mount::mount_to(root, root_view).forget();
 }

@@ -1,48 +1,7 @@
 // The storefront in real headless Chromium at a phone's size (390 × 844), against the Worker
 // that `cargo xtask test` started. Screenshots go to SCREENSHOT_DIR (target/screenshots).
-import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
-import path from "node:path";
-
-const base = process.env.TANDEM_BASE_URL;
-const shots = process.env.SCREENSHOT_DIR ?? "target/screenshots";
-assert.ok(base, "TANDEM_BASE_URL is not set: run with `cargo xtask test`");
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const failures = [];
-let passed = 0;
-
-async function step(name, body) {
-  try {
-    await body();
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } catch (error) {
-    failures.push(name);
-    console.log(`not ok - ${name}\n${error.stack ?? error}`);
-  }
-}
-
-async function phone() {
-  const context = await browser.newContext({
-    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "zh-CN",
-  });
-  const page = await context.newPage();
-  page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
-  return { context, page };
-}
-
-const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: false });
-const noSideways = async (page) => {
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(width <= 390, `the page is ${width}px wide, wider than the 390px screen`);
-};
+import { base, finish, noSideways, phone, shot, step } from "./harness.mjs";
 
 await step("a shopper browses a store's shelf, searches, picks a variant and switches language", async () => {
   const { context, page } = await phone();
@@ -138,9 +97,4 @@ await step("a product with a 3D model shows it in the gallery", async () => {
   await context.close();
 });
 
-await browser.close();
-console.log(`${passed} passed, ${failures.length} failed`);
-if (failures.length > 0) {
-  console.log(`failed: ${failures.join("; ")}`);
-  process.exit(1);
-}
+await finish();

@@ -25,34 +25,46 @@ pub fn worker(tools: &Tools) -> Result {
         .env("ESBUILD_BIN", &tools.esbuild))
 }
 
+/// The two client bundles: the storefront (`app`, inside the first-load budget) and the desk
+/// (`desk`: sign-in, cart, checkout, pay page, orders and the consoles), which index.html loads
+/// instead on those paths. They build one after the other: building them together would unify
+/// `tandem-app`'s features and give the desk the storefront's start function.
+const BUNDLES: [(&str, &str, &str); 2] = [("tandem-app", "tandem_app", "app"), ("tandem-desk", "tandem_desk", "desk")];
+
 pub fn app(tools: &Tools) -> Result {
     let root = root();
-    run(Command::new("cargo").args([
-        "build",
-        "-p",
-        "tandem-app",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--profile",
-        PROFILE,
-    ]))?;
     let dist = root.join("app/dist");
     let _ = std::fs::remove_dir_all(&dist);
     let pkg = dist.join("pkg");
     create_dir(&pkg)?;
-    let wasm = root.join("target/wasm32-unknown-unknown").join(PROFILE).join("tandem_app.wasm");
-    run(Command::new(&tools.wasm_bindgen)
-        .arg(&wasm)
-        .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])
-        .arg(&pkg))?;
-    let bound = pkg.join("app_bg.wasm");
-    run(Command::new(&tools.wasm_opt)
-        .arg("-Oz")
-        .args(["--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext"])
-        .args(["--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue"])
-        .arg(&bound)
-        .arg("-o")
-        .arg(&bound))?;
+    let mut fingerprint = Vec::new();
+    for (package, artifact, name) in BUNDLES {
+        run(Command::new("cargo").args([
+            "build",
+            "-p",
+            package,
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            PROFILE,
+        ]))?;
+        let wasm = root.join("target/wasm32-unknown-unknown").join(PROFILE).join(format!("{artifact}.wasm"));
+        run(Command::new(&tools.wasm_bindgen)
+            .arg(&wasm)
+            .args(["--target", "web", "--no-typescript", "--out-name", name, "--out-dir"])
+            .arg(&pkg))?;
+        let bound = pkg.join(format!("{name}_bg.wasm"));
+        run(Command::new(&tools.wasm_opt)
+            .arg("-Oz")
+            .args(["--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext"])
+            .args(["--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue"])
+            .arg(&bound)
+            .arg("-o")
+            .arg(&bound))?;
+        for file in [pkg.join(format!("{name}.js")), bound] {
+            fingerprint.extend(std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?);
+        }
+    }
 
     copy_tree(&root.join("public"), &dist)?;
     let vendor = dist.join("vendor");
@@ -61,13 +73,11 @@ pub fn app(tools: &Tools) -> Result {
         &root.join("node_modules/@google/model-viewer/dist/model-viewer.min.js"),
         &vendor.join("model-viewer.min.js"),
     )?;
-    copy(&root.join("styles/app.css"), &dist.join("app.css"))?;
-
     // Files keep stable names and index.html asks for them with a content hash, so a browser
     // never pairs new JS with an old cached Wasm module.
-    let mut fingerprint = Vec::new();
-    for file in [pkg.join("app.js"), bound, dist.join("app.css")] {
-        fingerprint.extend(std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?);
+    for style in ["app.css", "desk.css"] {
+        copy(&root.join("styles").join(style), &dist.join(style))?;
+        fingerprint.extend(std::fs::read(dist.join(style)).map_err(|e| format!("{style}: {e}"))?);
     }
     let version = format!("{:016x}", fnv1a(&fingerprint));
     let index = std::fs::read_to_string(root.join("app/index.html")).map_err(|e| format!("app/index.html: {e}"))?;

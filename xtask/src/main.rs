@@ -130,11 +130,13 @@ fn test() -> Result {
         .env("TANDEM_BASE_URL", &base_url))?;
     let screenshots = root().join("target/screenshots");
     std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
-    run(Command::new(&tools.node)
-        .arg("tests/browser/storefront.mjs")
-        .env("TANDEM_BASE_URL", &base_url)
-        .env("SCREENSHOT_DIR", &screenshots)
-        .env("CHROMIUM", setup::CHROMIUM))?;
+    for script in ["tests/browser/storefront.mjs", "tests/browser/commerce.mjs"] {
+        run(Command::new(&tools.node)
+            .arg(script)
+            .env("TANDEM_BASE_URL", &base_url)
+            .env("SCREENSHOT_DIR", &screenshots)
+            .env("CHROMIUM", setup::CHROMIUM))?;
+    }
     drop(server);
     Ok(())
 }

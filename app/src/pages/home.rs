@@ -2,7 +2,6 @@
 //! without a store the shopper picks one.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::components::{ErrorNotice, TopBar};
 use crate::i18n::Key;
@@ -11,8 +10,8 @@ use crate::{api, use_language};
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let query = use_query_map();
-    let store = Memo::new(move |_| query.with(|q| q.get("store")).filter(|s| !s.is_empty()));
+    let location = crate::route::use_location();
+    let store = Memo::new(move |_| location.with(|l| l.get("store")).filter(|s| !s.is_empty()));
     move || match store.get() {
         Some(store) => view! { <Shelf store=store /> }.into_any(),
         None => view! { <StorePicker /> }.into_any(),

@@ -2,8 +2,8 @@
 //! variant picker, the store's price, and availability for pickup and for delivery.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use tandem_domain::catalog::{Media, MediaKind, ProductDetail, SkuOffer, Text};
+use tandem_domain::order::Fulfilment;
 
 use crate::api;
 use crate::components::{AvailabilityLine, ErrorNotice, Price, TopBar};
@@ -11,12 +11,11 @@ use crate::i18n::{Key, Language};
 use crate::use_language;
 
 #[component]
-pub fn ProductPage() -> impl IntoView {
+pub fn ProductPage(id: String) -> impl IntoView {
     let language = use_language();
-    let params = use_params_map();
-    let query = use_query_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id")).unwrap_or_default());
-    let store = Memo::new(move |_| query.with(|q| q.get("store")).unwrap_or_default());
+    let location = crate::route::use_location();
+    let id = Memo::new(move |_| id.clone());
+    let store = Memo::new(move |_| location.with(|l| l.get("store")).unwrap_or_default());
     let product = LocalResource::new(move || {
         let (id, store) = (id.get(), store.get());
         async move { api::product(&id, &store).await }
@@ -103,9 +102,52 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
                 <AvailabilityLine label=Key::Delivery availability=sku.delivery />
             })}
         </section>
+        <AddToCart store=detail.store_id.as_str().to_owned() selected=selected />
         <section class="description">
             <p>{move || language.get().pick(&description)}</p>
             <p class="supplier">{move || language.get().t(Key::Supplier)} ": " {move || language.get().pick(&supplier)}</p>
+        </section>
+    }
+}
+
+/// "Add to cart" for pickup or for delivery, each offered only when the chosen SKU can be had
+/// that way; after adding, a link to the cart (the desk bundle, so a full page load).
+#[component]
+fn AddToCart(store: String, selected: Memo<Option<SkuOffer>>) -> impl IntoView {
+    let language = use_language();
+    let added = RwSignal::new(None::<Result<(), String>>);
+    let add = Action::new_local(move |(sku, fulfilment): &(String, Fulfilment)| {
+        let (store, sku, pickup) = (store.clone(), sku.clone(), *fulfilment == Fulfilment::Pickup);
+        async move { api::add_to_cart(&store, &sku, pickup).await.map(drop).map_err(|e| e.code) }
+    });
+    Effect::new(move |_| added.set(add.value().get()));
+    let button = move |fulfilment: Fulfilment, key: Key, test: &'static str| {
+        view! {
+            <button class="add" data-test=test
+                disabled=move || add.pending().get() || !selected.get().is_some_and(|s| match fulfilment {
+                    Fulfilment::Pickup => s.pickup.can_buy(),
+                    Fulfilment::Delivery => s.delivery.can_buy(),
+                })
+                on:click=move |_| {
+                    if let Some(sku) = selected.get_untracked() {
+                        add.dispatch((sku.sku_id.as_str().to_owned(), fulfilment));
+                    }
+                }>
+                {move || language.get().t(Key::AddToCart)} " · " {move || language.get().t(key)}
+            </button>
+        }
+    };
+    view! {
+        <section class="buy">
+            {button(Fulfilment::Pickup, Key::Pickup, "add-pickup")}
+            {button(Fulfilment::Delivery, Key::Delivery, "add-delivery")}
+            {move || added.get().map(|result| match result {
+                Ok(()) => view! {
+                    <p class="note" role="status" data-test="added">{move || language.get().t(Key::Added)} " "
+                        <a href="/cart" rel="external" data-test="go-to-cart">{move || language.get().t(Key::GoToCart)}</a></p>
+                }.into_any(),
+                Err(_) => view! { <p class="note error" role="alert">{move || language.get().t(Key::ErrorServer)}</p> }.into_any(),
+            })}
         </section>
     }
 }

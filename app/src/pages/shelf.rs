@@ -3,13 +3,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
 use tandem_domain::catalog::{Category, ShelfItem};
 
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorNotice, Price, TopBar};
 use crate::i18n::Key;
+use crate::route;
 use crate::use_language;
 
 fn shelf_href(store: &str, category: Option<&str>, search: Option<&str>) -> String {
@@ -26,9 +25,9 @@ fn shelf_href(store: &str, category: Option<&str>, search: Option<&str>) -> Stri
 #[component]
 pub fn Shelf(store: String) -> impl IntoView {
     let language = use_language();
-    let query = use_query_map();
-    let category = Memo::new(move |_| query.with(|q| q.get("category")).filter(|c| !c.is_empty()));
-    let search = Memo::new(move |_| query.with(|q| q.get("q")).unwrap_or_default());
+    let location = route::use_location();
+    let category = Memo::new(move |_| location.with(|l| l.get("category")).filter(|c| !c.is_empty()));
+    let search = Memo::new(move |_| location.with(|l| l.get("q")).unwrap_or_default());
 
     let store_id = StoredValue::new(store);
     let stores = LocalResource::new(api::stores);
@@ -80,13 +79,12 @@ pub fn Shelf(store: String) -> impl IntoView {
         load(true);
     });
 
-    let navigate = use_navigate();
     let search_input = NodeRef::<leptos::html::Input>::new();
     let on_search = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let text = search_input.get().map(|input| input.value()).unwrap_or_default();
         let href = shelf_href(&store_id.get_value(), category.get_untracked().as_deref(), Some(text.trim()));
-        navigate(&href, NavigateOptions::default());
+        route::navigate(&href);
     };
 
     let tab = move |code: Option<Category>| {

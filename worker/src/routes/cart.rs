@@ -146,11 +146,13 @@ struct SetLine {
     quantity: i64,
 }
 
-/// `PUT /api/cart/lines`: sets one line's quantity (0 removes it) and answers the whole cart.
-pub async fn set_line(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+/// `PUT /api/cart/lines` sets one line's quantity (0 removes it); `POST /api/cart/lines` adds
+/// to it (up to the most a line may hold). Both answer the line's quantity and the whole cart.
+pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool) -> Result<Response, ApiError> {
     let form: SetLine = body::parse_json(text)?;
-    if !(0..=MAX_LINE_QUANTITY).contains(&form.quantity) {
-        return Err(ApiError::bad_request("quantity", format!("from 0 (remove) to {MAX_LINE_QUANTITY}")));
+    let least = i64::from(add);
+    if !(least..=MAX_LINE_QUANTITY).contains(&form.quantity) {
+        return Err(ApiError::bad_request("quantity", format!("from {least} to {MAX_LINE_QUANTITY}")));
     }
     let owner = owner(env, req).await?;
     let now = config::now(env).await?;
@@ -205,7 +207,12 @@ pub async fn set_line(env: &Env, req: &Request, text: &str) -> Result<Response, 
                  SELECT {cart_id_sql}, ?2, ?3, ?4, ?5, ?6 FROM shelf_items si
                  WHERE si.store_id = ?2 AND si.sku_id = ?3
                    AND (?7 = 0 OR EXISTS (SELECT 1 FROM carts WHERE id = ?1 AND member_id IS NULL))
-                 ON CONFLICT (cart_id, store_id, sku_id, fulfilment) DO UPDATE SET quantity = excluded.quantity"
+                 ON CONFLICT (cart_id, store_id, sku_id, fulfilment) DO UPDATE SET quantity = {}",
+                if add {
+                    format!("MIN({MAX_LINE_QUANTITY}, cart_lines.quantity + excluded.quantity)")
+                } else {
+                    "excluded.quantity".to_owned()
+                }
             ),
             &values,
         )?
@@ -226,7 +233,12 @@ pub async fn set_line(env: &Env, req: &Request, text: &str) -> Result<Response, 
         return Err(ApiError::NotFound { resource: "sku" });
     }
     let cart = view(db::nth(&results, 2)?)?;
-    let mut response = json_response(200, &json!({"cart": cart}), "no-store")?;
+    let quantity = cart
+        .lines
+        .iter()
+        .find(|l| l.store_id == form.store_id && l.sku_id == form.sku_id && l.fulfilment == form.fulfilment)
+        .map_or(0, |l| l.quantity);
+    let mut response = json_response(200, &json!({"quantity": quantity, "cart": cart}), "no-store")?;
     if let Some(id) = new_cookie {
         let cookie = format!("{CART_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 30 * 86_400);
         response.headers_mut().set("set-cookie", &cookie).map_err(ApiError::internal)?;

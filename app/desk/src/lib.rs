@@ -1,0 +1,76 @@
+//! The desk: every screen behind a sign-in — the shopper's cart, checkout, pay page and orders,
+//! and the consoles of stores, suppliers and operators. It is a second Wasm bundle that
+//! index.html loads on these paths, so the storefront's first load stays small; it shares the
+//! storefront's API client, languages and components through `tandem_app`.
+//!
+//! # Layout
+//!
+//! - [`text`]: the desk's own texts, in both languages.
+//! - [`pages`]: sign-in, cart, pay, orders, consoles.
+
+pub mod pages;
+pub mod text;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use tandem_app::components::ErrorNotice;
+use tandem_app::i18n;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[component]
+pub fn Desk() -> impl IntoView {
+    let language = RwSignal::new(i18n::remembered_language());
+    provide_context(language);
+    Effect::new(move |_| i18n::remember_language(language.get()));
+    view! {
+        <Router>
+            <Routes fallback=move || view! { <ErrorNotice code="not_found".to_owned() /> }>
+                <Route path=path!("/signin") view=pages::signin::SignIn />
+                <Route path=path!("/cart") view=pages::cart::CartPage />
+                <Route path=path!("/pay/:id") view=pages::pay::PayPage />
+                <Route path=path!("/orders") view=pages::orders::OrderList />
+                <Route path=path!("/orders/:id") view=pages::orders::OrderPage />
+                <Route path=path!("/console") view=pages::console::ConsoleHome />
+                <Route path=path!("/console/store/:id") view=pages::console::StoreConsole />
+                <Route path=path!("/console/supplier/:id") view=pages::console::SupplierConsole />
+                <Route path=path!("/console/operator") view=pages::console::OperatorConsole />
+            </Routes>
+        </Router>
+    }
+}
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    tandem_app::mount(Desk);
+}
+
+/// Leaves the desk for a page of either bundle with a full load.
+pub fn go(href: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href(href);
+    }
+}
+
+/// A fresh random key, for an `Idempotency-Key` header.
+pub fn random_key() -> String {
+    let mut bytes = [0u8; 16];
+    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    }
+    tandem_domain::crypto::hex(&bytes)
+}
+
+/// A time as the shopper's clock shows it: `2026-11-24 21:05`.
+pub fn local_time(at: tandem_domain::time::Timestamp) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at.millis() as f64));
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date(),
+        date.get_hours(),
+        date.get_minutes()
+    )
+}
