@@ -10,14 +10,32 @@ use tokio::net::TcpStream;
 
 use crate::Result;
 
-const WARM_UP: Duration = Duration::from_secs(1);
-const MEASURE: Duration = Duration::from_secs(5);
+pub const WARM_UP: Duration = Duration::from_secs(1);
+pub const MEASURE: Duration = Duration::from_secs(5);
 
-struct Figures {
-    requests_per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: usize,
+pub struct Figures {
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: usize,
+}
+
+impl Figures {
+    /// Throughput and percentiles of latencies collected during [`MEASURE`].
+    pub fn from(mut latencies: Vec<Duration>, errors: usize) -> Option<Self> {
+        if latencies.is_empty() {
+            return None;
+        }
+        latencies.sort_unstable();
+        let percentile = |p: f64| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+            latencies[index].as_secs_f64() * 1000.0
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let requests_per_second = latencies.len() as f64 / MEASURE.as_secs_f64();
+        Some(Self { requests_per_second, p50_ms: percentile(0.50), p99_ms: percentile(0.99), errors })
+    }
 }
 
 pub fn report(base_url: &str) -> Result {
@@ -45,7 +63,7 @@ pub fn report(base_url: &str) -> Result {
             results[1].requests_per_second / results[0].requests_per_second.max(f64::EPSILON)
         );
     }
-    Ok(())
+    runtime.block_on(crate::purchase::report(&address))
 }
 
 async fn measure(address: &str, path: &str, clients: usize) -> Result<Figures> {
@@ -62,18 +80,7 @@ async fn measure(address: &str, path: &str, clients: usize) -> Result<Figures> {
         latencies.extend(client_latencies);
         errors += client_errors;
     }
-    if latencies.is_empty() {
-        return Err(format!("no request to {path} succeeded"));
-    }
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-        let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[index].as_secs_f64() * 1000.0
-    };
-    #[allow(clippy::cast_precision_loss)]
-    let requests_per_second = latencies.len() as f64 / MEASURE.as_secs_f64();
-    Ok(Figures { requests_per_second, p50_ms: percentile(0.50), p99_ms: percentile(0.99), errors })
+    Figures::from(latencies, errors).ok_or_else(|| format!("no request to {path} succeeded"))
 }
 
 /// One keep-alive client: requests until the measuring window closes, counting only what
@@ -99,7 +106,7 @@ async fn client(address: &str, path: &str, start: Instant) -> (Vec<Duration>, us
         let outcome = exchange(stream, request.as_bytes()).await;
         let elapsed = sent.elapsed();
         let in_window = sent.duration_since(start) >= WARM_UP && start.elapsed() <= WARM_UP + MEASURE;
-        match outcome {
+        match outcome.map(|answer| answer.status) {
             Ok(200) if in_window => latencies.push(elapsed),
             Ok(200) => {}
             Ok(_) | Err(()) => {
@@ -113,13 +120,20 @@ async fn client(address: &str, path: &str, start: Instant) -> (Vec<Duration>, us
     (latencies, errors)
 }
 
-/// Sends one request and reads the whole response; returns its status.
-async fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> std::result::Result<u16, ()> {
+/// One response: its status, the `name=value` of its first Set-Cookie, and its body.
+pub struct Answer {
+    pub status: u16,
+    pub cookie: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Sends one request and reads the whole response.
+pub async fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> std::result::Result<Answer, ()> {
     stream.get_mut().write_all(request).await.map_err(|_| ())?;
     let mut line = String::new();
     stream.read_line(&mut line).await.map_err(|_| ())?;
     let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or(())?;
-    let (mut length, mut chunked) = (0usize, false);
+    let (mut length, mut chunked, mut cookie) = (0usize, false, None);
     loop {
         line.clear();
         stream.read_line(&mut line).await.map_err(|_| ())?;
@@ -132,8 +146,11 @@ async fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> std::res
             length = value.trim().parse().map_err(|_| ())?;
         } else if lower.starts_with("transfer-encoding:") && lower.contains("chunked") {
             chunked = true;
+        } else if lower.starts_with("set-cookie:") && cookie.is_none() {
+            cookie = header[11..].split(';').next().map(|pair| pair.trim().to_owned());
         }
     }
+    let mut body = Vec::new();
     if chunked {
         loop {
             line.clear();
@@ -144,10 +161,11 @@ async fn exchange(stream: &mut BufReader<TcpStream>, request: &[u8]) -> std::res
             if size == 0 {
                 break;
             }
+            body.extend_from_slice(&chunk[..size]);
         }
     } else {
-        let mut body = vec![0; length];
+        body = vec![0; length];
         stream.read_exact(&mut body).await.map_err(|_| ())?;
     }
-    Ok(status)
+    Ok(Answer { status, cookie, body })
 }

@@ -17,6 +17,7 @@
 
 mod build;
 mod load;
+mod purchase;
 mod server;
 mod setup;
 
