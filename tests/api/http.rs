@@ -72,8 +72,14 @@ impl Call {
     }
 
     pub fn send(self) -> Answer {
+        let base = base_url();
+        self.send_to(&base)
+    }
+
+    /// Sends to another Worker than the development one.
+    pub fn send_to(self, base: &str) -> Answer {
         let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        let url = format!("{}{}", base_url(), self.path);
+        let url = format!("{base}{}", self.path);
         let mut builder = ureq::http::Request::builder().method(self.method.as_str()).uri(&url);
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
@@ -154,4 +160,13 @@ pub fn session_for(phone: &str) -> Session {
     let sessions = SESSIONS.get_or_init(|| Mutex::new(HashMap::new()));
     let mut sessions = sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     sessions.entry(phone.to_owned()).or_insert_with(|| sign_in(phone)).clone()
+}
+
+/// One call to the Worker at `base`, with an optional JSON body.
+pub fn call_at(base: &str, method: &str, path: &str, body: Option<&Value>) -> Answer {
+    let request = call(method, path);
+    match body {
+        Some(body) if method != "GET" => request.json(body).send_to(base),
+        _ => request.send_to(base),
+    }
 }

@@ -5,3 +5,4 @@ mod auth;
 mod catalog;
 mod commerce;
 mod http;
+mod production;

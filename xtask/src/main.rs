@@ -122,13 +122,16 @@ fn test() -> Result {
     ]))?;
     run(Command::new("cargo").args(["test", "--workspace", "--exclude", "tandem-tests"]))?;
     build::all(&tools)?;
-    let server = server::Server::start_fresh(&tools, "test")?;
+    let server = server::Server::start_fresh(&tools, "test", server::Profile::Development)?;
     let base_url = server.base_url();
+    let production = server::Server::start_fresh(&tools, "production", server::Profile::Production)?;
     // One thread: the development clock is shared by the whole Worker, and the test that moves
     // it must not pull the ground from under the others.
     run(Command::new("cargo")
         .args(["test", "-p", "tandem-tests", "--", "--test-threads=1"])
-        .env("TANDEM_BASE_URL", &base_url))?;
+        .env("TANDEM_BASE_URL", &base_url)
+        .env("TANDEM_PRODUCTION_URL", production.base_url()))?;
+    drop(production);
     let screenshots = root().join("target/screenshots");
     std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
     for script in ["tests/browser/storefront.mjs", "tests/browser/commerce.mjs"] {
@@ -146,6 +149,6 @@ fn bench() -> Result {
     let tools = setup::for_build()?;
     run(Command::new("cargo").args(["bench", "-p", "tandem-domain", "--bench", "shelf", "--", "--quick"]))?;
     build::all(&tools)?;
-    let server = server::Server::start_fresh(&tools, "bench")?;
+    let server = server::Server::start_fresh(&tools, "bench", server::Profile::Development)?;
     load::report(&server.base_url())
 }

@@ -56,6 +56,41 @@ fn wrangler_dev(tools: &Tools, state: &Path, port: u16) -> Command {
     command
 }
 
+/// Which configuration a test Worker runs with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `.dev.vars` as `cargo xtask dev` uses it: `DEV_MODE`, raised per-address limits.
+    Development,
+    /// What production sets: the secrets only. No `DEV_MODE`, no dev payment provider, the
+    /// default rate limits.
+    Production,
+}
+
+/// A copy of `wrangler.toml` with absolute paths in a folder of its own, beside a `.dev.vars`
+/// holding only the secrets: wrangler reads `.dev.vars` from the configuration's folder.
+fn production_config() -> Result<PathBuf> {
+    let root = root();
+    let folder = root.join("target/production-config");
+    std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let absolute = |relative: &str| root.join(relative).display().to_string();
+    let config = std::fs::read_to_string(root.join("wrangler.toml"))
+        .map_err(|e| format!("wrangler.toml: {e}"))?
+        .replace("\"worker/build/index.js\"", &format!("\"{}\"", absolute("worker/build/index.js")))
+        .replace("\"app/dist\"", &format!("\"{}\"", absolute("app/dist")))
+        .replace("\"worker/migrations\"", &format!("\"{}\"", absolute("worker/migrations")));
+    std::fs::write(folder.join("wrangler.toml"), config).map_err(|e| e.to_string())?;
+    let vars = std::fs::read_to_string(root.join(".dev.vars")).map_err(|e| format!(".dev.vars: {e}"))?;
+    let mut secrets = String::new();
+    for line in vars.lines() {
+        if ["OTP_KEY=", "LOOKUP_KEY=", "PHONE_ENC_KEY=", "PAYMENT_DEV_KEY="].iter().any(|k| line.starts_with(k)) {
+            secrets.push_str(line);
+            secrets.push('\n');
+        }
+    }
+    std::fs::write(folder.join(".dev.vars"), secrets).map_err(|e| e.to_string())?;
+    Ok(folder.join("wrangler.toml"))
+}
+
 /// Serves until interrupted, printing the URL once the Worker answers.
 pub fn serve_foreground(tools: &Tools, state: &Path, port: u16) -> Result {
     let mut child = wrangler_dev(tools, state, port).spawn().map_err(|e| format!("wrangler dev: {e}"))?;
@@ -76,7 +111,7 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start_fresh(tools: &Tools, name: &str) -> Result<Server> {
+    pub fn start_fresh(tools: &Tools, name: &str, profile: Profile) -> Result<Server> {
         let state: PathBuf = root().join(format!("target/wrangler-state/{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&state);
         prepare_database(tools, &state)?;
@@ -84,7 +119,11 @@ impl Server {
         let log_path = root().join(format!("target/wrangler-{name}.log"));
         let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
-        let child = wrangler_dev(tools, &state, port)
+        let mut command = wrangler_dev(tools, &state, port);
+        if profile == Profile::Production {
+            command.arg("--config").arg(production_config()?);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
