@@ -14,6 +14,7 @@
 //! - [`order`]: the order state machine, per fulfilment part.
 //! - [`checkout`]: a cart split into orders per fulfilment part, with server-side totals.
 //! - [`fulfilment`]: pickup codes and their QR codes, shipments.
+//! - [`import`]: a supplier's CSV of products, SKUs and stock, checked row by row.
 //! - [`ledger`]: the double-entry postings of payments and refunds.
 //! - [`refund`]: when a refund goes through at once, and how much one may return.
 //! - [`access`]: roles (store owner, clerk, supplier staff, operator) and what they reach.
@@ -29,6 +30,7 @@ pub mod checkout;
 pub mod crypto;
 pub mod cursor;
 pub mod fulfilment;
+pub mod import;
 pub mod ledger;
 pub mod money;
 pub mod order;

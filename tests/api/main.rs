@@ -5,4 +5,5 @@ mod auth;
 mod catalog;
 mod commerce;
 mod http;
+mod manage;
 mod production;

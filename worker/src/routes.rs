@@ -17,6 +17,8 @@ mod dev;
 #[cfg(target_arch = "wasm32")]
 pub mod lifecycle;
 #[cfg(target_arch = "wasm32")]
+mod manage;
+#[cfg(target_arch = "wasm32")]
 mod orders;
 #[cfg(target_arch = "wasm32")]
 mod payments;
@@ -64,6 +66,21 @@ pub enum Operation {
     SupplierSettlement,
     OperatorLedger,
     SetWarehouseStock,
+    StoreCatalog,
+    SetShelfPrice,
+    RemoveFromShelf,
+    SetStoreStock,
+    ListClerks,
+    InviteClerk,
+    RemoveClerk,
+    SupplierSkus,
+    ImportCsv,
+    GetSettings,
+    SetSettings,
+    CreateStore,
+    SetStoreStatus,
+    CreateSupplier,
+    SetSupplierStatus,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -118,6 +135,21 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/supplier/{id}/settlement", Operation::SupplierSettlement),
     route("PUT", "/api/supplier/{id}/stock", Operation::SetWarehouseStock),
     route("GET", "/api/operator/ledger", Operation::OperatorLedger),
+    route("GET", "/api/store/{id}/catalog", Operation::StoreCatalog),
+    route("PUT", "/api/store/{id}/shelf/{sku}", Operation::SetShelfPrice),
+    route("DELETE", "/api/store/{id}/shelf/{sku}", Operation::RemoveFromShelf),
+    route("PUT", "/api/store/{id}/stock/{sku}", Operation::SetStoreStock),
+    route("GET", "/api/store/{id}/clerks", Operation::ListClerks),
+    route("POST", "/api/store/{id}/clerks", Operation::InviteClerk),
+    route("DELETE", "/api/store/{id}/clerks/{staff}", Operation::RemoveClerk),
+    route("GET", "/api/supplier/{id}/skus", Operation::SupplierSkus),
+    route("POST", "/api/supplier/{id}/import", Operation::ImportCsv),
+    route("GET", "/api/operator/settings", Operation::GetSettings),
+    route("PUT", "/api/operator/settings", Operation::SetSettings),
+    route("POST", "/api/operator/stores", Operation::CreateStore),
+    route("PUT", "/api/operator/stores/{id}/status", Operation::SetStoreStatus),
+    route("POST", "/api/operator/suppliers", Operation::CreateSupplier),
+    route("PUT", "/api/operator/suppliers/{id}/status", Operation::SetSupplierStatus),
     dev_route("GET", "/api/dev/otp", Operation::DevOtp),
     dev_route("GET", "/api/dev/clock", Operation::DevClock),
     dev_route("PUT", "/api/dev/clock", Operation::DevSetClock),
@@ -239,6 +271,21 @@ async fn dispatch(
         Operation::SupplierSettlement => console::supplier_settlement(env, req, matched.params[0]).await,
         Operation::OperatorLedger => console::operator_ledger(env, req).await,
         Operation::SetWarehouseStock => console::set_warehouse_stock(env, req, matched.params[0], body).await,
+        Operation::StoreCatalog => manage::store_catalog(env, req, matched.params[0]).await,
+        Operation::SetShelfPrice => manage::set_shelf_price(env, req, matched.params[0], matched.params[1], body).await,
+        Operation::RemoveFromShelf => manage::remove_from_shelf(env, req, matched.params[0], matched.params[1]).await,
+        Operation::SetStoreStock => manage::set_store_stock(env, req, matched.params[0], matched.params[1], body).await,
+        Operation::ListClerks => manage::list_clerks(env, req, matched.params[0]).await,
+        Operation::InviteClerk => manage::invite_clerk(env, req, matched.params[0], body).await,
+        Operation::RemoveClerk => manage::remove_clerk(env, req, matched.params[0], matched.params[1]).await,
+        Operation::SupplierSkus => manage::supplier_skus(env, req, matched.params[0]).await,
+        Operation::ImportCsv => manage::import_csv(env, req, matched.params[0], body).await,
+        Operation::GetSettings => manage::settings(env, req, None).await,
+        Operation::SetSettings => manage::settings(env, req, Some(body)).await,
+        Operation::CreateStore => manage::create_store(env, req, body).await,
+        Operation::SetStoreStatus => manage::set_status(env, req, "stores", matched.params[0], body).await,
+        Operation::CreateSupplier => manage::create_supplier(env, req, body).await,
+        Operation::SetSupplierStatus => manage::set_status(env, req, "suppliers", matched.params[0], body).await,
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn list_stores(env: &Env, params: &[(&str, &str)]) -> Result<Response,
         &db,
         "SELECT s.id, s.name_zh, s.name_en, s.city_zh, s.city_en, s.address_zh, s.address_en,
                 (SELECT COUNT(DISTINCT si.product_id) FROM shelf_items si WHERE si.store_id = s.id) AS shelf_size
-         FROM stores s ORDER BY s.id",
+         FROM stores s WHERE s.status = 'active' ORDER BY s.id",
         &[],
     )?;
     let stores =
@@ -39,7 +39,8 @@ pub async fn store_shelf(env: &Env, store_id: &str, params: &[(&str, &str)]) -> 
     let db = db::database(env)?;
     let limit = i64::try_from(query.limit + 1).map_err(ApiError::internal)?;
     let search = query.search.as_ref().map(tandem_domain::shelf::SearchText::like_pattern);
-    let store_exists = db::prepare(&db, "SELECT id FROM stores WHERE id = ?1", &[db::text(store.as_str())])?;
+    let store_exists =
+        db::prepare(&db, "SELECT id FROM stores WHERE id = ?1 AND status = 'active'", &[db::text(store.as_str())])?;
     let shelf = db::prepare(
         &db,
         r"SELECT p.id, p.category, p.name_zh, p.name_en,
@@ -80,7 +81,8 @@ pub async fn product_detail(env: &Env, product_id: &str, params: &[(&str, &str)]
     let ProductQuery { store } = ProductQuery::from_params(params.iter().copied())?;
     let db = db::database(env)?;
     let keys = [db::text(product.as_str()), db::text(store.as_str())];
-    let store_exists = db::prepare(&db, "SELECT id FROM stores WHERE id = ?1", &[db::text(store.as_str())])?;
+    let store_exists =
+        db::prepare(&db, "SELECT id FROM stores WHERE id = ?1 AND status = 'active'", &[db::text(store.as_str())])?;
     // A product exists for a shopper only on the shelf they are looking at.
     let product_row = db::prepare(
         &db,
