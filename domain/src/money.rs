@@ -56,6 +56,26 @@ impl Fen {
         yuan.checked_mul(100).map(Fen)
     }
 
+    /// A price as a person types it in yuan ("99", "99.5", "12.34"); `None` for anything else,
+    /// including a third decimal that is not zero.
+    pub fn parse_yuan(text: &str) -> Option<Fen> {
+        let text = text.trim();
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        if whole.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let whole: i64 = whole.parse().ok()?;
+        let padded = format!("{fraction:0<2}");
+        if padded[2..].bytes().any(|b| b != b'0') {
+            return None;
+        }
+        let cents: i64 = padded[..2].parse().ok()?;
+        whole.checked_mul(100)?.checked_add(cents).map(Fen)
+    }
+
     pub fn get(self) -> i64 {
         self.0
     }
@@ -161,6 +181,17 @@ mod tests {
             let share = Fen(amount).share(BasisPoints::new(bp).unwrap());
             let rest = Fen(amount) - share;
             prop_assert_eq!(share + rest, Fen(amount));
+        }
+    }
+
+    #[test]
+    fn yuan_as_typed_become_fen() {
+        assert_eq!(Fen::parse_yuan("99"), Some(Fen(9_900)));
+        assert_eq!(Fen::parse_yuan("99.5"), Some(Fen(9_950)));
+        assert_eq!(Fen::parse_yuan(" 12.34 "), Some(Fen(1_234)));
+        assert_eq!(Fen::parse_yuan("12.340"), Some(Fen(1_234)));
+        for bad in ["12.345", "abc", "", "-1", "1.-5", ".5"] {
+            assert_eq!(Fen::parse_yuan(bad), None, "{bad}");
         }
     }
 }

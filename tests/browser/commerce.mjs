@@ -103,4 +103,51 @@ await step("the supplier ships the delivery order", async () => {
   await context.close();
 });
 
+await step("the store owner sets a price and pickup stock on the shelf", async () => {
+  const { context, page } = await phone();
+  await page.goto(`${base}/console/store/s-jingan`);
+  await page.waitForURL(/\/signin\?next=/);
+  await signIn(page, "13900000001");
+  await page.waitForURL(/\/console\/store\/s-jingan$/);
+  const row = page.locator('[data-test="shelf-panel"] .sku[data-sku="p-0102-02"]');
+  await row.waitFor();
+  const price = await row.locator('[data-test="price"]').inputValue();
+  assert.match(price, /^\d+\.\d{2}$/, "a SKU on the shelf shows its price");
+  await row.locator('[data-test="stock"]').fill("7");
+  await row.locator('button[type="submit"]').click();
+  await page.locator('[data-test="shelf-result"].ok').waitFor();
+  const units = await page.evaluate(async () => {
+    const detail = await (await fetch("/api/products/p-0102?store=s-jingan")).json();
+    return detail.skus.find((s) => s.sku_id === "p-0102-02").pickup.units;
+  });
+  assert.equal(units, 7);
+  await noSideways(page);
+  await shot(page, "17-owner-shelf");
+  await context.close();
+});
+
+await step("a supplier imports a CSV in parts and sees the refused row", async () => {
+  const { context, page } = await phone();
+  await page.goto(`${base}/console/supplier/sup-yangguang`);
+  await page.waitForURL(/\/signin\?next=/);
+  await signIn(page, "13900000012");
+  await page.waitForURL(/\/console\/supplier\/sup-yangguang$/);
+  const header = "product_id,category,name_zh,name_en,sku_id,size,colour_zh,colour_en,supply_fen,min_fen,max_fen,stock";
+  const rows = Array.from({ length: 45 }, (_, i) => `p-0980,baby,测试湿巾,Test wipes,p-0980-${String(i).padStart(2, "0")},,,,500,800,1200,20`);
+  rows.push("p-0981,toys,玩具,Toy,p-0981-01,,,,500,800,1200,1");
+  await page.locator('[data-test="csv"]').fill([header, ...rows].join("\n"));
+  await page.locator('[data-test="import"]').click();
+  await page.waitForFunction(() => {
+    const bar = document.querySelector('[data-test="import-progress"]');
+    return bar && Number(bar.max) === 46 && Number(bar.value) === 46;
+  });
+  await page.locator('[data-test="import-result"]', { hasText: "45 / 46" }).waitFor();
+  const errors = await page.locator('[data-test="import-errors"] li').allTextContents();
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /47 · category/);
+  await noSideways(page);
+  await shot(page, "18-supplier-import");
+  await context.close();
+});
+
 await finish();

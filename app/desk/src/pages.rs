@@ -2,6 +2,7 @@
 
 pub mod cart;
 pub mod console;
+pub mod manage;
 pub mod orders;
 pub mod pay;
 pub mod signin;

@@ -74,6 +74,18 @@ pub enum T {
     TryAgainLater,
     SomethingWrong,
     AttemptsLeft,
+    Shelf,
+    Clerks,
+    Invite,
+    ImportCsv,
+    Applied,
+    Line,
+    PlatformFee,
+    NewStoreOrSupplier,
+    CreateStore,
+    CreateSupplier,
+    Activate,
+    Suspend,
 }
 
 /// The text of `key` in `language`.
@@ -162,6 +174,18 @@ fn texts(key: T) -> (&'static str, &'static str) {
         T::TryAgainLater => ("请求太频繁，请稍后再试", "Too many requests; try again later"),
         T::SomethingWrong => ("操作失败，请重试", "That did not work; please retry"),
         T::AttemptsLeft => ("剩余次数", "attempts left"),
+        T::Shelf => ("货架与定价", "Shelf and prices"),
+        T::Clerks => ("店员", "Clerks"),
+        T::Invite => ("添加店员", "Add clerk"),
+        T::ImportCsv => ("导入 CSV", "Import CSV"),
+        T::Applied => ("已导入", "Imported"),
+        T::Line => ("第几行", "Line"),
+        T::PlatformFee => ("平台服务费", "Platform fee"),
+        T::NewStoreOrSupplier => ("新建门店 / 供应商", "New store or supplier"),
+        T::CreateStore => ("创建门店", "Create store"),
+        T::CreateSupplier => ("创建供应商", "Create supplier"),
+        T::Activate => ("恢复", "Reactivate"),
+        T::Suspend => ("停用", "Suspend"),
     }
 }
 

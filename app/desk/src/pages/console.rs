@@ -108,6 +108,13 @@ pub fn StoreConsole() -> impl IntoView {
             orders.refetch();
         }
     });
+    // The shelf and clerks panels are the owner's.
+    let me = LocalResource::new(|| async { api::send::<Me>("GET", "/api/me", None, None).await });
+    let owner = move || {
+        me.get().and_then(Result::ok).is_some_and(|me| {
+            me.roles.iter().any(|r| matches!(r, Role::StoreOwner { store_id } if store_id.as_str() == store.get()))
+        })
+    };
     view! {
         <TopBar title=Signal::derive(move || format!("{} {}", t(language.get(), T::StoreConsole), store.get())) back=Signal::derive(|| "/console".to_owned()) />
         <main class="page desk console store">
@@ -141,6 +148,12 @@ pub fn StoreConsole() -> impl IntoView {
                         </ul>
                     }.into_any(),
                     Err(failure) => view! { <ErrorNotice code=failure.code /> }.into_any(),
+                })}
+            </Suspense>
+            <Suspense fallback=|| ()>
+                {move || owner().then(|| view! {
+                    <super::manage::ShelfPanel store=store.get() />
+                    <super::manage::ClerksPanel store=store.get() />
                 })}
             </Suspense>
         </main>
@@ -245,6 +258,7 @@ pub fn SupplierConsole() -> impl IntoView {
                     Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> }.into_any(),
                 })}
             </form>
+            <super::manage::ImportPanel supplier=supplier.get_untracked() />
         </main>
     }
 }
@@ -312,6 +326,7 @@ pub fn OperatorConsole() -> impl IntoView {
     view! {
         <TopBar title=Signal::derive(move || t(language.get(), T::OperatorConsole).to_owned()) back=Signal::derive(|| "/console".to_owned()) />
         <main class="page desk console operator">
+            <super::manage::OperatorPanels />
             <h2>{move || t(language.get(), T::Ledger)}</h2>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || ledger.get().map(|result| match result {
