@@ -15,6 +15,7 @@
 //! - [`checkout`]: a cart split into orders per fulfilment part, with server-side totals.
 //! - [`fulfilment`]: pickup codes and their QR codes, shipments.
 //! - [`import`]: a supplier's CSV of products, SKUs and stock, checked row by row.
+//! - [`media`]: which uploaded pictures are accepted.
 //! - [`ledger`]: the double-entry postings of payments and refunds.
 //! - [`refund`]: when a refund goes through at once, and how much one may return.
 //! - [`access`]: roles (store owner, clerk, supplier staff, operator) and what they reach.
@@ -32,6 +33,7 @@ pub mod cursor;
 pub mod fulfilment;
 pub mod import;
 pub mod ledger;
+pub mod media;
 pub mod money;
 pub mod order;
 pub mod payment;

@@ -43,7 +43,7 @@ pub fn base_url() -> String {
 pub struct Call {
     method: String,
     path: String,
-    body: Option<String>,
+    body: Option<Vec<u8>>,
     headers: Vec<(String, String)>,
 }
 
@@ -57,9 +57,14 @@ impl Call {
     }
 
     /// A body sent as JSON whatever it holds.
-    pub fn raw(mut self, body: &str) -> Self {
-        self.body = Some(body.to_owned());
-        self.header("content-type", "application/json")
+    pub fn raw(self, body: &str) -> Self {
+        self.bytes("application/json", body.as_bytes())
+    }
+
+    /// A body of any type.
+    pub fn bytes(mut self, content_type: &str, body: &[u8]) -> Self {
+        self.body = Some(body.to_vec());
+        self.header("content-type", content_type)
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {

@@ -200,3 +200,50 @@ fn operators_run_stores_suppliers_and_the_fee() {
         .send()
         .error(404, "not_found");
 }
+
+/// The smallest valid PNG: one transparent pixel.
+const PIXEL_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+#[test]
+fn suppliers_upload_pictures_that_the_shelf_then_shows() {
+    let staff = session_for(HUAFANG_STAFF);
+    let upload = |session: &Session, supplier: &str, product: &str, content_type: &str, body: &[u8]| {
+        call(
+            "POST",
+            &format!("/api/supplier/{supplier}/products/{product}/media?alt_zh=%E6%AD%A3%E9%9D%A2&alt_en=Front"),
+        )
+        .session(session)
+        .bytes(content_type, body)
+        .send()
+    };
+    let stored = upload(&staff, "sup-huafang", "p-0102", "image/png", PIXEL_PNG).expect(201);
+    let url = stored["url"].as_str().expect("url").to_owned();
+    let served = crate::http::get(&url);
+    assert_eq!((served.status, served.content_type.as_str()), (200, "image/png"));
+    let detail = ok_json("/api/products/p-0102?store=s-jingan");
+    let media = detail["media"].as_array().expect("media");
+    let added = media.iter().find(|m| m["url"] == url.as_str()).expect("the picture is in the gallery");
+    assert_eq!((added["alt"]["zh"].as_str(), added["alt"]["en"].as_str()), (Some("正面"), Some("Front")));
+
+    upload(&staff, "sup-huafang", "p-0102", "image/png", b"<svg onload=alert(1)></svg>")
+        .error(415, "unsupported_media");
+    upload(&staff, "sup-huafang", "p-0102", "image/jpeg", PIXEL_PNG).error(415, "unsupported_media");
+    let huge = [PIXEL_PNG, &vec![0u8; 1024 * 1024]].concat();
+    upload(&staff, "sup-huafang", "p-0102", "image/png", &huge).error(413, "payload_too_large");
+    // Another supplier's product, or another supplier's console: not found.
+    upload(&staff, "sup-huafang", "p-0301", "image/png", PIXEL_PNG).error(404, "not_found");
+    upload(&session_for(YANGGUANG_STAFF), "sup-huafang", "p-0102", "image/png", PIXEL_PNG).error(404, "not_found");
+
+    let position = stored["position"].as_i64().expect("position");
+    let removed = call("DELETE", &format!("/api/supplier/sup-huafang/products/p-0102/media/{position}"))
+        .session(&staff)
+        .send()
+        .expect(200);
+    assert_eq!(removed["removed"], url.as_str());
+    assert_eq!(crate::http::get(&url).status, 404);
+}

@@ -19,6 +19,8 @@ pub mod lifecycle;
 #[cfg(target_arch = "wasm32")]
 mod manage;
 #[cfg(target_arch = "wasm32")]
+mod media;
+#[cfg(target_arch = "wasm32")]
 mod orders;
 #[cfg(target_arch = "wasm32")]
 mod payments;
@@ -81,6 +83,9 @@ pub enum Operation {
     SetStoreStatus,
     CreateSupplier,
     SetSupplierStatus,
+    UploadMedia,
+    RemoveMedia,
+    ServeMedia,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +155,9 @@ pub const ROUTES: &[Route] = &[
     route("PUT", "/api/operator/stores/{id}/status", Operation::SetStoreStatus),
     route("POST", "/api/operator/suppliers", Operation::CreateSupplier),
     route("PUT", "/api/operator/suppliers/{id}/status", Operation::SetSupplierStatus),
+    route("POST", "/api/supplier/{id}/products/{product}/media", Operation::UploadMedia),
+    route("DELETE", "/api/supplier/{id}/products/{product}/media/{position}", Operation::RemoveMedia),
+    route("GET", "/api/media/{key}", Operation::ServeMedia),
     dev_route("GET", "/api/dev/otp", Operation::DevOtp),
     dev_route("GET", "/api/dev/clock", Operation::DevClock),
     dev_route("PUT", "/api/dev/clock", Operation::DevSetClock),
@@ -204,6 +212,10 @@ pub async fn handle(mut req: worker::Request, env: worker::Env) -> worker::Resul
     let path = req.path();
     let method = req.method().to_string();
     let outcome = match resolve(&method, &path, crate::config::dev_mode(&env)) {
+        // A picture is raw bytes, larger than any JSON body: its route reads the body itself.
+        Ok(matched) if matched.operation == Operation::UploadMedia => {
+            media::upload(&mut req, &env, matched.params[0], matched.params[1]).await
+        }
         Ok(matched) => match read_body(&mut req, &method).await {
             Ok(body) => dispatch(&matched, &req, &env, &body).await,
             Err(error) => Err(error),
@@ -286,6 +298,11 @@ async fn dispatch(
         Operation::SetStoreStatus => manage::set_status(env, req, "stores", matched.params[0], body).await,
         Operation::CreateSupplier => manage::create_supplier(env, req, body).await,
         Operation::SetSupplierStatus => manage::set_status(env, req, "suppliers", matched.params[0], body).await,
+        Operation::UploadMedia => Err(ApiError::internal("uploads are answered before dispatch")),
+        Operation::RemoveMedia => {
+            media::remove(env, req, matched.params[0], matched.params[1], matched.params[2]).await
+        }
+        Operation::ServeMedia => media::serve(env, matched.params[0]).await,
     }
 }
 

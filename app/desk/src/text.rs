@@ -86,6 +86,8 @@ pub enum T {
     CreateSupplier,
     Activate,
     Suspend,
+    Pictures,
+    Upload,
 }
 
 /// The text of `key` in `language`.
@@ -186,6 +188,8 @@ fn texts(key: T) -> (&'static str, &'static str) {
         T::CreateSupplier => ("创建供应商", "Create supplier"),
         T::Activate => ("恢复", "Reactivate"),
         T::Suspend => ("停用", "Suspend"),
+        T::Pictures => ("商品图片", "Product pictures"),
+        T::Upload => ("上传", "Upload"),
     }
 }
 

@@ -259,6 +259,7 @@ pub fn SupplierConsole() -> impl IntoView {
                 })}
             </form>
             <super::manage::ImportPanel supplier=supplier.get_untracked() />
+            <super::manage::PicturesPanel supplier=supplier.get_untracked() />
         </main>
     }
 }

@@ -256,6 +256,70 @@ pub fn ImportPanel(supplier: String) -> impl IntoView {
     }
 }
 
+/// Sends a picture file as the raw body of an upload; the stored picture's address.
+async fn upload_picture(supplier: &str, product: &str, file: web_sys::File) -> Result<String, ApiFailure> {
+    use wasm_bindgen::JsCast;
+    let failed = |code: &str| ApiFailure { code: code.to_owned(), status: 0 };
+    let window = web_sys::window().ok_or_else(|| failed("network"))?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&file);
+    let headers = web_sys::Headers::new().map_err(|_| failed("network"))?;
+    headers.set("content-type", &file.type_()).map_err(|_| failed("network"))?;
+    init.set_headers(&headers);
+    let url = format!("/api/supplier/{}/products/{}/media", api::encode(supplier), api::encode(product));
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .map_err(|_| failed("network"))?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| failed("network"))?;
+    let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| failed("network"))?)
+        .await
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if response.ok() {
+        Ok(body["url"].as_str().unwrap_or_default().to_owned())
+    } else {
+        Err(ApiFailure { code: body["error"].as_str().unwrap_or("internal").to_owned(), status: response.status() })
+    }
+}
+
+/// A supplier's product pictures: pick a product id and a PNG, JPEG or WebP file.
+#[component]
+pub fn PicturesPanel(supplier: String) -> impl IntoView {
+    let language = use_language();
+    let supplier = StoredValue::new(supplier);
+    let product = RwSignal::new(String::new());
+    let file = RwSignal::new_local(None::<web_sys::File>);
+    let upload = Action::new_local(move |(): &()| {
+        let (supplier, product, file) = (supplier.get_value(), product.get_untracked(), file.get_untracked());
+        async move {
+            match file {
+                Some(file) => upload_picture(&supplier, product.trim(), file).await,
+                None => Err(ApiFailure { code: "bad_request".to_owned(), status: 400 }),
+            }
+        }
+    });
+    view! {
+        <section class="panel" data-test="pictures-panel">
+            <h2>{move || t(language.get(), T::Pictures)}</h2>
+            <div class="row">
+                <input type="text" placeholder="p-0101" prop:value=product on:input=move |ev| product.set(event_target_value(&ev)) />
+                <input type="file" accept="image/png,image/jpeg,image/webp" on:change=move |ev| {
+                    let input: web_sys::HtmlInputElement = event_target(&ev);
+                    file.set(input.files().and_then(|files| files.get(0)));
+                } />
+            </div>
+            <button class="secondary" disabled=move || upload.pending().get() on:click=move |_| { upload.dispatch(()); }>{move || t(language.get(), T::Upload)}</button>
+            {move || upload.value().get().map(|r| match r {
+                Ok(url) => view! { <img class="uploaded" src=url alt="" width="96" height="96" /> }.into_any(),
+                Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
 #[derive(Clone, Deserialize)]
 struct Settings {
     platform_fee_bp: u32,
