@@ -161,6 +161,11 @@ fn operators_run_stores_suppliers_and_the_fee() {
     };
     status("stores", "s-xuhui", "suspended");
     assert!(!listed("s-xuhui"));
+    let tenants = call("GET", "/api/operator/tenants").session(&operator).send().expect(200);
+    let xuhui =
+        tenants["stores"].as_array().expect("stores").iter().find(|s| s["id"] == "s-xuhui").expect("listed").clone();
+    assert_eq!(xuhui["status"], "suspended", "the operator still sees a suspended store");
+    call("GET", "/api/operator/tenants").session(&nobody).send().error(404, "not_found");
     let shopper = sign_in("13700000022");
     let order = json!({"store_id": "s-xuhui", "lines": [{"sku_id": "p-0101-01", "quantity": 1, "fulfilment": "delivery"}],
                        "address": {"name": "李", "phone": "13800138000", "region": "上海", "detail": "1 号"}});

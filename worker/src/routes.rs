@@ -86,6 +86,7 @@ pub enum Operation {
     UploadMedia,
     RemoveMedia,
     ServeMedia,
+    Tenants,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -158,6 +159,7 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/supplier/{id}/products/{product}/media", Operation::UploadMedia),
     route("DELETE", "/api/supplier/{id}/products/{product}/media/{position}", Operation::RemoveMedia),
     route("GET", "/api/media/{key}", Operation::ServeMedia),
+    route("GET", "/api/operator/tenants", Operation::Tenants),
     dev_route("GET", "/api/dev/otp", Operation::DevOtp),
     dev_route("GET", "/api/dev/clock", Operation::DevClock),
     dev_route("PUT", "/api/dev/clock", Operation::DevSetClock),
@@ -303,6 +305,7 @@ async fn dispatch(
             media::remove(env, req, matched.params[0], matched.params[1], matched.params[2]).await
         }
         Operation::ServeMedia => media::serve(env, matched.params[0]).await,
+        Operation::Tenants => manage::tenants(env, req).await,
     }
 }
 

@@ -605,3 +605,29 @@ pub async fn set_status(env: &Env, req: &Request, table: &str, id: &str, text: &
     }
     json_response(200, &json!({"id": id, "status": form.status}), "no-store")
 }
+
+#[derive(Deserialize, serde::Serialize)]
+struct TenantRow {
+    id: String,
+    name_zh: String,
+    name_en: String,
+    status: String,
+}
+
+/// `GET /api/operator/tenants`: every store and supplier with its status, suspended ones too.
+pub async fn tenants(env: &Env, req: &Request) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req).await?;
+    require_operator(&access)?;
+    let db = db::database(env)?;
+    let results = db::batch(
+        &db,
+        vec![
+            db::prepare(&db, "SELECT id, name_zh, name_en, status FROM stores ORDER BY id", &[])?,
+            db::prepare(&db, "SELECT id, name_zh, name_en, status FROM suppliers ORDER BY id", &[])?,
+        ],
+    )
+    .await?;
+    let stores: Vec<TenantRow> = db::nth(&results, 0)?;
+    let suppliers: Vec<TenantRow> = db::nth(&results, 1)?;
+    json_response(200, &json!({"stores": stores, "suppliers": suppliers}), "no-store")
+}

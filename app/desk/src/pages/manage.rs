@@ -321,6 +321,20 @@ pub fn PicturesPanel(supplier: String) -> impl IntoView {
 }
 
 #[derive(Clone, Deserialize)]
+struct Tenant {
+    id: String,
+    name_zh: String,
+    name_en: String,
+    status: String,
+}
+
+#[derive(Clone, Deserialize)]
+struct Tenants {
+    stores: Vec<Tenant>,
+    suppliers: Vec<Tenant>,
+}
+
+#[derive(Clone, Deserialize)]
 struct Settings {
     platform_fee_bp: u32,
     distribution_cap_bp: u32,
@@ -334,7 +348,6 @@ pub fn OperatorPanels() -> impl IntoView {
         LocalResource::new(|| async { api::send::<Settings>("GET", "/api/operator/settings", None, None).await });
     let fee = RwSignal::new(String::new());
     let form = RwSignal::new(String::new());
-    let status_id = RwSignal::new(String::new());
     let act = Action::new_local(move |(method, path, body): &(&'static str, String, String)| {
         let (method, path, body) = (*method, path.clone(), body.clone());
         async move { api::send::<Value>(method, &path, Some(body), None).await.map(drop) }
@@ -344,6 +357,32 @@ pub fn OperatorPanels() -> impl IntoView {
             settings.refetch();
         }
     });
+    let tenants =
+        LocalResource::new(|| async { api::send::<Tenants>("GET", "/api/operator/tenants", None, None).await });
+    Effect::new(move |_| {
+        if matches!(act.value().get(), Some(Ok(()))) {
+            tenants.refetch();
+        }
+    });
+    let tenant_list = move |table: &'static str, list: Vec<Tenant>| {
+        view! {
+            <ul class="staff" data-test=table>
+                {list.into_iter().map(|tenant| {
+                    let active = tenant.status == "active";
+                    let (id, next) = (tenant.id.clone(), if active { "suspended" } else { "active" });
+                    let name = (tenant.name_zh.clone(), tenant.name_en.clone());
+                    view! {
+                        <li data-status=tenant.status.clone()>
+                            <code>{tenant.id.clone()}</code> " " {move || if language.get() == tandem_app::i18n::Language::Zh { name.0.clone() } else { name.1.clone() }}
+                            <button class="secondary" on:click=move |_| {
+                                act.dispatch(("PUT", format!("/api/operator/{table}/{id}/status"), json!({"status": next}).to_string()));
+                            }>{move || t(language.get(), if active { T::Suspend } else { T::Activate })}</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+    };
     let example = r#"{"id":"s-xuhui","name_zh":"徐汇店","name_en":"Xuhui store","city_zh":"上海","city_en":"Shanghai","address_zh":"漕溪北路 1 号","address_en":"1 North Caoxi Road","owner_phone":"13900000031"}"#;
     view! {
         <section class="panel">
@@ -369,16 +408,12 @@ pub fn OperatorPanels() -> impl IntoView {
                 <button class="secondary" on:click=move |_| { act.dispatch(("POST", "/api/operator/stores".to_owned(), form.get_untracked())); }>{move || t(language.get(), T::CreateStore)}</button>
                 <button class="secondary" on:click=move |_| { act.dispatch(("POST", "/api/operator/suppliers".to_owned(), form.get_untracked())); }>{move || t(language.get(), T::CreateSupplier)}</button>
             </div>
-            <div class="row">
-                <input type="text" placeholder="s-jingan / sup-huafang" prop:value=status_id on:input=move |ev| status_id.set(event_target_value(&ev)) />
-                {["suspended", "active"].into_iter().map(|status| view! {
-                    <button class="secondary" on:click=move |_| {
-                        let id = status_id.get_untracked();
-                        let table = if id.starts_with("sup-") { "suppliers" } else { "stores" };
-                        act.dispatch(("PUT", format!("/api/operator/{table}/{id}/status"), json!({"status": status}).to_string()));
-                    }>{move || t(language.get(), if status == "active" { T::Activate } else { T::Suspend })}</button>
-                }).collect_view()}
-            </div>
+            <Suspense fallback=|| ()>
+                {move || tenants.get().and_then(Result::ok).map(|all| view! {
+                    {tenant_list("stores", all.stores)}
+                    {tenant_list("suppliers", all.suppliers)}
+                })}
+            </Suspense>
             {move || act.value().get().map(|r| match r {
                 Ok(()) => view! { <p class="note ok" role="status">{move || t(language.get(), T::Saved)}</p> }.into_any(),
                 Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> }.into_any(),
