@@ -12,6 +12,7 @@
 //! - [`cursor`]: opaque, validated pagination cursors.
 //! - [`time`]: time as a value ("now" is always passed in).
 //! - [`order`]: the order state machine, per fulfilment part.
+//! - [`chain21`]: the distribution rules as data (presets, overrides, validation, compliance).
 //! - [`checkout`]: a cart split into orders per fulfilment part, with server-side totals.
 //! - [`fulfilment`]: pickup codes and their QR codes, shipments.
 //! - [`import`]: a supplier's CSV of products, SKUs and stock, checked row by row.
@@ -27,6 +28,7 @@
 pub mod access;
 pub mod auth;
 pub mod catalog;
+pub mod chain21;
 pub mod checkout;
 pub mod crypto;
 pub mod cursor;
