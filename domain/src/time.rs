@@ -31,4 +31,106 @@ impl Timestamp {
     pub fn plus_days(self, days: i64) -> Timestamp {
         self.plus_millis(days.saturating_mul(Self::DAY_MS))
     }
+
+    /// Parses an RFC 3339 date-time (`2026-11-24T21:05:00Z`, `2026-11-24T21:05:00.250+08:00`).
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let bytes = text.as_bytes();
+        if bytes.len() < 20 || bytes[4] != b'-' || bytes[7] != b'-' || !matches!(bytes[10], b'T' | b't' | b' ') {
+            return None;
+        }
+        if bytes[13] != b':' || bytes[16] != b':' {
+            return None;
+        }
+        let number = |range: std::ops::Range<usize>| -> Option<i64> {
+            let part = text.get(range)?;
+            if part.bytes().all(|b| b.is_ascii_digit()) { part.parse().ok() } else { None }
+        };
+        let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+        let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return None;
+        }
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut rest = &text[19..];
+        let mut millis = 0;
+        if let Some(fraction) = rest.strip_prefix('.') {
+            let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            let scaled = format!("{:0<3}", &fraction[..digits.min(3)]);
+            millis = scaled.parse::<i64>().ok()?;
+            rest = &fraction[digits..];
+        }
+        let offset_minutes = match rest {
+            "Z" | "z" => 0,
+            _ => {
+                let sign = match rest.as_bytes().first()? {
+                    b'+' => 1,
+                    b'-' => -1,
+                    _ => return None,
+                };
+                let (h, m) = (rest.get(1..3)?, rest.get(4..6)?);
+                if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                    return None;
+                }
+                let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+                if h > 23 || m > 59 {
+                    return None;
+                }
+                sign * (h * 60 + m)
+            }
+        };
+        let days = days_from_civil(year, month, day);
+        let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second.min(59) - offset_minutes * 60;
+        Some(Timestamp(seconds * 1_000 + millis))
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_times_become_milliseconds() {
+        assert_eq!(Timestamp::parse_rfc3339("1970-01-01T00:00:00Z"), Some(Timestamp(0)));
+        assert_eq!(Timestamp::parse_rfc3339("2026-11-24T21:05:00Z"), Some(Timestamp(1_795_554_300_000)));
+        assert_eq!(Timestamp::parse_rfc3339("2026-11-25T05:05:00.25+08:00"), Some(Timestamp(1_795_554_300_250)));
+        assert_eq!(Timestamp::parse_rfc3339("2024-02-29T00:00:00-00:30"), Some(Timestamp(1_709_166_600_000)));
+        for bad in [
+            "2026-02-29T00:00:00Z",
+            "2026-11-24 21:05",
+            "2026-13-01T00:00:00Z",
+            "2026-11-24T21:05:00",
+            "2026-11-24T21:05:00+0800",
+            "x",
+        ] {
+            assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 }
