@@ -107,3 +107,19 @@ pub fn nth<T: DeserializeOwned>(results: &[D1Result], index: usize) -> Result<Ve
         None => Err(ApiError::internal(format!("the batch has no result {index}"))),
     }
 }
+
+/// Rows a writing statement changed (0 when D1 does not say).
+pub fn changes(result: &D1Result) -> usize {
+    result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
+}
+
+/// The first row a statement reads, if any.
+pub async fn one<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Option<T>, ApiError> {
+    Ok(all(statement).await?.into_iter().next())
+}
+
+/// A value read back from the database that must parse, or an internal error: what the
+/// Worker wrote, it can read.
+pub fn stored<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, ApiError> {
+    parsed.map_err(|e| ApiError::internal(format!("a stored value does not parse: {e}")))
+}

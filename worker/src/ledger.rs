@@ -135,10 +135,6 @@ pub struct MoneyOrder {
 pub const MONEY_ORDER_COLUMNS: &str = "id, store_id, fulfilment, shipper_id, goods_fen, shipping_fen,
     refunded_goods_fen, refunded_shipping_fen, platform_fee_bp, state, state_before_refund, handed_over_at, completed_at";
 
-fn stored<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, ApiError> {
-    parsed.map_err(|e| ApiError::internal(format!("a stored value does not parse: {e}")))
-}
-
 impl MoneyOrder {
     pub fn fulfilment(&self) -> Fulfilment {
         if self.fulfilment == "pickup" { Fulfilment::Pickup } else { Fulfilment::Delivery }
@@ -146,7 +142,7 @@ impl MoneyOrder {
 
     /// The order as the domain's state machine sees it.
     pub fn machine(&self) -> Result<Order, ApiError> {
-        let state = |code: &str| stored(OrderState::parse(code).ok_or(format!("unknown order state {code}")));
+        let state = |code: &str| db::stored(OrderState::parse(code).ok_or(format!("unknown order state {code}")));
         Ok(Order {
             fulfilment: self.fulfilment(),
             state: state(&self.state)?,
@@ -171,20 +167,20 @@ impl MoneyOrder {
         for line in lines.iter().filter(|line| line.order_id == self.id) {
             let amount =
                 Fen(line.supply_fen).checked_mul(line.quantity).ok_or_else(|| ApiError::internal("supply overflow"))?;
-            let supplier = stored(SupplierId::parse(&line.supplier_id))?;
+            let supplier = db::stored(SupplierId::parse(&line.supplier_id))?;
             match supply.iter_mut().find(|(s, _)| *s == supplier) {
                 Some((_, sum)) => *sum = *sum + amount,
                 None => supply.push((supplier, amount)),
             }
         }
         Ok(OrderMoney {
-            store: stored(StoreId::parse(&self.store_id))?,
+            store: db::stored(StoreId::parse(&self.store_id))?,
             provider: provider.to_owned(),
             goods_fen: Fen(self.goods_fen),
             shipping_fen: Fen(self.shipping_fen),
             shipper: self.shipper_id.as_deref().map(SupplierId::parse).transpose().map_err(ApiError::internal)?,
             supply,
-            platform_fee: stored(BasisPoints::new(u32::try_from(self.platform_fee_bp).unwrap_or(u32::MAX)))?,
+            platform_fee: db::stored(BasisPoints::new(u32::try_from(self.platform_fee_bp).unwrap_or(u32::MAX)))?,
         })
     }
 }

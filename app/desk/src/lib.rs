@@ -52,6 +52,18 @@ pub fn go(href: &str) {
     }
 }
 
+/// Sends the person to sign in (and back to `here` after) when the session is missing; the
+/// answer as it was otherwise.
+pub fn signed_in<T>(
+    result: Result<T, tandem_app::api::ApiFailure>,
+    here: &str,
+) -> Result<T, tandem_app::api::ApiFailure> {
+    if matches!(&result, Err(failure) if failure.code == "unauthenticated") {
+        go(&format!("/signin?next={}", tandem_app::api::encode(here)));
+    }
+    result
+}
+
 /// A fresh random key, for an `Idempotency-Key` header.
 pub fn random_key() -> String {
     let mut bytes = [0u8; 16];

@@ -137,7 +137,7 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         "SELECT code_hash, expires_at, attempts, used FROM otp_codes WHERE phone_hash = ?1",
         &[db::text(&lookup)],
     )?;
-    let Some(row) = db::all::<ChallengeRow>(read).await?.into_iter().next() else {
+    let Some(row) = db::one::<ChallengeRow>(read).await? else {
         return Err(ApiError::SignInRefused { reason: "no_code", attempts_left: None });
     };
     let challenge = OtpChallenge {
@@ -162,7 +162,7 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
     )?;
     if next != challenge {
         let result = db::run(record).await?;
-        let changed = result.meta().map_err(ApiError::internal)?.and_then(|m| m.changes).unwrap_or(0);
+        let changed = db::changes(&result);
         if changed != 1 {
             return Err(ApiError::SignInRefused { reason: "code_used", attempts_left: None });
         }

@@ -81,18 +81,14 @@ const VIEW_SQL: &str = "SELECT cl.store_id, cl.sku_id, si.product_id, cl.fulfilm
      WHERE cl.cart_id = ?1 AND (?2 = 0 OR c.member_id IS NULL)
      ORDER BY cl.added_at, cl.sku_id";
 
-fn stored<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, ApiError> {
-    parsed.map_err(|e| ApiError::internal(format!("a stored value does not parse: {e}")))
-}
-
 fn view(rows: Vec<LineRow>) -> Result<CartView, ApiError> {
     let lines = rows
         .into_iter()
         .map(|row| {
             Ok(CartLineView {
-                store_id: stored(StoreId::parse(&row.store_id))?,
-                sku_id: stored(SkuId::parse(&row.sku_id))?,
-                product_id: stored(ProductId::parse(&row.product_id))?,
+                store_id: db::stored(StoreId::parse(&row.store_id))?,
+                sku_id: db::stored(SkuId::parse(&row.sku_id))?,
+                product_id: db::stored(ProductId::parse(&row.product_id))?,
                 fulfilment: if row.fulfilment == "pickup" { Fulfilment::Pickup } else { Fulfilment::Delivery },
                 quantity: row.quantity,
                 name: Text { zh: row.name_zh, en: row.name_en },
@@ -228,7 +224,7 @@ pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool) -> Result
         statements.push(read);
     }
     let results = db::batch(&db, statements).await?;
-    let changed = results.get(1).and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0);
+    let changed = results.get(1).map_or(0, db::changes);
     if form.quantity > 0 && changed == 0 {
         return Err(ApiError::NotFound { resource: "sku" });
     }

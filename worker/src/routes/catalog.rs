@@ -125,10 +125,10 @@ pub async fn product_detail(env: &Env, product_id: &str, params: &[(&str, &str)]
         return Err(ApiError::NotFound { resource: "product" });
     };
     let detail = ProductDetail {
-        product_id: parse_stored(ProductId::parse(&row.id))?,
+        product_id: db::stored(ProductId::parse(&row.id))?,
         store_id: store,
         supplier: Text::new(row.supplier_zh, row.supplier_en),
-        category: parse_stored(Category::parse(&row.category))?,
+        category: db::stored(Category::parse(&row.category))?,
         name: Text::new(row.name_zh, row.name_en),
         description: Text::new(row.description_zh, row.description_en),
         media: db::rows::<MediaRow>(media_rows)?.into_iter().map(MediaRow::into_domain).collect::<Result<_, _>>()?,
@@ -139,10 +139,6 @@ pub async fn product_detail(env: &Env, product_id: &str, params: &[(&str, &str)]
 
 /// Data read back from D1 was written through the domain's types; if it no longer parses, the
 /// database was changed behind the API's back, which is an internal error, not the client's.
-fn parse_stored<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, ApiError> {
-    parsed.map_err(|e| ApiError::internal(format!("stored value does not parse: {e}")))
-}
-
 #[derive(Deserialize)]
 struct IdRow {
     #[allow(dead_code)]
@@ -164,7 +160,7 @@ struct StoreRow {
 impl StoreRow {
     fn into_domain(self) -> Result<StoreSummary, ApiError> {
         Ok(StoreSummary {
-            id: parse_stored(StoreId::parse(&self.id))?,
+            id: db::stored(StoreId::parse(&self.id))?,
             name: Text::new(self.name_zh, self.name_en),
             city: Text::new(self.city_zh, self.city_en),
             address: Text::new(self.address_zh, self.address_en),
@@ -188,8 +184,8 @@ struct ShelfRow {
 impl ShelfRow {
     fn into_domain(self) -> Result<ShelfItem, ApiError> {
         Ok(ShelfItem {
-            product_id: parse_stored(ProductId::parse(&self.id))?,
-            category: parse_stored(Category::parse(&self.category))?,
+            product_id: db::stored(ProductId::parse(&self.id))?,
+            category: db::stored(Category::parse(&self.category))?,
             name: Text::new(self.name_zh, self.name_en),
             image: self.image.unwrap_or_default(),
             price_from_fen: Fen(self.price_from_fen),
@@ -250,7 +246,7 @@ impl OfferRow {
             _ => None,
         };
         Ok(SkuOffer {
-            sku_id: parse_stored(SkuId::parse(&self.id))?,
+            sku_id: db::stored(SkuId::parse(&self.id))?,
             variant: Variant { size: self.size, colour },
             price_fen: Fen(self.price_fen),
             pickup: Availability::from_counts(self.store_on_hand.zip(self.store_reserved)),

@@ -77,8 +77,7 @@ pub async fn verify_pickup(env: &Env, req: &Request, store: &str, text: &str) ->
         &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE store_id = ?1 AND pickup_code = ?2"),
         &[db::text(store.as_str()), db::text(code.as_str())],
     )?;
-    let order =
-        db::all::<MoneyOrder>(read).await?.into_iter().next().ok_or(ApiError::NotFound { resource: "pickup" })?;
+    let order = db::one::<MoneyOrder>(read).await?.ok_or(ApiError::NotFound { resource: "pickup" })?;
     let order = move_order(&db, &order, OrderEvent::PickUp, "store", None, now).await?;
     json_response(200, &json!({"order": order_view(&db, &Scope::Store(store.as_str()), &order.id).await?}), "no-store")
 }
@@ -252,10 +251,8 @@ pub async fn decide_refund(
     }
     let open =
         db::prepare(&db, "SELECT id FROM refunds WHERE order_id = ?1 AND status = 'requested'", &[db::text(id)])?;
-    let refund = db::all::<Open>(open)
+    let refund = db::one::<Open>(open)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| ApiError::conflict("no_open_refund", "no refund is waiting for a decision"))?;
     let writes = if form.approve {
         let amount = form.amount.unwrap_or_else(|| order.refundable().remainder());
@@ -399,8 +396,7 @@ pub async fn confirm_received(env: &Env, req: &Request, id: &str) -> Result<Resp
         &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE id = ?1 AND member_id = ?2"),
         &[db::text(id), db::text(&caller.member_id)],
     )?;
-    let order =
-        db::all::<MoneyOrder>(read).await?.into_iter().next().ok_or(ApiError::NotFound { resource: "order" })?;
+    let order = db::one::<MoneyOrder>(read).await?.ok_or(ApiError::NotFound { resource: "order" })?;
     if order.state != OrderState::Shipped.code() {
         return Err(ApiError::conflict(
             "illegal_transition",
@@ -439,7 +435,7 @@ pub async fn set_warehouse_stock(env: &Env, req: &Request, supplier: &str, text:
     let Some(results) = db::guarded_batch(&db, vec![statement]).await? else {
         return Err(ApiError::conflict("stock_held", "more units than that are held by unpaid checkouts"));
     };
-    let changed = results.first().and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0);
+    let changed = results.first().map_or(0, db::changes);
     if changed == 0 {
         return Err(ApiError::NotFound { resource: "sku" });
     }

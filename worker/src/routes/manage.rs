@@ -20,10 +20,6 @@ use crate::error::ApiError;
 use crate::session::{caller_with_access, require_operator, require_store, require_supplier};
 use crate::{body, config, db};
 
-fn stored<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, ApiError> {
-    parsed.map_err(|e| ApiError::internal(format!("a stored value does not parse: {e}")))
-}
-
 /// The store in the path, for its owner; a clerk is refused, anyone else told it does not exist.
 fn owned_store(access: &Access, store: &str) -> Result<StoreId, ApiError> {
     let (id, right) = require_store(access, store)?;
@@ -47,7 +43,7 @@ async fn pricing_policy(db: &D1Database) -> Result<PricingPolicy, ApiError> {
     let statement = db::prepare(db, "SELECT key, value FROM settings", &[])?;
     let mut policy = PricingPolicy::default();
     for row in db::all::<SettingRow>(statement).await? {
-        let bp = stored(BasisPoints::new(u32::try_from(row.value).unwrap_or(u32::MAX)))?;
+        let bp = db::stored(BasisPoints::new(u32::try_from(row.value).unwrap_or(u32::MAX)))?;
         match row.key.as_str() {
             "platform_fee_bp" => policy.platform_fee = bp,
             "distribution_cap_bp" => policy.distribution_cap = bp,
@@ -136,8 +132,8 @@ pub async fn set_shelf_price(
          WHERE k.id = ?1 AND s.status = 'active'",
         &[db::text(sku.as_str())],
     )?;
-    let row = db::all::<BandRow>(read).await?.into_iter().next().ok_or(ApiError::NotFound { resource: "sku" })?;
-    let band = stored(PriceBand::new(Fen(row.supply_price_fen), Fen(row.min_price_fen), Fen(row.max_price_fen)))?;
+    let row = db::one::<BandRow>(read).await?.ok_or(ApiError::NotFound { resource: "sku" })?;
+    let band = db::stored(PriceBand::new(Fen(row.supply_price_fen), Fen(row.min_price_fen), Fen(row.max_price_fen)))?;
     band.check_shelf_price(Fen(form.price_fen), pricing_policy(&db).await?)
         .map_err(|e| ApiError::refused(422, "price_refused", e.to_string()))?;
     let now = config::now(env).await?;
@@ -169,7 +165,7 @@ pub async fn remove_from_shelf(env: &Env, req: &Request, store: &str, sku: &str)
         &[db::text(store.as_str()), db::text(sku.as_str())],
     )?;
     let result = db::run(statement).await?;
-    let changed = result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+    let changed = db::changes(&result);
     if changed == 0 {
         return Err(ApiError::NotFound { resource: "sku" });
     }
@@ -209,7 +205,7 @@ pub async fn set_store_stock(
     let Some(results) = db::guarded_batch(&db, vec![statement]).await? else {
         return Err(ApiError::conflict("stock_held", "more units than that are held by unpaid checkouts"));
     };
-    if results.first().and_then(|r| r.meta().ok().flatten()).and_then(|m| m.changes).unwrap_or(0) == 0 {
+    if results.first().map_or(0, db::changes) == 0 {
         return Err(ApiError::NotFound { resource: "sku" });
     }
     json_response(200, &json!({"sku_id": sku, "on_hand": form.on_hand}), "no-store")
@@ -293,7 +289,7 @@ pub async fn remove_clerk(env: &Env, req: &Request, store: &str, staff: &str) ->
         &[db::text(store.as_str()), db::text(staff)],
     )?;
     let result = db::run(statement).await?;
-    if result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) == 0 {
+    if db::changes(&result) == 0 {
         return Err(ApiError::NotFound { resource: "clerk" });
     }
     json_response(200, &json!({"removed": staff}), "no-store")
@@ -475,6 +471,39 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The stock location of a new store (`scope` "store") or supplier's warehouse ("supplier").
+fn tenant_location(
+    db: &D1Database,
+    scope: &str,
+    id: &str,
+    name_zh: &str,
+    name_en: &str,
+) -> Result<worker::D1PreparedStatement, ApiError> {
+    let (kind, column) = if scope == "store" { ("store", "store_id") } else { ("supplier_warehouse", "supplier_id") };
+    db::prepare(
+        db,
+        &format!("INSERT INTO locations (id, kind, {column}, name_zh, name_en) VALUES (?1, '{kind}', ?2, ?3, ?4)"),
+        &[db::text(&format!("loc-{id}")), db::text(id), db::text(name_zh), db::text(name_en)],
+    )
+}
+
+/// The first staff row of a new store (its owner) or supplier.
+fn first_staff(
+    db: &D1Database,
+    scope: &str,
+    id: &str,
+    role: &str,
+    hash: &str,
+    sealed: &str,
+    now: tandem_domain::time::Timestamp,
+) -> Result<worker::D1PreparedStatement, ApiError> {
+    db::prepare(
+        db,
+        "INSERT INTO staff (scope, scope_id, phone_hash, phone_enc, role, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        &[db::text(scope), db::text(id), db::text(hash), db::text(sealed), db::text(role), db::integer(now.millis())],
+    )
+}
+
 /// `POST /api/operator/stores`: a store, its stock location, and its owner.
 pub async fn create_store(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
     let form: NewStore = body::parse_json(text)?;
@@ -511,21 +540,8 @@ pub async fn create_store(env: &Env, req: &Request, text: &str) -> Result<Respon
                 db::text(&now.millis().to_string()),
             ],
         )?,
-        db::prepare(
-            &db,
-            "INSERT INTO locations (id, kind, store_id, name_zh, name_en) VALUES (?1, 'store', ?2, ?3, ?4)",
-            &[
-                db::text(&format!("loc-{id}")),
-                db::text(id),
-                db::text(form.name_zh.trim()),
-                db::text(form.name_en.trim()),
-            ],
-        )?,
-        db::prepare(
-            &db,
-            "INSERT INTO staff (scope, scope_id, phone_hash, phone_enc, role, added_at) VALUES ('store', ?1, ?2, ?3, 'owner', ?4)",
-            &[db::text(id), db::text(&hash), db::text(&sealed), db::integer(now.millis())],
-        )?,
+        tenant_location(&db, "store", id, form.name_zh.trim(), form.name_en.trim())?,
+        first_staff(&db, "store", id, "owner", &hash, &sealed, now)?,
     ];
     if db::guarded_batch(&db, writes).await?.is_none() {
         return Err(ApiError::conflict("id_taken", format!("a store {id} exists already")));
@@ -556,21 +572,14 @@ pub async fn create_supplier(env: &Env, req: &Request, text: &str) -> Result<Res
                 db::text(&now.millis().to_string()),
             ],
         )?,
-        db::prepare(
+        tenant_location(
             &db,
-            "INSERT INTO locations (id, kind, supplier_id, name_zh, name_en) VALUES (?1, 'supplier_warehouse', ?2, ?3, ?4)",
-            &[
-                db::text(&format!("loc-{id}")),
-                db::text(id),
-                db::text(&format!("{}仓", form.name_zh.trim())),
-                db::text(&format!("{} warehouse", form.name_en.trim())),
-            ],
+            "supplier",
+            id,
+            &format!("{}仓", form.name_zh.trim()),
+            &format!("{} warehouse", form.name_en.trim()),
         )?,
-        db::prepare(
-            &db,
-            "INSERT INTO staff (scope, scope_id, phone_hash, phone_enc, role, added_at) VALUES ('supplier', ?1, ?2, ?3, 'staff', ?4)",
-            &[db::text(id), db::text(&hash), db::text(&sealed), db::integer(now.millis())],
-        )?,
+        first_staff(&db, "supplier", id, "staff", &hash, &sealed, now)?,
     ];
     if db::guarded_batch(&db, writes).await?.is_none() {
         return Err(ApiError::conflict("id_taken", format!("a supplier {id} exists already")));
@@ -600,7 +609,7 @@ pub async fn set_status(env: &Env, req: &Request, table: &str, id: &str, text: &
     };
     let db = db::database(env)?;
     let result = db::run(db::prepare(&db, sql, &[db::text(id), db::text(&form.status)])?).await?;
-    if result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) == 0 {
+    if db::changes(&result) == 0 {
         return Err(ApiError::NotFound { resource });
     }
     json_response(200, &json!({"id": id, "status": form.status}), "no-store")

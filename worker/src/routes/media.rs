@@ -64,8 +64,7 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
          FROM products p WHERE p.id = ?1 AND p.supplier_id = ?2",
         &[db::text(product.as_str()), db::text(supplier.as_str())],
     )?;
-    let row =
-        db::all::<ProductRow>(read).await?.into_iter().next().ok_or(ApiError::NotFound { resource: "product" })?;
+    let row = db::one::<ProductRow>(read).await?.ok_or(ApiError::NotFound { resource: "product" })?;
     if row.media_count >= MAX_MEDIA_PER_PRODUCT {
         return Err(ApiError::conflict(
             "too_many_media",
@@ -98,7 +97,7 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
             db::text(&alt_en),
         ],
     )?;
-    let position = db::all::<Position>(insert).await?.into_iter().next().map_or(row.next_position, |p| p.position);
+    let position = db::one::<Position>(insert).await?.map_or(row.next_position, |p| p.position);
     json_response(
         201,
         &json!({"url": url, "position": position, "content_type": format.content_type(), "bytes": bytes.len()}),
@@ -145,7 +144,7 @@ pub async fn remove(
          RETURNING url",
         &[db::text(product), db::integer(position), db::text(supplier.as_str())],
     )?;
-    let removed = db::all::<Url>(delete).await?.into_iter().next().ok_or(ApiError::NotFound { resource: "media" })?;
+    let removed = db::one::<Url>(delete).await?.ok_or(ApiError::NotFound { resource: "media" })?;
     if let Some(key) = removed.url.strip_prefix("/api/media/") {
         let kv = env.kv("KV").map_err(ApiError::internal)?;
         kv.delete(&format!("media:{key}")).await.map_err(ApiError::internal)?;

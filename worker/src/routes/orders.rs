@@ -182,7 +182,7 @@ pub async fn create(env: &Env, req: &Request, text: &str) -> Result<Response, Ap
         }
         priced.push(PricedLine {
             sku_id: line.sku_id.clone(),
-            supplier_id: parse(SupplierId::parse(&row.supplier_id))?,
+            supplier_id: db::stored(SupplierId::parse(&row.supplier_id))?,
             quantity: line.quantity,
             fulfilment: line.fulfilment,
             price_fen: Fen(row.price_fen),
@@ -420,16 +420,12 @@ fn line_view(line: &PricedLine, shelf: &[ShelfRow]) -> Result<OrderLineView, Api
         .ok_or_else(|| ApiError::internal("a priced line lost its shelf row"))?;
     Ok(OrderLineView {
         sku_id: line.sku_id.clone(),
-        product_id: parse(ProductId::parse(&row.product_id))?,
+        product_id: db::stored(ProductId::parse(&row.product_id))?,
         name: Text { zh: row.name_zh.clone(), en: row.name_en.clone() },
         variant: row.variant(),
         quantity: line.quantity,
         price_fen: line.price_fen,
     })
-}
-
-fn parse<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, ApiError> {
-    parsed.map_err(|e| ApiError::internal(format!("a stored value does not parse: {e}")))
 }
 
 pub fn fulfilment_code(fulfilment: Fulfilment) -> &'static str {
@@ -658,8 +654,8 @@ fn view(row: OrderRow, lines: &[LineRow], events: &[EventRow]) -> Result<OrderVi
             .filter(|line| line.order_id == row.id)
             .map(|line| {
                 Ok(OrderLineView {
-                    sku_id: parse(SkuId::parse(&line.sku_id))?,
-                    product_id: parse(ProductId::parse(&line.product_id))?,
+                    sku_id: db::stored(SkuId::parse(&line.sku_id))?,
+                    product_id: db::stored(ProductId::parse(&line.product_id))?,
                     name: Text { zh: line.name_zh.clone(), en: line.name_en.clone() },
                     variant: Text { zh: line.variant_zh.clone(), en: line.variant_en.clone() },
                     quantity: line.quantity,
@@ -682,7 +678,7 @@ fn view(row: OrderRow, lines: &[LineRow], events: &[EventRow]) -> Result<OrderVi
             .collect::<Result<_, ApiError>>()?,
         state: state(&row.state)?,
         fulfilment: if row.fulfilment == "pickup" { Fulfilment::Pickup } else { Fulfilment::Delivery },
-        store_id: parse(StoreId::parse(&row.store_id))?,
+        store_id: db::stored(StoreId::parse(&row.store_id))?,
         store_name: Text { zh: row.store_zh, en: row.store_en },
         shipper_id: row.shipper_id.as_deref().map(SupplierId::parse).transpose().map_err(ApiError::internal)?,
         shipper_name: match (row.shipper_zh, row.shipper_en) {
@@ -754,7 +750,7 @@ pub async fn pickup_qr(env: &Env, req: &Request, id: &str) -> Result<Response, A
     let caller = session::caller(env, req).await?;
     let order = own_order(env, &caller, id).await?;
     let code = order.pickup_code.ok_or(ApiError::NotFound { resource: "pickup_code" })?;
-    let code = parse(PickupCode::parse(&code))?;
+    let code = db::stored(PickupCode::parse(&code))?;
     let mut response = Response::ok(code.qr_svg()).map_err(ApiError::internal)?;
     let headers = response.headers_mut();
     headers.set("content-type", "image/svg+xml").map_err(ApiError::internal)?;

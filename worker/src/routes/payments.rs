@@ -106,8 +106,8 @@ pub async fn create(env: &Env, req: &Request, checkout_id: &str) -> Result<Respo
     json_response(201, &json!({"payment": payment.view()}), "no-store")
 }
 
-/// `GET /api/payments/{id}`: the provider's "query": a payment's status, for its shopper.
-pub async fn query(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
+/// A payment of one of the caller's checkouts, or 404.
+async fn own_payment(env: &Env, req: &Request, id: &str) -> Result<PaymentRow, ApiError> {
     let caller = session::caller(env, req).await?;
     let db = db::database(env)?;
     let statement = db::prepare(
@@ -116,8 +116,12 @@ pub async fn query(env: &Env, req: &Request, id: &str) -> Result<Response, ApiEr
          JOIN checkouts c ON c.id = p.checkout_id WHERE p.id = ?1 AND c.member_id = ?2",
         &[db::text(id), db::text(&caller.member_id)],
     )?;
-    let payment =
-        db::all::<PaymentRow>(statement).await?.into_iter().next().ok_or(ApiError::NotFound { resource: "payment" })?;
+    db::one::<PaymentRow>(statement).await?.ok_or(ApiError::NotFound { resource: "payment" })
+}
+
+/// `GET /api/payments/{id}`: the provider's "query": a payment's status, for its shopper.
+pub async fn query(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
+    let payment = own_payment(env, req, id).await?;
     json_response(200, &json!({"payment": payment.view()}), "no-store")
 }
 
@@ -128,17 +132,8 @@ pub async fn dev_confirm(env: &Env, req: &Request, id: &str) -> Result<Response,
     if !config::dev_payments(env) {
         return Err(ApiError::NoRoute);
     }
-    let caller = session::caller(env, req).await?;
+    let payment = own_payment(env, req, id).await?;
     let now = config::now(env).await?;
-    let db = db::database(env)?;
-    let statement = db::prepare(
-        &db,
-        "SELECT p.id, p.checkout_id, p.provider, p.amount_fen, p.status FROM payments p
-         JOIN checkouts c ON c.id = p.checkout_id WHERE p.id = ?1 AND c.member_id = ?2",
-        &[db::text(id), db::text(&caller.member_id)],
-    )?;
-    let payment =
-        db::all::<PaymentRow>(statement).await?.into_iter().next().ok_or(ApiError::NotFound { resource: "payment" })?;
     let notification = Notification {
         provider: payment.provider,
         payment_id: payment.id,

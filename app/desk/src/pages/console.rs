@@ -22,18 +22,11 @@ struct Me {
     roles: Vec<Role>,
 }
 
-fn require_sign_in<V>(result: Result<V, ApiFailure>, here: &str) -> Result<V, ApiFailure> {
-    if matches!(&result, Err(failure) if failure.code == "unauthenticated") {
-        crate::go(&format!("/signin?next={}", api::encode(here)));
-    }
-    result
-}
-
 #[component]
 pub fn ConsoleHome() -> impl IntoView {
     let language = use_language();
     let me = LocalResource::new(|| async {
-        require_sign_in(api::send::<Me>("GET", "/api/me", None, None).await, "/console")
+        crate::signed_in(api::send::<Me>("GET", "/api/me", None, None).await, "/console")
     });
     view! {
         <TopBar title=Signal::derive(move || t(language.get(), T::Consoles).to_owned()) />
@@ -80,7 +73,7 @@ pub fn StoreConsole() -> impl IntoView {
         let store = store.get();
         async move {
             let here = format!("/console/store/{store}");
-            require_sign_in(
+            crate::signed_in(
                 api::send::<StoreOrders>("GET", &format!("/api/store/{}/orders", api::encode(&store)), None, None)
                     .await,
                 &here,
@@ -193,7 +186,7 @@ pub fn SupplierConsole() -> impl IntoView {
         let supplier = supplier.get();
         async move {
             let here = format!("/console/supplier/{supplier}");
-            require_sign_in(
+            crate::signed_in(
                 api::send::<SupplierOrders>(
                     "GET",
                     &format!("/api/supplier/{}/orders", api::encode(&supplier)),
@@ -322,7 +315,7 @@ struct Ledger {
 pub fn OperatorConsole() -> impl IntoView {
     let language = use_language();
     let ledger = LocalResource::new(|| async {
-        require_sign_in(api::send::<Ledger>("GET", "/api/operator/ledger", None, None).await, "/console/operator")
+        crate::signed_in(api::send::<Ledger>("GET", "/api/operator/ledger", None, None).await, "/console/operator")
     });
     view! {
         <TopBar title=Signal::derive(move || t(language.get(), T::OperatorConsole).to_owned()) back=Signal::derive(|| "/console".to_owned()) />

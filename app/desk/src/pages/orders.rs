@@ -29,19 +29,11 @@ struct Opened {
     payment: PaymentView,
 }
 
-/// Sends the shopper to sign in when the session is missing; the failure otherwise.
-fn signed_in<T>(result: Result<T, ApiFailure>, here: &str) -> Result<T, ApiFailure> {
-    if matches!(&result, Err(failure) if failure.code == "unauthenticated") {
-        crate::go(&format!("/signin?next={}", api::encode(here)));
-    }
-    result
-}
-
 #[component]
 pub fn OrderList() -> impl IntoView {
     let language = use_language();
     let orders = LocalResource::new(|| async {
-        signed_in(api::send::<OrderList>("GET", "/api/orders", None, None).await, "/orders")
+        crate::signed_in(api::send::<OrderList>("GET", "/api/orders", None, None).await, "/orders")
     });
     view! {
         <TopBar title=Signal::derive(move || t(language.get(), T::MyOrders).to_owned()) />
@@ -90,7 +82,7 @@ pub fn OrderPage() -> impl IntoView {
         let id = id.get();
         async move {
             let here = format!("/orders/{id}");
-            signed_in(
+            crate::signed_in(
                 api::send::<OneOrder>("GET", &format!("/api/orders/{}", api::encode(&id)), None, None).await,
                 &here,
             )
