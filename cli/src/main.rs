@@ -1,12 +1,14 @@
-//! `tandem`, the operator's tool. Today it makes the demo data; later issues add the
-//! distribution replay, the simulator and the recommender's evaluation.
+//! `tandem`, the operator's tool: the demo data, and the distribution engine's replay and rule
+//! checks. Later issues add the simulator and the recommender's evaluation.
 //!
 //! # Layout
 //!
+//! - `chain21`: `tandem chain21 replay` and `tandem chain21 check`.
 //! - `demo`: the demo catalogue (suppliers, stores, products).
 //! - `seed`: the demo data as SQL for D1.
 //! - `media`: the demo products' pictures (SVG) and 3D models (GLB).
 
+mod chain21;
 mod demo;
 mod media;
 mod seed;
@@ -17,11 +19,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "tandem",
-    version,
-    about = "Tandem's operator tool: demo data and, later, distribution replays, simulations and evaluations"
-)]
+#[command(name = "tandem", version, about = "Tandem's operator tool: demo data, distribution replays and rule checks")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +30,9 @@ enum Command {
     /// Make the demo data.
     #[command(subcommand)]
     Seed(Seed),
+    /// The 链动2+1 distribution engine.
+    #[command(subcommand)]
+    Chain21(chain21::Command),
 }
 
 #[derive(Subcommand)]
@@ -54,7 +55,11 @@ enum Seed {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Command::Chain21(command) = cli.command {
+        return chain21::run(command);
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("tandem: {message}");
@@ -79,6 +84,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Seed(Seed::Media { out }) => write_media(&out).map_err(|e| format!("{}: {e}", out.display())),
+        Command::Chain21(_) => Err("handled in main".to_owned()),
     }
 }
 

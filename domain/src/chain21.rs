@@ -1,6 +1,44 @@
-//! The 链动2+1 distribution engine (`chain21.md`). So far: the replay's events (strict JSON
-//! lines) and the rules as data, with presets, overrides, validation and compliance findings.
-//! Placement, rewards and their lifecycle come next (issue 4).
+//! The 链动2+1 distribution engine (`chain21.md`).
+//!
+//! # Layout
+//!
+//! - [`rules`]: the rules as data (TOML/JSON), presets, overrides, validation, compliance.
+//! - [`events`]: the replay's events, strict JSON lines.
+//! - [`rewards`]: one order's reward candidates, amounts and the cap's cut.
+//! - [`engine`]: placement, rewards and their lifecycle as one deterministic state machine.
 
+pub mod engine;
 pub mod events;
+pub mod rewards;
 pub mod rules;
+
+use engine::{Engine, EngineError};
+use events::EventError;
+use rules::Rules;
+
+/// Why a replay stopped: the line and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct ReplayError {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl From<EventError> for ReplayError {
+    fn from(error: EventError) -> Self {
+        ReplayError { line: error.line, reason: error.reason }
+    }
+}
+
+/// Replays a whole events file (one JSON event per line; blank lines skipped) under `rules`.
+pub fn replay(rules: Rules, text: &str) -> Result<Engine, ReplayError> {
+    let mut engine = Engine::new(rules);
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event = events::parse_line(index + 1, line)?;
+        engine.apply(&event).map_err(|e: EngineError| ReplayError { line: index + 1, reason: e.to_string() })?;
+    }
+    Ok(engine)
+}

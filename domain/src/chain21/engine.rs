@@ -1,0 +1,1528 @@
+//! The distribution network and its reward ledger as one deterministic state machine
+//! (`chain21.md`): events go in one at a time, in order; the same rules and the same events always
+//! give the same state. The replay (`tandem chain21 replay`) drives it from a file; the Worker
+//! drives the same placement and reward code from D1 rows.
+//!
+//! Placement keeps, for each agent, whether its team leader is *fixed* (it slid, or was placed
+//! under a partner) or *inherited* through its inviter; members are always inherited. The team
+//! leader is then found by walking up inherited links to the first partner or fixed link, which
+//! is exactly "the team of its inviter, evaluated at the time of each order", and makes the `nth`
+//! variant's promotion move a whole line at once without rewriting anyone below it.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+
+use serde::Serialize;
+
+use super::events::{Event, EventKind, GrantIdentity, Line};
+use super::rewards::{self, Candidate, Kind};
+use super::rules::{EntryMode, PeerSource, QualifyOn, Rules, SlideVariant};
+use crate::money::WHOLE_BP;
+use crate::time::Timestamp;
+
+/// A member's index in the engine, in the order members were first seen.
+pub type Member = u32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    Member,
+    Agent,
+    Partner,
+}
+
+impl Identity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::Member => "member",
+            Identity::Agent => "agent",
+            Identity::Partner => "partner",
+        }
+    }
+
+    /// Agents and partners earn; plain members do not.
+    pub fn earns(self) -> bool {
+        self != Identity::Member
+    }
+}
+
+/// Where an agent's team leader comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Through the inviter: the inviter if it is a partner, else the inviter's team leader.
+    Inherited,
+    /// Set once (a slide, or placement under a partner) and kept for good.
+    Fixed(Option<Member>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardState {
+    Pending,
+    Frozen,
+    Available,
+}
+
+/// Money in a member's hands, by state (`money.md`'s `member:{id}:…` accounts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    pub pending_fen: i64,
+    pub frozen_fen: i64,
+    pub available_fen: i64,
+    pub withdrawn_fen: i64,
+}
+
+#[derive(Debug, Clone)]
+struct MemberState {
+    identity: Identity,
+    inviter: Option<Member>,
+    link: Link,
+    origin_leader: Option<Member>,
+    /// Directs that qualified while this member was an agent: what sliding and promotion count.
+    qualifying_directs: u32,
+    has_paid: bool,
+    /// Set at the first qualification; a member qualifying again neither counts nor slides.
+    ever_qualified: bool,
+    qualifying_order: Option<u32>,
+    /// Paid base less refunds, for `entry.mode = cumulative_spend`.
+    spend_fen: i64,
+    last_paid_at: Option<Timestamp>,
+    balance: Balance,
+}
+
+impl MemberState {
+    fn new() -> Self {
+        MemberState {
+            identity: Identity::Member,
+            inviter: None,
+            link: Link::Inherited,
+            origin_leader: None,
+            qualifying_directs: 0,
+            has_paid: false,
+            ever_qualified: false,
+            qualifying_order: None,
+            spend_fen: 0,
+            last_paid_at: None,
+            balance: Balance::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct OrderState {
+    buyer: Member,
+    paid_at: Timestamp,
+    total_fen: i64,
+    refunded_fen: i64,
+    /// The commissionable base at payment, and what is left of it after refunds.
+    base_fen: i64,
+    base_left_fen: i64,
+    designated: bool,
+    completed: bool,
+    /// The team whose GMV this order counts toward, and whether it is still in that team's
+    /// trailing window.
+    team: Option<Member>,
+    in_window: bool,
+    candidates: Vec<Candidate<Member>>,
+    rewards: Vec<u32>,
+}
+
+/// One reward: one row of the ledger, keyed by (order, beneficiary, kind, generation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reward {
+    pub order: u32,
+    pub beneficiary: Member,
+    pub kind: Kind,
+    pub generation: u8,
+    pub amount_fen: i64,
+    pub state: RewardState,
+    pub thaw_at: Option<Timestamp>,
+    pub voided_fen: i64,
+    pub clawback_fen: i64,
+}
+
+/// The accounts a reward moves between (`money.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucket {
+    /// The order's store's payable: where rewards come from and voids go back to.
+    StorePayable,
+    Pending,
+    Frozen,
+    Available,
+    PaidOut,
+}
+
+/// One double-entry movement: `amount_fen` debited from `from` and credited to `to`, for one
+/// member (the store side is the order's store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Movement {
+    pub order: Option<u32>,
+    pub member: Member,
+    pub from: Bucket,
+    pub to: Bucket,
+    pub amount_fen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("unknown order {order:?}")]
+    UnknownOrder { order: String },
+    #[error("refund {refund:?} of {wanted_fen} fen is more than the {left_fen} fen left of order {order:?}")]
+    RefundTooLarge { order: String, refund: String, wanted_fen: i64, left_fen: i64 },
+}
+
+#[derive(Debug, Default)]
+struct TeamWindow {
+    orders: VecDeque<u32>,
+    gmv_fen: i64,
+}
+
+/// The whole network and its ledger.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Rules,
+    clock: Timestamp,
+    names: Vec<String>,
+    index: HashMap<String, Member>,
+    members: Vec<MemberState>,
+    order_ids: Vec<String>,
+    order_index: HashMap<String, u32>,
+    orders: Vec<OrderState>,
+    refunds: HashSet<String>,
+    withdrawals: HashSet<String>,
+    binds: HashSet<(Member, Member)>,
+    rewards: Vec<Reward>,
+    thaw_queue: BinaryHeap<Reverse<(Timestamp, u32)>>,
+    teams: HashMap<Member, TeamWindow>,
+    visits: HashMap<Member, VecDeque<(Timestamp, Member)>>,
+    warnings: Vec<Warning>,
+    journal: Option<Vec<Movement>>,
+}
+
+impl Engine {
+    pub fn new(rules: Rules) -> Self {
+        Engine {
+            rules,
+            clock: Timestamp(i64::MIN),
+            names: Vec::new(),
+            index: HashMap::new(),
+            members: Vec::new(),
+            order_ids: Vec::new(),
+            order_index: HashMap::new(),
+            orders: Vec::new(),
+            refunds: HashSet::new(),
+            withdrawals: HashSet::new(),
+            binds: HashSet::new(),
+            rewards: Vec::new(),
+            thaw_queue: BinaryHeap::new(),
+            teams: HashMap::new(),
+            visits: HashMap::new(),
+            warnings: Vec::new(),
+            journal: None,
+        }
+    }
+
+    /// Keeps every money movement, for checking the double entry (tests; costs memory).
+    #[must_use]
+    pub fn with_journal(mut self) -> Self {
+        self.journal = Some(Vec::new());
+        self
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    pub fn journal(&self) -> &[Movement] {
+        self.journal.as_deref().unwrap_or_default()
+    }
+
+    pub fn rewards(&self) -> &[Reward] {
+        &self.rewards
+    }
+
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    pub fn member_count(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn name(&self, member: Member) -> &str {
+        &self.names[member as usize]
+    }
+
+    pub fn order_name(&self, order: u32) -> &str {
+        &self.order_ids[order as usize]
+    }
+
+    pub fn find(&self, name: &str) -> Option<Member> {
+        self.index.get(name).copied()
+    }
+
+    pub fn identity(&self, member: Member) -> Identity {
+        self.members[member as usize].identity
+    }
+
+    pub fn inviter(&self, member: Member) -> Option<Member> {
+        self.members[member as usize].inviter
+    }
+
+    pub fn origin_leader(&self, member: Member) -> Option<Member> {
+        self.members[member as usize].origin_leader
+    }
+
+    pub fn qualifying_directs(&self, member: Member) -> u32 {
+        self.members[member as usize].qualifying_directs
+    }
+
+    pub fn balance(&self, member: Member) -> Balance {
+        self.members[member as usize].balance
+    }
+
+    /// The partner whose team `member` belongs to now (a partner leads its own).
+    pub fn team_leader(&self, member: Member) -> Option<Member> {
+        let mut at = member;
+        loop {
+            let state = &self.members[at as usize];
+            if state.identity == Identity::Partner {
+                return Some(at);
+            }
+            if let (Identity::Agent, Link::Fixed(leader)) = (state.identity, state.link) {
+                return leader;
+            }
+            at = state.inviter?;
+        }
+    }
+
+    fn member(&mut self, name: &str) -> Member {
+        if let Some(&member) = self.index.get(name) {
+            return member;
+        }
+        let member = Member::try_from(self.members.len()).unwrap_or(Member::MAX);
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), member);
+        self.members.push(MemberState::new());
+        member
+    }
+
+    fn warn(&mut self, code: &'static str, message: String) {
+        self.warnings.push(Warning { code, message });
+    }
+
+    fn record(&mut self, order: Option<u32>, member: Member, from: Bucket, to: Bucket, amount_fen: i64) {
+        if amount_fen == 0 {
+            return;
+        }
+        let balance = &mut self.members[member as usize].balance;
+        for (bucket, sign) in [(from, -1), (to, 1)] {
+            let slot = match bucket {
+                Bucket::StorePayable => continue,
+                Bucket::Pending => &mut balance.pending_fen,
+                Bucket::Frozen => &mut balance.frozen_fen,
+                Bucket::Available => &mut balance.available_fen,
+                Bucket::PaidOut => &mut balance.withdrawn_fen,
+            };
+            *slot += sign * amount_fen;
+        }
+        if let Some(journal) = &mut self.journal {
+            journal.push(Movement { order, member, from, to, amount_fen });
+        }
+    }
+
+    /// Applies one event: first the clock moves to its time (never back), thawing what is due.
+    pub fn apply(&mut self, event: &Event) -> Result<(), EngineError> {
+        self.advance(event.at);
+        match &event.kind {
+            EventKind::Bind { member, inviter } => {
+                let member = self.member(member);
+                let inviter = inviter.as_deref().map(|name| self.member(name));
+                if let Some(inviter) = inviter.filter(|&inviter| self.binds.insert((member, inviter))) {
+                    self.bind(member, inviter);
+                }
+            }
+            EventKind::Grant { member, identity } => {
+                let member = self.member(member);
+                match identity {
+                    GrantIdentity::Agent => self.qualify(member, None),
+                    GrantIdentity::Partner => self.make_partner(member),
+                }
+            }
+            EventKind::Paid { order, buyer, lines } => {
+                let buyer = self.member(buyer);
+                if !self.order_index.contains_key(order) {
+                    self.pay(order, buyer, lines);
+                }
+            }
+            EventKind::Completed { order } => {
+                let order = self.order(order)?;
+                self.complete(order);
+            }
+            EventKind::Refunded { order, refund, amount_fen } => {
+                let index = self.order(order)?;
+                if !self.refunds.contains(refund) {
+                    let left_fen = self.orders[index as usize].total_fen - self.orders[index as usize].refunded_fen;
+                    if *amount_fen > left_fen {
+                        return Err(EngineError::RefundTooLarge {
+                            order: order.clone(),
+                            refund: refund.clone(),
+                            wanted_fen: *amount_fen,
+                            left_fen,
+                        });
+                    }
+                    self.refunds.insert(refund.clone());
+                    self.refund(index, *amount_fen);
+                }
+            }
+            EventKind::Withdraw { member, withdrawal, amount_fen } => {
+                let member = self.member(member);
+                if self.withdrawals.insert(withdrawal.clone()) {
+                    self.withdraw(member, withdrawal, *amount_fen);
+                }
+            }
+            EventKind::Visit { sharer, visitor } => {
+                let sharer = self.member(sharer);
+                let visitor = self.member(visitor);
+                if sharer != visitor {
+                    self.visits.entry(sharer).or_default().push_back((self.clock, visitor));
+                }
+            }
+            EventKind::Tick => {}
+        }
+        Ok(())
+    }
+
+    fn order(&self, name: &str) -> Result<u32, EngineError> {
+        self.order_index.get(name).copied().ok_or_else(|| EngineError::UnknownOrder { order: name.to_owned() })
+    }
+
+    /// Moves the clock forward to `at` and makes available every frozen reward whose thaw time
+    /// has come.
+    pub fn advance(&mut self, at: Timestamp) {
+        self.clock = self.clock.max(at);
+        while let Some(&Reverse((thaw_at, reward))) = self.thaw_queue.peek() {
+            if thaw_at > self.clock {
+                break;
+            }
+            self.thaw_queue.pop();
+            let r = &mut self.rewards[reward as usize];
+            if r.state == RewardState::Frozen {
+                r.state = RewardState::Available;
+                let (order, member, amount) = (r.order, r.beneficiary, r.amount_fen);
+                self.record(Some(order), member, Bucket::Frozen, Bucket::Available, amount);
+            }
+        }
+    }
+
+    /// Is `ancestor` on the inviter chain above `member` (or `member` itself)?
+    fn is_ancestor(&self, ancestor: Member, member: Member) -> bool {
+        let mut at = Some(member);
+        while let Some(current) = at {
+            if current == ancestor {
+                return true;
+            }
+            at = self.members[current as usize].inviter;
+        }
+        false
+    }
+
+    fn bind(&mut self, member: Member, inviter: Member) {
+        let state = &self.members[member as usize];
+        let refusal = match state.inviter {
+            Some(existing) if existing == inviter => return,
+            Some(existing) => format!("already bound to {}", self.name(existing)),
+            None if member == inviter => "a member cannot invite itself".to_owned(),
+            None if state.has_paid => "it has already paid an order".to_owned(),
+            None if self.is_ancestor(member, inviter) => "it would make a cycle".to_owned(),
+            None => {
+                self.members[member as usize].inviter = Some(inviter);
+                return;
+            }
+        };
+        let message = format!("binding {} to {} refused: {refusal}", self.name(member), self.name(inviter));
+        self.warn("bind_refused", message);
+    }
+
+    /// Makes `member` an agent (its entry rule met, or granted), placing it (`chain21.md`,
+    /// "Placement").
+    fn qualify(&mut self, member: Member, order: Option<u32>) {
+        if self.members[member as usize].identity != Identity::Member {
+            return;
+        }
+        let first_time = !self.members[member as usize].ever_qualified;
+        let inviter = self.members[member as usize].inviter;
+        let link = match inviter {
+            Some(x) if first_time => match self.members[x as usize].identity {
+                Identity::Partner => Link::Fixed(Some(x)),
+                Identity::Member => Link::Inherited,
+                Identity::Agent => {
+                    let count = {
+                        let inviter_state = &mut self.members[x as usize];
+                        inviter_state.qualifying_directs += 1;
+                        inviter_state.qualifying_directs
+                    };
+                    let slide = self.rules.slide;
+                    let slides = match slide.variant {
+                        SlideVariant::FirstN => count <= slide.count,
+                        SlideVariant::Nth => count == slide.count,
+                    };
+                    let link = if slides { Link::Fixed(self.team_leader(x)) } else { Link::Inherited };
+                    if self.rules.upgrade.enabled && count >= self.rules.upgrade.required_directs {
+                        self.make_partner(x);
+                    }
+                    link
+                }
+            },
+            _ => Link::Inherited,
+        };
+        let state = &mut self.members[member as usize];
+        state.identity = Identity::Agent;
+        state.link = link;
+        state.ever_qualified = true;
+        state.qualifying_order = order;
+    }
+
+    /// Promotion or a grant: a partner detaches from the team it had.
+    fn make_partner(&mut self, member: Member) {
+        if self.members[member as usize].identity == Identity::Partner {
+            return;
+        }
+        let origin = self.team_leader(member);
+        let state = &mut self.members[member as usize];
+        state.origin_leader = origin;
+        state.identity = Identity::Partner;
+        state.ever_qualified = true;
+    }
+
+    /// The GMV of `leader`'s team over the trailing peer period ending now.
+    fn team_gmv(&mut self, leader: Member) -> i64 {
+        let start = self.clock.plus_days(-i64::from(self.rules.peer.period_days));
+        let Some(window) = self.teams.get_mut(&leader) else { return 0 };
+        while let Some(&front) = window.orders.front() {
+            let order = &mut self.orders[front as usize];
+            if order.paid_at > start {
+                break;
+            }
+            window.gmv_fen -= order.base_left_fen;
+            order.in_window = false;
+            window.orders.pop_front();
+        }
+        window.gmv_fen
+    }
+
+    /// Conversion of `sharer`'s links over the trailing dynamic window, in basis points; `None`
+    /// with no visitors.
+    fn conversion_bp(&mut self, sharer: Member) -> Option<u32> {
+        let start = self.clock.plus_days(-i64::from(self.rules.dynamic.window_days));
+        let visits = self.visits.get_mut(&sharer)?;
+        while visits.front().is_some_and(|&(at, _)| at <= start) {
+            visits.pop_front();
+        }
+        let mut seen = HashSet::new();
+        let mut converted = 0_u64;
+        for &(_, visitor) in visits.iter() {
+            if seen.insert(visitor) && self.members[visitor as usize].last_paid_at.is_some_and(|at| at > start) {
+                converted += 1;
+            }
+        }
+        let visitors = u64::try_from(seen.len()).ok().filter(|&n| n > 0)?;
+        u32::try_from(converted * u64::from(WHOLE_BP) / visitors).ok()
+    }
+
+    /// Who an order by `buyer` on `base_fen` pays, and at which rates, as the network stands.
+    fn candidates(&mut self, buyer: Member, base_fen: i64) -> Vec<Candidate<Member>> {
+        let rules = self.rules.clone();
+        let mut candidates = Vec::new();
+        let buyer_state = &self.members[buyer as usize];
+        let earns = |engine: &Self, m: Member| engine.members[m as usize].identity.earns();
+        let (direct_to, indirect_to) = if rules.self_purchase && buyer_state.identity.earns() {
+            (Some(buyer), buyer_state.inviter)
+        } else {
+            (buyer_state.inviter, buyer_state.inviter.and_then(|i| self.members[i as usize].inviter))
+        };
+        let direct_to = direct_to.filter(|&d| earns(self, d));
+        if let Some(d) = direct_to {
+            let rate_bp = match self.identity(d) {
+                Identity::Partner => rules.direct.partner_bp,
+                _ => rules.direct.agent_bp,
+            };
+            candidates.push(Candidate { beneficiary: d, kind: Kind::Direct, generation: 1, rate_bp, of_team_bp: None });
+        }
+        if let Some(i) = indirect_to.filter(|&i| earns(self, i) && i != buyer) {
+            candidates.push(Candidate {
+                beneficiary: i,
+                kind: Kind::Indirect,
+                generation: 1,
+                rate_bp: rules.indirect.bp,
+                of_team_bp: None,
+            });
+        }
+        let leader = self.team_leader(buyer).filter(|&t| t != buyer);
+        if let Some(t) = leader {
+            candidates.push(Candidate {
+                beneficiary: t,
+                kind: Kind::Team,
+                generation: 1,
+                rate_bp: rules.team.bp,
+                of_team_bp: None,
+            });
+            let mut above = t;
+            for generation in 1..=rules.peer.generations.min(2) {
+                let Some(origin) = self.origin_leader(above) else { break };
+                above = origin;
+                if self.identity(origin) != Identity::Partner || origin == buyer {
+                    continue;
+                }
+                if self.team_gmv(origin) < rules.peer.team_gmv_threshold_fen {
+                    continue;
+                }
+                let of_team_bp = (rules.peer.source == PeerSource::TeamReward).then_some(rules.team.bp);
+                candidates.push(Candidate {
+                    beneficiary: origin,
+                    kind: Kind::Peer,
+                    generation: u8::try_from(generation).unwrap_or(2),
+                    rate_bp: rules.peer.bp,
+                    of_team_bp,
+                });
+            }
+        }
+        let conversion = match direct_to {
+            Some(d) if !rules.dynamic.tiers.is_empty() => self.conversion_bp(d).map(|c| (d, c)),
+            _ => None,
+        };
+        if let Some((d, conversion)) = conversion
+            && let Some(tier) = rules.dynamic.tiers.iter().rev().find(|t| t.min_conversion_bp <= conversion)
+        {
+            candidates.push(Candidate {
+                beneficiary: d,
+                kind: Kind::Bonus,
+                generation: 1,
+                rate_bp: tier.extra_bp,
+                of_team_bp: None,
+            });
+        }
+        if !rules.stack_direct_and_team {
+            rewards::drop_unstacked(&mut candidates, base_fen);
+        }
+        candidates.retain(|c| c.rate_bp > 0);
+        candidates
+    }
+
+    fn pay(&mut self, name: &str, buyer: Member, lines: &[Line]) {
+        let base_fen: i64 = lines.iter().filter(|l| l.commissionable).map(|l| l.amount_fen).sum();
+        let total_fen: i64 = lines.iter().map(|l| l.amount_fen).sum();
+        let candidates = self.candidates(buyer, base_fen);
+        let amounts = rewards::amounts(&candidates, base_fen, self.rules.cap.total_bp);
+        let order = u32::try_from(self.orders.len()).unwrap_or(u32::MAX);
+        let leader = self.team_leader(buyer).filter(|&t| t != buyer);
+        let mut posted = Vec::with_capacity(candidates.len());
+        for (candidate, &amount_fen) in candidates.iter().zip(&amounts) {
+            posted.push(u32::try_from(self.rewards.len()).unwrap_or(u32::MAX));
+            self.rewards.push(Reward {
+                order,
+                beneficiary: candidate.beneficiary,
+                kind: candidate.kind,
+                generation: candidate.generation,
+                amount_fen,
+                state: RewardState::Pending,
+                thaw_at: None,
+                voided_fen: 0,
+                clawback_fen: 0,
+            });
+            self.record(Some(order), candidate.beneficiary, Bucket::StorePayable, Bucket::Pending, amount_fen);
+        }
+        self.order_ids.push(name.to_owned());
+        self.order_index.insert(name.to_owned(), order);
+        self.orders.push(OrderState {
+            buyer,
+            paid_at: self.clock,
+            total_fen,
+            refunded_fen: 0,
+            base_fen,
+            base_left_fen: base_fen,
+            designated: lines.iter().any(|l| l.designated),
+            completed: false,
+            team: leader,
+            in_window: leader.is_some(),
+            candidates,
+            rewards: posted,
+        });
+        if let Some(t) = leader {
+            let window = self.teams.entry(t).or_default();
+            window.orders.push_back(order);
+            window.gmv_fen += base_fen;
+        }
+        let clock = self.clock;
+        let state = &mut self.members[buyer as usize];
+        state.has_paid = true;
+        state.last_paid_at = Some(clock);
+        state.spend_fen += base_fen;
+        // Identity changes caused by an order take effect after its rewards are computed.
+        if self.rules.qualify_on == QualifyOn::Paid && self.qualifies(order) {
+            self.qualify(buyer, Some(order));
+        }
+    }
+
+    /// Does this order meet the entry rule for its buyer (an order-based mode)?
+    fn qualifies(&self, order: u32) -> bool {
+        let o = &self.orders[order as usize];
+        if o.refunded_fen >= o.total_fen && o.total_fen > 0 {
+            return false;
+        }
+        match self.rules.entry.mode {
+            EntryMode::DesignatedProduct => o.designated,
+            EntryMode::CumulativeSpend => self.members[o.buyer as usize].spend_fen >= self.rules.entry.min_spend_fen,
+            EntryMode::FreeApply => false,
+        }
+    }
+
+    fn complete(&mut self, order: u32) {
+        if self.orders[order as usize].completed {
+            return;
+        }
+        self.orders[order as usize].completed = true;
+        let thaw_at = self.clock.plus_days(i64::from(self.rules.settle.after_sale_days));
+        for reward in self.orders[order as usize].rewards.clone() {
+            let r = &mut self.rewards[reward as usize];
+            if r.state == RewardState::Pending {
+                r.state = RewardState::Frozen;
+                r.thaw_at = Some(thaw_at);
+                let (member, amount) = (r.beneficiary, r.amount_fen);
+                self.record(Some(order), member, Bucket::Pending, Bucket::Frozen, amount);
+                self.thaw_queue.push(Reverse((thaw_at, reward)));
+            }
+        }
+        // A thaw time of zero days is due at once.
+        self.advance(self.clock);
+        if self.rules.qualify_on == QualifyOn::Completed && self.qualifies(order) {
+            let buyer = self.orders[order as usize].buyer;
+            self.qualify(buyer, Some(order));
+        }
+    }
+
+    fn refund(&mut self, order: u32, amount_fen: i64) {
+        let o = &mut self.orders[order as usize];
+        o.refunded_fen += amount_fen;
+        let left_total = o.total_fen - o.refunded_fen;
+        let base_left = if o.total_fen == 0 {
+            0
+        } else {
+            i64::try_from(i128::from(o.base_fen) * i128::from(left_total) / i128::from(o.total_fen)).unwrap_or(0)
+        };
+        let taken = o.base_left_fen - base_left;
+        o.base_left_fen = base_left;
+        let (buyer, team, in_window, completed) = (o.buyer, o.team, o.in_window, o.completed);
+        if in_window && let Some(window) = team.and_then(|t| self.teams.get_mut(&t)) {
+            window.gmv_fen -= taken;
+        }
+        self.members[buyer as usize].spend_fen -= taken;
+        let o = &self.orders[order as usize];
+        let amounts = rewards::amounts(&o.candidates, base_left, self.rules.cap.total_bp);
+        for (reward, new_amount) in o.rewards.clone().into_iter().zip(amounts) {
+            let r = &mut self.rewards[reward as usize];
+            let difference = r.amount_fen - new_amount.min(r.amount_fen);
+            if difference == 0 {
+                continue;
+            }
+            r.amount_fen -= difference;
+            let (member, from) = match r.state {
+                RewardState::Pending => {
+                    r.voided_fen += difference;
+                    (r.beneficiary, Bucket::Pending)
+                }
+                RewardState::Frozen => {
+                    r.voided_fen += difference;
+                    (r.beneficiary, Bucket::Frozen)
+                }
+                RewardState::Available => {
+                    r.clawback_fen += difference;
+                    (r.beneficiary, Bucket::Available)
+                }
+            };
+            self.record(Some(order), member, from, Bucket::StorePayable, difference);
+        }
+        let fully_refunded = left_total == 0;
+        if fully_refunded && !completed && self.rules.qualify_on == QualifyOn::Paid {
+            let state = &mut self.members[buyer as usize];
+            if state.identity == Identity::Agent && state.qualifying_order == Some(order) {
+                state.identity = Identity::Member;
+                state.link = Link::Inherited;
+                state.qualifying_order = None;
+                let message = format!(
+                    "{}'s agent identity revoked: its qualifying order {} was refunded in full",
+                    self.name(buyer),
+                    self.order_name(order)
+                );
+                self.warn("qualification_revoked", message);
+            }
+        }
+    }
+
+    fn withdraw(&mut self, member: Member, withdrawal: &str, amount_fen: i64) {
+        let available = self.members[member as usize].balance.available_fen;
+        if available >= amount_fen {
+            self.record(None, member, Bucket::Available, Bucket::PaidOut, amount_fen);
+        } else {
+            let message = format!(
+                "withdrawal {withdrawal} of {amount_fen} fen by {} refused: {available} fen available",
+                self.name(member)
+            );
+            self.warn("withdraw_refused", message);
+        }
+    }
+
+    /// The state as the replay prints it: members in first-seen order, the ledger in posting
+    /// order, balances, and warnings (the rules' compliance findings first).
+    pub fn report(&self) -> Report<'_> {
+        Report { engine: self }
+    }
+}
+
+/// Serializes an [`Engine`] as `tandem chain21 replay` prints it.
+pub struct Report<'a> {
+    engine: &'a Engine,
+}
+
+impl Serialize for Report<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let engine = self.engine;
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("members", &Members(engine))?;
+        map.serialize_entry("ledger", &Ledger(engine))?;
+        map.serialize_entry("balances", &Balances(engine))?;
+        let mut warnings: Vec<Warning> = engine
+            .rules
+            .compliance()
+            .into_iter()
+            .map(|f| Warning { code: f.code, message: format!("{}: {}", f.risk, f.reference) })
+            .collect();
+        warnings.extend(engine.warnings.iter().cloned());
+        map.serialize_entry("warnings", &warnings)?;
+        map.end()
+    }
+}
+
+struct Members<'a>(&'a Engine);
+struct Ledger<'a>(&'a Engine);
+struct Balances<'a>(&'a Engine);
+
+#[derive(Serialize)]
+struct MemberRow<'a> {
+    identity: &'static str,
+    inviter: Option<&'a str>,
+    team_leader: Option<&'a str>,
+    origin_leader: Option<&'a str>,
+    qualifying_directs: u32,
+}
+
+#[derive(Serialize)]
+struct LedgerRow<'a> {
+    order: &'a str,
+    beneficiary: &'a str,
+    kind: &'static str,
+    generation: u8,
+    amount_fen: i64,
+    state: RewardState,
+    voided_fen: i64,
+    clawback_fen: i64,
+}
+
+impl Serialize for Members<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let engine = self.0;
+        let name = |m: Option<Member>| m.map(|m| engine.name(m));
+        serializer.collect_map((0..engine.members.len()).map(|i| {
+            let m = Member::try_from(i).unwrap_or(Member::MAX);
+            let state = &engine.members[i];
+            let row = MemberRow {
+                identity: state.identity.as_str(),
+                inviter: name(state.inviter),
+                team_leader: name(engine.team_leader(m)),
+                origin_leader: name(state.origin_leader),
+                qualifying_directs: state.qualifying_directs,
+            };
+            (engine.name(m), row)
+        }))
+    }
+}
+
+impl Serialize for Ledger<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let engine = self.0;
+        serializer.collect_seq(engine.rewards.iter().map(|r| LedgerRow {
+            order: engine.order_name(r.order),
+            beneficiary: engine.name(r.beneficiary),
+            kind: r.kind.as_str(),
+            generation: r.generation,
+            amount_fen: r.amount_fen,
+            state: r.state,
+            voided_fen: r.voided_fen,
+            clawback_fen: r.clawback_fen,
+        }))
+    }
+}
+
+impl Serialize for Balances<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let engine = self.0;
+        serializer.collect_map(engine.members.iter().enumerate().map(|(i, state)| (&engine.names[i], state.balance)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::chain21::replay;
+
+    const WORKED: &str = include_str!("examples/worked-example.jsonl");
+
+    fn report(engine: &Engine) -> Value {
+        serde_json::to_value(engine.report()).unwrap()
+    }
+
+    /// The ledger as (order, beneficiary, kind, generation, amount, voided) tuples.
+    fn rows(engine: &Engine) -> Vec<(String, String, &'static str, u8, i64, i64)> {
+        engine
+            .rewards()
+            .iter()
+            .map(|r| {
+                let order = engine.order_name(r.order).to_owned();
+                (
+                    order,
+                    engine.name(r.beneficiary).to_owned(),
+                    r.kind.as_str(),
+                    r.generation,
+                    r.amount_fen,
+                    r.voided_fen,
+                )
+            })
+            .collect()
+    }
+
+    fn row(
+        order: &str,
+        who: &str,
+        kind: &'static str,
+        amount: i64,
+        voided: i64,
+    ) -> (String, String, &'static str, u8, i64, i64) {
+        (order.to_owned(), who.to_owned(), kind, 1, amount, voided)
+    }
+
+    /// Events written compactly: `at` is minutes after a fixed start.
+    struct Script {
+        events: Vec<Event>,
+    }
+
+    const START: Timestamp = Timestamp(1_790_000_000_000);
+
+    impl Script {
+        fn new() -> Self {
+            Script { events: Vec::new() }
+        }
+        fn at(&mut self, minutes: i64, kind: EventKind) -> &mut Self {
+            self.events.push(Event { at: START.plus_minutes(minutes), kind });
+            self
+        }
+        fn bind(&mut self, minutes: i64, member: &str, inviter: &str) -> &mut Self {
+            self.at(minutes, EventKind::Bind { member: member.into(), inviter: Some(inviter.into()) })
+        }
+        fn grant(&mut self, minutes: i64, member: &str, identity: GrantIdentity) -> &mut Self {
+            self.at(minutes, EventKind::Grant { member: member.into(), identity })
+        }
+        fn paid(&mut self, minutes: i64, order: &str, buyer: &str, amount_fen: i64, designated: bool) -> &mut Self {
+            let lines = vec![Line { sku: "SKU".into(), amount_fen, designated, commissionable: true }];
+            self.at(minutes, EventKind::Paid { order: order.into(), buyer: buyer.into(), lines })
+        }
+        fn completed(&mut self, minutes: i64, order: &str) -> &mut Self {
+            self.at(minutes, EventKind::Completed { order: order.into() })
+        }
+        fn refunded(&mut self, minutes: i64, order: &str, refund: &str, amount_fen: i64) -> &mut Self {
+            self.at(minutes, EventKind::Refunded { order: order.into(), refund: refund.into(), amount_fen })
+        }
+        fn withdraw(&mut self, minutes: i64, member: &str, id: &str, amount_fen: i64) -> &mut Self {
+            self.at(minutes, EventKind::Withdraw { member: member.into(), withdrawal: id.into(), amount_fen })
+        }
+        fn visit(&mut self, minutes: i64, sharer: &str, visitor: &str) -> &mut Self {
+            self.at(minutes, EventKind::Visit { sharer: sharer.into(), visitor: visitor.into() })
+        }
+        fn run(&self, rules: Rules) -> Engine {
+            let mut engine = Engine::new(rules).with_journal();
+            for event in &self.events {
+                engine.apply(event).unwrap();
+            }
+            engine
+        }
+    }
+
+    const DAY: i64 = 24 * 60;
+
+    #[test]
+    fn the_worked_example_step_by_step() {
+        let engine = replay(Rules::chain21(), WORKED).unwrap();
+        assert_eq!(
+            rows(&engine),
+            [
+                row("o1", "P", "direct", 5_985, 0),
+                row("o1", "P", "team", 3_990, 0),
+                row("o2", "A", "direct", 3_990, 0),
+                row("o2", "P", "indirect", 1_995, 0),
+                row("o2", "P", "team", 3_990, 0),
+                row("o3", "A", "direct", 3_990, 0),
+                row("o3", "P", "indirect", 1_995, 0),
+                row("o3", "P", "team", 3_990, 0),
+                row("o4", "A", "direct", 0, 5_985),
+                row("o4", "P", "indirect", 0, 1_995),
+                row("o4", "A", "team", 0, 3_990),
+                row("o4", "P", "peer", 0, 399),
+                row("o5", "B", "direct", 1_000, 0),
+                row("o5", "A", "indirect", 500, 0),
+                row("o5", "P", "team", 1_000, 0),
+            ]
+        );
+        let doc = report(&engine);
+        let members = &doc["members"];
+        let text = serde_json::to_string(&engine.report()).unwrap();
+        let position = |name: &str| text.find(&format!("\"{name}\":{{\"identity\"")).unwrap();
+        let positions: Vec<usize> = ["P", "A", "B", "C", "D", "E"].into_iter().map(position).collect();
+        assert!(positions.is_sorted(), "members in first-seen order: {positions:?}");
+        assert_eq!(
+            members["A"],
+            json!({"identity": "partner", "inviter": "P", "team_leader": "A", "origin_leader": "P", "qualifying_directs": 2})
+        );
+        assert_eq!(members["B"]["team_leader"], "P", "B slid");
+        assert_eq!(members["C"]["team_leader"], "P", "C slid");
+        assert_eq!(members["D"]["identity"], "member", "D's qualification was revoked");
+        assert_eq!(members["D"]["team_leader"], "A");
+        assert_eq!(members["E"]["identity"], "member");
+        assert_eq!(members["E"]["team_leader"], "P");
+        assert_eq!(members["P"]["identity"], "partner");
+        assert_eq!(doc["balances"]["P"]["pending_fen"], 5_985 + 3_990 * 3 + 1_995 * 2 + 1_000);
+        assert_eq!(doc["balances"]["A"]["pending_fen"], 3_990 * 2 + 500);
+        assert_eq!(doc["ledger"][11]["state"], "pending");
+        let codes: Vec<&str> =
+            doc["warnings"].as_array().unwrap().iter().map(|w| w["code"].as_str().unwrap()).collect();
+        assert_eq!(
+            codes,
+            ["entry_fee", "head_count", "team_pay", "multi_level", "detachment_peer", "qualification_revoked"]
+        );
+    }
+
+    #[test]
+    fn the_worked_example_before_the_refund_and_with_the_lower_cap() {
+        let without_refund: String = WORKED.lines().take(11).flat_map(|l| [l, "\n"]).collect();
+        let engine = replay(Rules::chain21(), &without_refund).unwrap();
+        let step4: Vec<_> = rows(&engine).into_iter().filter(|r| r.0 == "o4").collect();
+        assert_eq!(
+            step4,
+            [
+                row("o4", "A", "direct", 5_985, 0),
+                row("o4", "P", "indirect", 1_995, 0),
+                row("o4", "A", "team", 3_990, 0),
+                row("o4", "P", "peer", 399, 0),
+            ]
+        );
+        assert_eq!(report(&engine)["members"]["D"]["identity"], "agent");
+        let capped = Rules::from_toml(include_str!("examples/cap-2500.toml")).unwrap();
+        let engine = replay(capped, &without_refund).unwrap();
+        let step4: Vec<_> = rows(&engine).into_iter().filter(|r| r.0 == "o4").map(|r| (r.1, r.2, r.4)).collect();
+        assert_eq!(
+            step4,
+            [
+                ("A".to_owned(), "direct", 5_985),
+                ("P".to_owned(), "indirect", 1_995),
+                ("A".to_owned(), "team", 1_995),
+                ("P".to_owned(), "peer", 0),
+            ]
+        );
+        assert_eq!(step4.iter().map(|r| r.2).sum::<i64>(), 9_975);
+    }
+
+    #[test]
+    fn the_same_events_give_byte_identical_output() {
+        let first = serde_json::to_string(&replay(Rules::chain21(), WORKED).unwrap().report()).unwrap();
+        let second = serde_json::to_string(&replay(Rules::chain21(), WORKED).unwrap().report()).unwrap();
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn rewards_freeze_thaw_and_can_be_withdrawn() {
+        let mut script = Script::new();
+        script
+            .grant(0, "P", GrantIdentity::Partner)
+            .bind(1, "A", "P")
+            .paid(2, "o1", "A", 10_000, true)
+            .completed(DAY, "o1")
+            .withdraw(DAY + 1, "P", "w0", 100)
+            .at(8 * DAY - 1, EventKind::Tick);
+        let engine = script.run(Rules::chain21());
+        let p = engine.find("P").unwrap();
+        assert_eq!(engine.balance(p), Balance { frozen_fen: 2_500, ..Balance::default() });
+        assert_eq!(engine.rewards()[0].thaw_at, Some(START.plus_minutes(DAY).plus_days(7)));
+        assert_eq!(engine.warnings()[0].code, "withdraw_refused");
+        script.at(8 * DAY, EventKind::Tick).withdraw(8 * DAY + 1, "P", "w1", 1_000).withdraw(
+            8 * DAY + 2,
+            "P",
+            "w1",
+            1_000,
+        );
+        let engine = script.run(Rules::chain21());
+        assert_eq!(engine.balance(p), Balance { available_fen: 1_500, withdrawn_fen: 1_000, ..Balance::default() });
+        assert!(engine.rewards().iter().all(|r| r.state == RewardState::Available));
+    }
+
+    #[test]
+    fn a_refund_after_availability_claws_back_and_a_negative_balance_blocks_withdrawals() {
+        let mut script = Script::new();
+        script
+            .grant(0, "P", GrantIdentity::Partner)
+            .bind(1, "A", "P")
+            .paid(2, "o1", "A", 10_000, true)
+            .completed(3, "o1")
+            .at(8 * DAY, EventKind::Tick)
+            .withdraw(8 * DAY, "P", "w1", 2_500)
+            .refunded(9 * DAY, "o1", "r1", 4_000);
+        let engine = script.run(Rules::chain21());
+        let p = engine.find("P").unwrap();
+        // 6000 left: direct 900 + team 600 = 1500; 1000 is clawed back from what was withdrawn.
+        assert_eq!(engine.balance(p), Balance { available_fen: -1_000, withdrawn_fen: 2_500, ..Balance::default() });
+        assert_eq!((engine.rewards()[0].clawback_fen, engine.rewards()[1].clawback_fen), (600, 400));
+        assert_eq!(engine.identity(engine.find("A").unwrap()), Identity::Agent, "completed: not revoked");
+        script.withdraw(9 * DAY, "P", "w2", 1);
+        let engine = script.run(Rules::chain21());
+        assert_eq!(engine.warnings().last().unwrap().code, "withdraw_refused");
+    }
+
+    #[test]
+    fn a_refund_larger_than_what_is_left_is_an_error_and_repeats_are_no_ops() {
+        let mut script = Script::new();
+        script.paid(0, "o1", "A", 10_000, false).refunded(1, "o1", "r1", 6_000).refunded(2, "o1", "r1", 6_000);
+        let mut engine = script.run(Rules::chain21());
+        let error = engine
+            .apply(&Event {
+                at: START.plus_minutes(3),
+                kind: EventKind::Refunded { order: "o1".into(), refund: "r2".into(), amount_fen: 4_001 },
+            })
+            .unwrap_err();
+        assert!(matches!(error, EngineError::RefundTooLarge { left_fen: 4_000, .. }), "{error}");
+        let unknown = engine.apply(&Event { at: START, kind: EventKind::Completed { order: "o9".into() } });
+        assert!(matches!(unknown, Err(EngineError::UnknownOrder { .. })));
+    }
+
+    #[test]
+    fn binding_first_wins_and_refuses_self_cycles_and_paid_members() {
+        let mut script = Script::new();
+        script
+            .bind(0, "A", "P")
+            .bind(1, "A", "Q")
+            .bind(2, "P", "P")
+            .bind(3, "P", "A")
+            .paid(4, "o1", "B", 100, false)
+            .bind(5, "B", "A")
+            .bind(6, "A", "P");
+        let engine = script.run(Rules::chain21());
+        let doc = report(&engine);
+        assert_eq!(doc["members"]["A"]["inviter"], "P");
+        assert_eq!(doc["members"]["P"]["inviter"], Value::Null);
+        assert_eq!(doc["members"]["B"]["inviter"], Value::Null);
+        let refused: Vec<&str> =
+            engine.warnings().iter().filter(|w| w.code == "bind_refused").map(|w| w.message.as_str()).collect();
+        assert_eq!(refused.len(), 4, "{refused:?}");
+        assert!(refused[0].contains("already bound") && refused[1].contains("itself"));
+        assert!(refused[2].contains("cycle") && refused[3].contains("paid"));
+    }
+
+    /// P partner; A under P; `directs` of A each buy the designated product.
+    fn line_of_a(directs: &[&str]) -> Script {
+        let mut script = Script::new();
+        script.grant(0, "P", GrantIdentity::Partner).bind(1, "A", "P").paid(2, "oA", "A", 10_000, true);
+        for (i, name) in directs.iter().enumerate() {
+            let minutes = 10 * (i64::try_from(i).unwrap() + 1);
+            script.bind(minutes, name, "A").paid(minutes + 1, &format!("o{name}"), name, 10_000, true);
+        }
+        script
+    }
+
+    #[test]
+    fn nth_slides_only_the_nth_and_promotion_moves_the_rest_of_the_line() {
+        let mut rules = Rules::chain21();
+        rules.slide.variant = SlideVariant::Nth;
+        rules.upgrade.required_directs = 3;
+        let mut script = line_of_a(&["B", "C"]);
+        script.bind(100, "X", "B").paid(101, "oX", "X", 10_000, true);
+        let engine = script.run(rules.clone());
+        let leader = |e: &Engine, n: &str| e.team_leader(e.find(n).unwrap()).map(|m| e.name(m).to_owned());
+        assert_eq!(leader(&engine, "B").as_deref(), Some("P"), "B stays in A's line, under A's leader for now");
+        assert_eq!(leader(&engine, "C").as_deref(), Some("P"), "C, the 2nd, slides");
+        assert_eq!(leader(&engine, "X").as_deref(), Some("P"));
+        script.bind(200, "D", "A").paid(201, "oD", "D", 10_000, true);
+        let engine = script.run(rules);
+        assert_eq!(engine.identity(engine.find("A").unwrap()), Identity::Partner);
+        assert_eq!(leader(&engine, "B").as_deref(), Some("A"), "B moves into A's team");
+        assert_eq!(leader(&engine, "X").as_deref(), Some("A"), "and so does the line below B");
+        assert_eq!(leader(&engine, "C").as_deref(), Some("P"), "C slid for good");
+        assert_eq!(leader(&engine, "D").as_deref(), Some("A"), "D, the 3rd, stayed in A's line: now A's team");
+    }
+
+    #[test]
+    fn first_n_beyond_the_count_stays_in_the_line_until_promotion() {
+        let mut rules = Rules::chain21();
+        rules.upgrade.required_directs = 3;
+        let engine = line_of_a(&["B", "C", "D"]).run(rules);
+        let leader = |n: &str| engine.team_leader(engine.find(n).unwrap()).map(|m| engine.name(m).to_owned());
+        assert_eq!((leader("B"), leader("C")), (Some("P".to_owned()), Some("P".to_owned())));
+        assert_eq!(leader("D").as_deref(), Some("A"), "the third did not slide; A's promotion took it along");
+        assert_eq!(engine.qualifying_directs(engine.find("A").unwrap()), 3);
+    }
+
+    #[test]
+    fn directs_that_qualify_while_the_inviter_is_a_member_do_not_count() {
+        let mut script = Script::new();
+        script
+            .grant(0, "P", GrantIdentity::Partner)
+            .bind(1, "A", "P")
+            .bind(2, "B", "A")
+            .paid(3, "oB", "B", 10_000, true)
+            .paid(4, "oA", "A", 10_000, true)
+            .bind(5, "C", "A")
+            .paid(6, "oC", "C", 10_000, true);
+        let engine = script.run(Rules::chain21());
+        let a = engine.find("A").unwrap();
+        assert_eq!((engine.identity(a), engine.qualifying_directs(a)), (Identity::Agent, 1));
+        // B's order: A was a member, so no direct; P, a partner, is the indirect and, through A,
+        // the team leader.
+        let b_rows: Vec<_> = rows(&engine).into_iter().filter(|r| r.0 == "oB").map(|r| (r.1, r.2)).collect();
+        assert_eq!(b_rows, [("P".to_owned(), "indirect"), ("P".to_owned(), "team")]);
+    }
+
+    #[test]
+    fn a_revoked_member_that_qualifies_again_neither_counts_nor_slides() {
+        let mut rules = Rules::chain21();
+        rules.upgrade.required_directs = 3;
+        let mut script = line_of_a(&["B"]);
+        script.refunded(20, "oB", "rB", 10_000).paid(30, "oB2", "B", 10_000, true);
+        let engine = script.run(rules);
+        let (a, b) = (engine.find("A").unwrap(), engine.find("B").unwrap());
+        assert_eq!(engine.qualifying_directs(a), 1, "not reduced by the revocation, not raised by the return");
+        assert_eq!(engine.identity(b), Identity::Agent);
+        assert_eq!(engine.team_leader(b), engine.team_leader(a), "inherited, not slid");
+    }
+
+    #[test]
+    fn self_purchase_pays_the_buyer_direct_and_its_inviter_indirect() {
+        let mut rules = Rules::chain21();
+        rules.self_purchase = true;
+        let mut script = line_of_a(&[]);
+        script.paid(50, "o2", "A", 10_000, false);
+        let engine = script.run(rules);
+        let o2: Vec<_> = rows(&engine).into_iter().filter(|r| r.0 == "o2").map(|r| (r.1, r.2, r.4)).collect();
+        assert_eq!(
+            o2,
+            [("A".to_owned(), "direct", 1_000), ("P".to_owned(), "indirect", 500), ("P".to_owned(), "team", 1_000)]
+        );
+        let engine = line_of_a(&[]).run(Rules::chain21());
+        assert!(engine.rewards().iter().all(|r| engine.name(r.beneficiary) != "A"), "never from its own order");
+    }
+
+    #[test]
+    fn unstacked_direct_and_team_pays_the_larger_and_peer_keeps_its_source() {
+        let mut rules = Rules::chain21();
+        rules.stack_direct_and_team = false;
+        let engine = Script::new()
+            .grant(0, "P", GrantIdentity::Partner)
+            .bind(1, "A", "P")
+            .paid(2, "o1", "A", 10_000, true)
+            .run(rules.clone());
+        assert_eq!(rows(&engine), [row("o1", "P", "direct", 1_500, 0)]);
+        let engine = line_of_a(&["B", "C", "D"]).run(rules);
+        let o_d: Vec<_> = rows(&engine).into_iter().filter(|r| r.0 == "oD").map(|r| (r.1, r.2, r.4)).collect();
+        assert_eq!(
+            o_d,
+            [("A".to_owned(), "direct", 1_500), ("P".to_owned(), "indirect", 500), ("P".to_owned(), "peer", 100)]
+        );
+    }
+
+    #[test]
+    fn peer_needs_the_team_gmv_threshold_over_its_period_and_reaches_two_generations() {
+        let mut rules = Rules::chain21();
+        rules.peer.team_gmv_threshold_fen = 30_000;
+        rules.peer.generations = 2;
+        rules.cap.total_bp = 10_000;
+        // R partner; P under R promoted by grant; A under P promoted; D buys in A's team.
+        let mut script = Script::new();
+        script
+            .grant(0, "R", GrantIdentity::Partner)
+            .bind(1, "P", "R")
+            .paid(2, "oP", "P", 10_000, true)
+            .grant(3, "P", GrantIdentity::Partner)
+            .bind(4, "A", "P")
+            .paid(5, "oA", "A", 10_000, true)
+            .grant(6, "A", GrantIdentity::Partner)
+            .bind(7, "D", "A")
+            .paid(8, "oD", "D", 10_000, false);
+        let engine = script.run(rules.clone());
+        // P's team GMV: A's 10000 (A bought while in P's team); R's: P's 10000. Both below.
+        assert!(engine.rewards().iter().all(|r| r.kind != Kind::Peer));
+        script
+            .bind(10, "Y", "R")
+            .paid(11, "oY", "Y", 30_000, false)
+            .bind(12, "Z", "P")
+            .paid(13, "oZ", "Z", 20_000, false)
+            .paid(14, "oD2", "D", 10_000, false);
+        let engine = script.run(rules.clone());
+        let peers: Vec<_> =
+            rows(&engine).into_iter().filter(|r| r.0 == "oD2" && r.2 == "peer").map(|r| (r.1, r.3, r.4)).collect();
+        assert_eq!(peers, [("P".to_owned(), 1, 100), ("R".to_owned(), 2, 100)]);
+        // 31 days later the window is empty again.
+        script.paid(31 * DAY, "oD3", "D", 10_000, false);
+        let engine = script.run(rules);
+        assert!(!rows(&engine).iter().any(|r| r.0 == "oD3" && r.2 == "peer"));
+    }
+
+    #[test]
+    fn the_dynamic_bonus_follows_the_conversion_of_the_direct_beneficiarys_links() {
+        let mut rules = Rules::chain21();
+        rules.dynamic.tiers = vec![
+            super::super::rules::Tier { min_conversion_bp: 2_000, extra_bp: 100 },
+            super::super::rules::Tier { min_conversion_bp: 5_000, extra_bp: 300 },
+        ];
+        let mut script = line_of_a(&[]);
+        script.visit(20, "A", "V1").visit(21, "A", "V2").visit(21, "A", "V2").visit(22, "A", "V3");
+        script.bind(23, "V1", "A").paid(24, "o1", "V1", 10_000, false);
+        // Before o1: 0 of 3 converted, no bonus. Before o2: 1 of 3 = 3333 bp, the first tier.
+        script.bind(25, "V2", "A").paid(26, "o2", "V2", 10_000, false);
+        script.bind(27, "V3", "A").paid(28, "o3", "V3", 10_000, false);
+        let engine = script.run(rules);
+        let bonuses: Vec<_> = rows(&engine).into_iter().filter(|r| r.2 == "bonus").map(|r| (r.0, r.1, r.4)).collect();
+        assert_eq!(bonuses, [("o2".to_owned(), "A".to_owned(), 100), ("o3".to_owned(), "A".to_owned(), 300)]);
+    }
+
+    #[test]
+    fn cumulative_spend_and_qualify_on_completed() {
+        let mut rules = Rules::chain21();
+        rules.entry = super::super::rules::Entry { mode: EntryMode::CumulativeSpend, min_spend_fen: 15_000 };
+        rules.qualify_on = QualifyOn::Completed;
+        let mut script = Script::new();
+        script.paid(0, "o1", "A", 10_000, false).paid(1, "o2", "A", 10_000, false).completed(2, "o1");
+        let engine = script.run(rules.clone());
+        assert_eq!(engine.identity(0), Identity::Agent, "20000 paid by the time o1 completes");
+        let mut partly = Script::new();
+        partly.paid(0, "o1", "A", 10_000, false).paid(1, "o2", "A", 10_000, false).refunded(2, "o2", "r", 6_000);
+        partly.completed(3, "o1");
+        assert_eq!(partly.run(rules).identity(0), Identity::Member, "14000 after the refund");
+    }
+
+    #[test]
+    fn two_tier_retail_pays_two_levels_and_grants_qualify() {
+        let mut script = Script::new();
+        script
+            .grant(0, "P", GrantIdentity::Agent)
+            .bind(1, "A", "P")
+            .grant(2, "A", GrantIdentity::Agent)
+            .bind(3, "B", "A")
+            .paid(4, "o1", "B", 10_000, true)
+            .completed(5, "o1");
+        let engine = script.run(Rules::two_tier_retail());
+        assert_eq!(rows(&engine), [row("o1", "A", "direct", 1_000, 0), row("o1", "P", "indirect", 500, 0)]);
+        assert_eq!(engine.identity(engine.find("B").unwrap()), Identity::Member, "free_apply: only a grant qualifies");
+        assert!(report(&engine)["warnings"].as_array().unwrap().is_empty());
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const NAMES: [&str; 8] = ["P", "A", "B", "C", "D", "E", "F", "G"];
+
+        fn name() -> impl Strategy<Value = String> {
+            prop::sample::select(NAMES.to_vec()).prop_map(str::to_owned)
+        }
+
+        fn order() -> impl Strategy<Value = String> {
+            (0..6_u8).prop_map(|i| format!("o{i}"))
+        }
+
+        fn kind() -> impl Strategy<Value = EventKind> {
+            prop_oneof![
+                (name(), name()).prop_map(|(member, inviter)| EventKind::Bind { member, inviter: Some(inviter) }),
+                (name(), prop::bool::weighted(0.2)).prop_map(|(member, partner)| EventKind::Grant {
+                    member,
+                    identity: if partner { GrantIdentity::Partner } else { GrantIdentity::Agent },
+                }),
+                (order(), name(), 0..50_000_i64, any::<bool>(), any::<bool>()).prop_map(
+                    |(order, buyer, amount_fen, designated, commissionable)| EventKind::Paid {
+                        order,
+                        buyer,
+                        lines: vec![
+                            Line { sku: "X".into(), amount_fen, designated, commissionable },
+                            Line {
+                                sku: "Y".into(),
+                                amount_fen: amount_fen / 3,
+                                designated: false,
+                                commissionable: true
+                            },
+                        ],
+                    }
+                ),
+                order().prop_map(|order| EventKind::Completed { order }),
+                (order(), 0..4_u8, 1..40_000_i64).prop_map(|(order, r, amount_fen)| EventKind::Refunded {
+                    refund: format!("{order}-r{r}"),
+                    order,
+                    amount_fen,
+                }),
+                (name(), 0..4_u8, 1..5_000_i64).prop_map(|(member, w, amount_fen)| EventKind::Withdraw {
+                    member,
+                    withdrawal: format!("w{w}"),
+                    amount_fen,
+                }),
+                (name(), name()).prop_map(|(sharer, visitor)| EventKind::Visit { sharer, visitor }),
+                Just(EventKind::Tick),
+            ]
+        }
+
+        fn events() -> impl Strategy<Value = Vec<Event>> {
+            prop::collection::vec((0..3 * 24 * 60_i64, kind()), 1..60).prop_map(|mut steps| {
+                steps.sort_by_key(|(minutes, _)| *minutes);
+                steps.into_iter().map(|(minutes, kind)| Event { at: START.plus_minutes(minutes), kind }).collect()
+            })
+        }
+
+        fn rules() -> impl Strategy<Value = Rules> {
+            (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), 1_000..3_600_u32, 1..3_u32, 0..3_u32).prop_map(
+                |(retail, nth, unstacked, self_purchase, cap_bp, generations, after_sale_days)| {
+                    let mut rules = if retail { Rules::two_tier_retail() } else { Rules::chain21() };
+                    if nth {
+                        rules.slide.variant = SlideVariant::Nth;
+                        rules.upgrade.required_directs = 3;
+                    }
+                    rules.stack_direct_and_team = !unstacked;
+                    rules.self_purchase = self_purchase;
+                    rules.cap.total_bp = cap_bp;
+                    rules.peer.generations = generations;
+                    rules.settle.after_sale_days = after_sale_days;
+                    rules.dynamic.tiers =
+                        vec![super::super::super::rules::Tier { min_conversion_bp: 1, extra_bp: 200 }];
+                    rules
+                },
+            )
+        }
+
+        fn run(rules: &Rules, events: &[Event]) -> Engine {
+            let mut engine = Engine::new(rules.clone()).with_journal();
+            for event in events {
+                // Errors (unknown orders, refunds too large) leave the state as it was.
+                let _ = engine.apply(event);
+            }
+            engine
+        }
+
+        fn text(engine: &Engine) -> String {
+            serde_json::to_string(&engine.report()).unwrap()
+        }
+
+        proptest! {
+            #[test]
+            fn the_ledger_balances_and_rewards_stay_under_the_cap(rules in rules(), events in events()) {
+                let engine = run(&rules, &events);
+                let mut from_journal = vec![Balance::default(); engine.member_count()];
+                let mut store_fen = 0_i64;
+                for movement in engine.journal() {
+                    prop_assert!(movement.amount_fen > 0);
+                    prop_assert_ne!(movement.from, movement.to);
+                    let balance = &mut from_journal[movement.member as usize];
+                    for (bucket, sign) in [(movement.from, -1), (movement.to, 1)] {
+                        match bucket {
+                            Bucket::StorePayable => store_fen += sign * movement.amount_fen,
+                            Bucket::Pending => balance.pending_fen += sign * movement.amount_fen,
+                            Bucket::Frozen => balance.frozen_fen += sign * movement.amount_fen,
+                            Bucket::Available => balance.available_fen += sign * movement.amount_fen,
+                            Bucket::PaidOut => balance.withdrawn_fen += sign * movement.amount_fen,
+                        }
+                    }
+                }
+                let members_fen: i64 = from_journal
+                    .iter()
+                    .map(|b| b.pending_fen + b.frozen_fen + b.available_fen + b.withdrawn_fen)
+                    .sum();
+                prop_assert_eq!(members_fen + store_fen, 0, "the store pays exactly what members hold");
+                for (member, balance) in from_journal.iter().enumerate() {
+                    prop_assert_eq!(*balance, engine.balance(Member::try_from(member).unwrap()));
+                    prop_assert!(balance.pending_fen >= 0 && balance.frozen_fen >= 0);
+                }
+                for order in &engine.orders {
+                    let paid: i64 = order.rewards.iter().map(|&r| engine.rewards[r as usize].amount_fen).sum();
+                    prop_assert!(paid <= rewards::share(order.base_left_fen, rules.cap.total_bp));
+                    prop_assert!(order.rewards.iter().all(|&r| engine.rewards[r as usize].amount_fen >= 0));
+                }
+                for reward in engine.rewards() {
+                    let order = &engine.orders[reward.order as usize];
+                    // With self_purchase the buyer is the direct beneficiary, and so also takes its bonus.
+                    let own = matches!(reward.kind, Kind::Direct | Kind::Bonus) && rules.self_purchase;
+                    prop_assert!(reward.beneficiary != order.buyer || own);
+                }
+            }
+
+            #[test]
+            fn placement_stays_a_forest(rules in rules(), events in events()) {
+                let engine = run(&rules, &events);
+                for m in 0..Member::try_from(engine.member_count()).unwrap() {
+                    let mut seen = HashSet::new();
+                    let mut at = Some(m);
+                    while let Some(current) = at {
+                        prop_assert!(seen.insert(current), "a cycle through {}", engine.name(current));
+                        at = engine.inviter(current);
+                    }
+                    if let Some(leader) = engine.team_leader(m) {
+                        prop_assert_eq!(engine.identity(leader), Identity::Partner);
+                        prop_assert!(engine.is_ancestor(leader, m), "a team leader is on the inviter chain");
+                    }
+                    if let Some(origin) = engine.origin_leader(m) {
+                        prop_assert!(origin != m && engine.is_ancestor(origin, m));
+                        prop_assert_eq!(engine.identity(m), Identity::Partner);
+                    }
+                }
+            }
+
+            #[test]
+            fn replaying_any_event_twice_changes_nothing(rules in rules(), events in events(), pick in any::<prop::sample::Index>()) {
+                let twice = pick.index(events.len());
+                let mut doubled = events.clone();
+                doubled.insert(twice, events[twice].clone());
+                prop_assert_eq!(text(&run(&rules, &events)), text(&run(&rules, &doubled)));
+            }
+
+            #[test]
+            fn a_full_refund_before_availability_restores_every_balance(
+                rules in rules(),
+                events in events(),
+                buyer in name(),
+                amount_fen in 1..60_000_i64,
+                designated in any::<bool>(),
+            ) {
+                let mut engine = run(&rules, &events);
+                let at = START.plus_days(3);
+                // Thaw what is due by then first: the clock moving is not the order's doing.
+                engine.advance(at);
+                let before: Vec<Balance> = (0..engine.member_count()).map(|m| engine.balance(Member::try_from(m).unwrap())).collect();
+                let lines = vec![Line { sku: "X".into(), amount_fen, designated, commissionable: true }];
+                engine.apply(&Event { at, kind: EventKind::Paid { order: "new".into(), buyer, lines } }).unwrap();
+                let refund = EventKind::Refunded { order: "new".into(), refund: "new-r".into(), amount_fen };
+                engine.apply(&Event { at, kind: refund }).unwrap();
+                let after: Vec<Balance> = (0..before.len()).map(|m| engine.balance(Member::try_from(m).unwrap())).collect();
+                prop_assert_eq!(before, after);
+            }
+        }
+    }
+}
