@@ -22,6 +22,18 @@ pub enum Command {
         #[arg(long)]
         pretty: bool,
     },
+    /// Run a synthetic network of `members` and `orders` through the engine under a rule set;
+    /// print what the rules paid, the time it took and the memory it used.
+    Simulate {
+        #[arg(long)]
+        rules: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        members: u32,
+        #[arg(long, default_value_t = 100_000)]
+        orders: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Print a rule set's compliance findings (the exit code is 0 even when there are some).
     Check {
         #[arg(long)]
@@ -34,6 +46,7 @@ pub fn run(command: Command) -> ExitCode {
     let result = match command {
         Command::Replay { rules, events, pretty } => replay(&rules, &events, pretty),
         Command::Check { rules } => check(&rules),
+        Command::Simulate { rules, members, orders, seed } => simulate(&rules, members, orders, seed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,4 +96,45 @@ struct Check {
 fn check(rules: &Path) -> Result<(), String> {
     let rules = load_rules(rules)?;
     print_json(&Check { version: rules.version, findings: rules.compliance() }, true)
+}
+
+/// A figure from `/proc/self/status` in bytes (Linux; `None` elsewhere).
+fn proc_status_bytes(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[derive(serde::Serialize)]
+struct Simulation {
+    outcome: chain21::simulate::Outcome,
+    seconds: f64,
+    orders_per_second: f64,
+    peak_memory_bytes: Option<u64>,
+    bytes_per_member: Option<u64>,
+}
+
+fn simulate(rules: &Path, members: u32, orders: u32, seed: u64) -> Result<(), String> {
+    let rules = load_rules(rules)?;
+    let plan = chain21::simulate::Plan {
+        members,
+        orders,
+        seed,
+        // 2026-01-01T00:00:00Z
+        start: tandem_domain::time::Timestamp(1_767_225_600_000),
+    };
+    let before = proc_status_bytes("VmRSS:");
+    let started = std::time::Instant::now();
+    let (engine, outcome) = chain21::simulate::run(rules, plan).map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = proc_status_bytes("VmHWM:");
+    let bytes_per_member = match (peak, before) {
+        (Some(peak), Some(before)) => Some(peak.saturating_sub(before) / u64::from(members.max(1))),
+        _ => None,
+    };
+    drop(engine);
+    #[allow(clippy::cast_precision_loss, reason = "a rate for people to read")]
+    let orders_per_second = outcome.orders as f64 / seconds.max(1e-9);
+    print_json(&Simulation { outcome, seconds, orders_per_second, peak_memory_bytes: peak, bytes_per_member }, true)
 }

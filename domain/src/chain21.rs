@@ -6,11 +6,13 @@
 //! - [`events`]: the replay's events, strict JSON lines.
 //! - [`rewards`]: one order's reward candidates, amounts and the cap's cut.
 //! - [`engine`]: placement, rewards and their lifecycle as one deterministic state machine.
+//! - [`simulate`]: a synthetic network, to see what a rule set does at scale.
 
 pub mod engine;
 pub mod events;
 pub mod rewards;
 pub mod rules;
+pub mod simulate;
 
 use engine::{Engine, EngineError};
 use events::EventError;

@@ -148,6 +148,23 @@ fn test() -> Result {
 fn bench() -> Result {
     let tools = setup::for_build()?;
     run(Command::new("cargo").args(["bench", "-p", "tandem-domain", "--bench", "shelf", "--", "--quick"]))?;
+    // The distribution engine natively: a million members and a million orders under the
+    // chain21 preset (orders/s, peak memory, bytes per member).
+    run(Command::new("cargo").args([
+        "run",
+        "--release",
+        "-p",
+        "tandem-cli",
+        "--",
+        "chain21",
+        "simulate",
+        "--rules",
+        "domain/src/chain21/examples/chain21.toml",
+        "--members",
+        "1000000",
+        "--orders",
+        "1000000",
+    ]))?;
     build::all(&tools)?;
     let server = server::Server::start_fresh(&tools, "bench", server::Profile::Development)?;
     load::report(&server.base_url())
