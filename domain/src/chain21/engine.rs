@@ -23,7 +23,7 @@ use crate::time::Timestamp;
 /// A member's index in the engine, in the order members were first seen.
 pub type Member = u32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Identity {
     Member,
@@ -32,6 +32,10 @@ pub enum Identity {
 }
 
 impl Identity {
+    pub fn parse(text: &str) -> Option<Identity> {
+        [Identity::Member, Identity::Agent, Identity::Partner].into_iter().find(|i| i.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Identity::Member => "member",
@@ -204,6 +208,27 @@ pub struct Engine {
     visits: HashMap<Member, VecDeque<(Timestamp, Member)>>,
     warnings: Vec<Warning>,
     journal: Option<Vec<Movement>>,
+    /// For an engine restored from stored rows: the trailing team GMVs and link conversions the
+    /// store computed, in place of the windows this engine has no orders or visits for.
+    known_gmv: HashMap<Member, i64>,
+    known_conversion: HashMap<Member, (u64, u64)>,
+}
+
+/// One member as stored outside the engine (the Worker's D1 rows), enough to place and reward.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct MemberRecord {
+    pub id: String,
+    pub identity: Identity,
+    pub inviter: Option<String>,
+    /// Whether the team leader is fixed (slid, or placed under a partner), to `fixed_leader`.
+    pub fixed: bool,
+    pub fixed_leader: Option<String>,
+    pub origin_leader: Option<String>,
+    pub qualifying_directs: u32,
+    pub ever_qualified: bool,
+    pub spend_fen: i64,
+    pub has_paid: bool,
+    pub last_paid_at: Option<Timestamp>,
 }
 
 impl Engine {
@@ -226,7 +251,85 @@ impl Engine {
             visits: HashMap::new(),
             warnings: Vec::new(),
             journal: None,
+            known_gmv: HashMap::new(),
+            known_conversion: HashMap::new(),
         }
+    }
+
+    /// An engine holding only the given members (a buyer's chain of inviters, as stored), with
+    /// the clock at `now` and the stored figures for team GMV (per partner) and link conversion
+    /// (per sharer: distinct visitors, converted visitors). Members referred to but not given
+    /// are created bare.
+    pub fn restore(
+        rules: Rules,
+        now: Timestamp,
+        records: &[MemberRecord],
+        team_gmv: &[(String, i64)],
+        conversion: &[(String, u64, u64)],
+    ) -> Self {
+        let mut engine = Engine::new(rules);
+        engine.clock = now;
+        for record in records {
+            engine.member(&record.id);
+        }
+        for record in records {
+            let member = engine.member(&record.id);
+            let inviter = record.inviter.as_deref().map(|name| engine.member(name));
+            let fixed_leader = record.fixed_leader.as_deref().map(|name| engine.member(name));
+            let origin_leader = record.origin_leader.as_deref().map(|name| engine.member(name));
+            let state = &mut engine.members[member as usize];
+            state.identity = record.identity;
+            state.inviter = inviter;
+            state.link = if record.fixed { Link::Fixed(fixed_leader) } else { Link::Inherited };
+            state.origin_leader = origin_leader;
+            state.qualifying_directs = record.qualifying_directs;
+            state.ever_qualified = record.ever_qualified;
+            state.spend_fen = record.spend_fen;
+            state.has_paid = record.has_paid;
+            state.last_paid_at = record.last_paid_at;
+        }
+        for (leader, gmv) in team_gmv {
+            let leader = engine.member(leader);
+            engine.known_gmv.insert(leader, *gmv);
+        }
+        for (sharer, visitors, converted) in conversion {
+            let sharer = engine.member(sharer);
+            engine.known_conversion.insert(sharer, (*visitors, *converted));
+        }
+        engine
+    }
+
+    /// A member as it would be stored.
+    pub fn record(&self, member: Member) -> MemberRecord {
+        let state = &self.members[member as usize];
+        let name = |m: Option<Member>| m.map(|m| self.name(m).to_owned());
+        let (fixed, fixed_leader) = match state.link {
+            Link::Fixed(leader) => (true, name(leader)),
+            Link::Inherited => (false, None),
+        };
+        MemberRecord {
+            id: self.name(member).to_owned(),
+            identity: state.identity,
+            inviter: name(state.inviter),
+            fixed,
+            fixed_leader,
+            origin_leader: name(state.origin_leader),
+            qualifying_directs: state.qualifying_directs,
+            ever_qualified: state.ever_qualified,
+            spend_fen: state.spend_fen,
+            has_paid: state.has_paid,
+            last_paid_at: state.last_paid_at,
+        }
+    }
+
+    /// The candidates an order was rewarded with (for storing beside its rewards, so a refund
+    /// recomputes with the identities and rules of the payment).
+    pub fn order_candidates(&self, order: u32) -> &[Candidate<Member>] {
+        &self.orders[order as usize].candidates
+    }
+
+    pub fn order_team(&self, order: u32) -> Option<Member> {
+        self.orders[order as usize].team
     }
 
     /// Keeps every money movement, for checking the double entry (tests; costs memory).
@@ -318,7 +421,7 @@ impl Engine {
         self.warnings.push(Warning { code, message });
     }
 
-    fn record(&mut self, order: Option<u32>, member: Member, from: Bucket, to: Bucket, amount_fen: i64) {
+    fn move_money(&mut self, order: Option<u32>, member: Member, from: Bucket, to: Bucket, amount_fen: i64) {
         if amount_fen == 0 {
             return;
         }
@@ -417,7 +520,7 @@ impl Engine {
             if r.state == RewardState::Frozen {
                 r.state = RewardState::Available;
                 let (order, member, amount) = (r.order, r.beneficiary, r.amount_fen);
-                self.record(Some(order), member, Bucket::Frozen, Bucket::Available, amount);
+                self.move_money(Some(order), member, Bucket::Frozen, Bucket::Available, amount);
             }
         }
     }
@@ -504,6 +607,9 @@ impl Engine {
 
     /// The GMV of `leader`'s team over the trailing peer period ending now.
     fn team_gmv(&mut self, leader: Member) -> i64 {
+        if let Some(&known) = self.known_gmv.get(&leader) {
+            return known;
+        }
         let start = self.clock.plus_days(-i64::from(self.rules.peer.period_days));
         let Some(window) = self.teams.get_mut(&leader) else { return 0 };
         while let Some(&front) = window.orders.front() {
@@ -521,6 +627,9 @@ impl Engine {
     /// Conversion of `sharer`'s links over the trailing dynamic window, in basis points; `None`
     /// with no visitors.
     fn conversion_bp(&mut self, sharer: Member) -> Option<u32> {
+        if let Some(&(visitors, converted)) = self.known_conversion.get(&sharer) {
+            return (visitors > 0).then(|| u32::try_from(converted * u64::from(WHOLE_BP) / visitors).unwrap_or(0));
+        }
         let start = self.clock.plus_days(-i64::from(self.rules.dynamic.window_days));
         let visits = self.visits.get_mut(&sharer)?;
         while visits.front().is_some_and(|&(at, _)| at <= start) {
@@ -637,7 +746,7 @@ impl Engine {
                 voided_fen: 0,
                 clawback_fen: 0,
             });
-            self.record(Some(order), candidate.beneficiary, Bucket::StorePayable, Bucket::Pending, amount_fen);
+            self.move_money(Some(order), candidate.beneficiary, Bucket::StorePayable, Bucket::Pending, amount_fen);
         }
         self.order_ids.push(name.to_owned());
         self.order_index.insert(name.to_owned(), order);
@@ -696,7 +805,7 @@ impl Engine {
                 r.state = RewardState::Frozen;
                 r.thaw_at = Some(thaw_at);
                 let (member, amount) = (r.beneficiary, r.amount_fen);
-                self.record(Some(order), member, Bucket::Pending, Bucket::Frozen, amount);
+                self.move_money(Some(order), member, Bucket::Pending, Bucket::Frozen, amount);
                 self.thaw_queue.push(Reverse((thaw_at, reward)));
             }
         }
@@ -747,7 +856,7 @@ impl Engine {
                     (r.beneficiary, Bucket::Available)
                 }
             };
-            self.record(Some(order), member, from, Bucket::StorePayable, difference);
+            self.move_money(Some(order), member, from, Bucket::StorePayable, difference);
         }
         let fully_refunded = left_total == 0;
         if fully_refunded && !completed && self.rules.qualify_on == QualifyOn::Paid {
@@ -769,7 +878,7 @@ impl Engine {
     fn withdraw(&mut self, member: Member, withdrawal: &str, amount_fen: i64) {
         let available = self.members[member as usize].balance.available_fen;
         if available >= amount_fen {
-            self.record(None, member, Bucket::Available, Bucket::PaidOut, amount_fen);
+            self.move_money(None, member, Bucket::Available, Bucket::PaidOut, amount_fen);
         } else {
             let message = format!(
                 "withdrawal {withdrawal} of {amount_fen} fen by {} refused: {available} fen available",
@@ -1047,6 +1156,33 @@ mod tests {
             ]
         );
         assert_eq!(step4.iter().map(|r| r.2).sum::<i64>(), 9_975);
+    }
+
+    #[test]
+    fn an_engine_restored_from_records_rewards_like_the_whole_one() {
+        let without_refund: String = WORKED.lines().take(7).flat_map(|l| [l, "\n"]).collect();
+        let whole = replay(Rules::chain21(), &without_refund).unwrap();
+        let records: Vec<MemberRecord> = ["P", "A"].iter().map(|n| whole.record(whole.find(n).unwrap())).collect();
+        let mut part = Engine::restore(Rules::chain21(), START, &records, &[], &[]);
+        let lines = vec![Line { sku: "GIFT".into(), amount_fen: 39_900, designated: true, commissionable: true }];
+        part.apply(&Event { at: START, kind: EventKind::Bind { member: "D".into(), inviter: Some("A".into()) } }).unwrap();
+        part.apply(&Event { at: START, kind: EventKind::Paid { order: "o4".into(), buyer: "D".into(), lines } }).unwrap();
+        let got: Vec<_> = rows(&part).into_iter().map(|r| (r.1, r.2, r.4)).collect();
+        assert_eq!(
+            got,
+            [
+                ("A".to_owned(), "direct", 5_985),
+                ("P".to_owned(), "indirect", 1_995),
+                ("A".to_owned(), "team", 3_990),
+                ("P".to_owned(), "peer", 399)
+            ]
+        );
+        let d = part.record(part.find("D").unwrap());
+        assert_eq!((d.identity, d.fixed, d.fixed_leader.as_deref()), (Identity::Agent, true, Some("A")));
+        let mut threshold = Rules::chain21();
+        threshold.peer.team_gmv_threshold_fen = 1;
+        let low = Engine::restore(threshold, START, &records, &[("P".into(), 0)], &[]);
+        assert_eq!(low.record(0).id, "P");
     }
 
     #[test]
