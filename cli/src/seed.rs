@@ -224,6 +224,7 @@ pub fn demo_sql() -> Result<String, SeedError> {
             }
         }
     }
+    chain21_sql(&mut sql);
     Ok(sql)
 }
 
@@ -269,6 +270,27 @@ pub fn staff_sql(keys: &PhoneKeys) -> Result<String, String> {
     }
     Ok(sql)
 }
+
+/// The demo's distribution: the `chain21` preset published as version 1 with each of its
+/// compliance findings acknowledged, and the hand-cream gift set as the designated product.
+fn chain21_sql(sql: &mut String) {
+    let rules = tandem_domain::chain21::rules::Rules::chain21();
+    let body = serde_json::to_string(&rules).unwrap_or_default();
+    let codes: Vec<&str> = rules.compliance().iter().map(|f| f.code).collect();
+    let acknowledged = serde_json::to_string(&codes).unwrap_or_default();
+    let at = tandem_domain::time::Timestamp::parse_rfc3339(LISTED_AT).map_or(0, tandem_domain::time::Timestamp::millis);
+    let _ = writeln!(
+        sql,
+        "INSERT INTO chain_rules (version, body, state, created_at, published_at, acknowledged) VALUES ({}, {}, 'published', {at}, {at}, {});",
+        rules.version,
+        sql_text(&body),
+        sql_text(&acknowledged)
+    );
+    let _ = writeln!(sql, "UPDATE products SET designated = 1 WHERE id = {};", sql_text(DESIGNATED_PRODUCT));
+}
+
+/// The demo's designated product (`entry.mode = designated_product`): buying it makes an agent.
+pub const DESIGNATED_PRODUCT: &str = "p-0208";
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,12 @@ pub enum Account {
     SupplierPayable(SupplierId),
     StorePayable(StoreId),
     PlatformFee,
+    /// A sharer's rewards in one state (`chain21.md`): `member:{id}:pending`, `:frozen`,
+    /// `:available`, `:paid_out`.
+    Member {
+        id: String,
+        bucket: String,
+    },
 }
 
 impl fmt::Display for Account {
@@ -29,6 +35,7 @@ impl fmt::Display for Account {
             Account::SupplierPayable(id) => write!(f, "supplier:{id}:payable"),
             Account::StorePayable(id) => write!(f, "store:{id}:payable"),
             Account::PlatformFee => f.write_str("platform:fee"),
+            Account::Member { id, bucket } => write!(f, "member:{id}:{bucket}"),
         }
     }
 }
@@ -82,7 +89,15 @@ impl Transaction {
             .sum()
     }
 
-    fn push(&mut self, account: Account, side: Side, amount: Fen) {
+    /// `amount` from `from` to `to`: one debit, one credit.
+    pub fn transfer(from: Account, to: Account, amount: Fen) -> Transaction {
+        let mut transaction = Transaction { entries: Vec::new() };
+        transaction.push(from, Side::Debit, amount);
+        transaction.push(to, Side::Credit, amount);
+        transaction
+    }
+
+    pub fn push(&mut self, account: Account, side: Side, amount: Fen) {
         // Zero entries carry no information and would only clutter a settlement view.
         if amount != Fen::ZERO {
             self.entries.push(Entry { account, side, amount_fen: amount });

@@ -14,25 +14,25 @@ const TIANHE_OWNER: &str = "13900000003";
 const HUAFANG_STAFF: &str = "13900000011";
 const YANGGUANG_STAFF: &str = "13900000012";
 
-fn address() -> Value {
+pub fn address() -> Value {
     json!({"name": "王小明", "phone": "13800138000", "region": "上海市 静安区", "detail": "南京西路 1 号 1201 室"})
 }
 
-fn line(sku: &str, quantity: i64, fulfilment: &str) -> Value {
+pub fn line(sku: &str, quantity: i64, fulfilment: &str) -> Value {
     json!({"sku_id": sku, "quantity": quantity, "fulfilment": fulfilment})
 }
 
-fn place(session: &Session, key: &str, body: &Value) -> Answer {
+pub fn place(session: &Session, key: &str, body: &Value) -> Answer {
     call("POST", "/api/orders").session(session).header("idempotency-key", key).json(body).send()
 }
 
 /// Places a checkout that must succeed; its JSON.
-fn checkout(session: &Session, key: &str, body: &Value) -> Value {
+pub fn checkout(session: &Session, key: &str, body: &Value) -> Value {
     place(session, key, body).expect(201)["checkout"].clone()
 }
 
 /// Pays a checkout through the dev provider's page; the confirm answer (with the notification).
-fn pay(session: &Session, checkout: &Value) -> Value {
+pub fn pay(session: &Session, checkout: &Value) -> Value {
     let id = checkout["id"].as_str().expect("checkout id");
     let created = call("POST", &format!("/api/checkouts/{id}/payments")).session(session).send();
     assert!(created.status == 201 || created.status == 200, "{}", created.text);
@@ -51,7 +51,7 @@ fn order(session: &Session, id: &str) -> Value {
     call("GET", &format!("/api/orders/{id}")).session(session).send().expect(200)["order"].clone()
 }
 
-fn order_id(checkout: &Value, fulfilment: &str) -> String {
+pub fn order_id(checkout: &Value, fulfilment: &str) -> String {
     checkout["orders"]
         .as_array()
         .expect("orders")
@@ -69,7 +69,7 @@ fn units(product: &str, sku: &str, fulfilment: &str) -> i64 {
     offer[fulfilment]["units"].as_i64().unwrap_or(0)
 }
 
-fn set_stock(staff: &Session, supplier: &str, sku: &str, on_hand: i64) {
+pub fn set_stock(staff: &Session, supplier: &str, sku: &str, on_hand: i64) {
     call("PUT", &format!("/api/supplier/{supplier}/stock"))
         .session(staff)
         .json(&json!({"sku_id": sku, "on_hand": on_hand}))
@@ -78,7 +78,7 @@ fn set_stock(staff: &Session, supplier: &str, sku: &str, on_hand: i64) {
 }
 
 /// The ledger's invariants from money.md, as the operator sees them.
-fn assert_ledger_holds() -> Value {
+pub fn assert_ledger_holds() -> Value {
     let operator = session_for(OPERATOR);
     let ledger = call("GET", "/api/operator/ledger").session(&operator).send().expect(200);
     assert_eq!(ledger["sum_fen"], 0, "the ledger sums to zero: {ledger}");

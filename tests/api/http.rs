@@ -83,7 +83,9 @@ impl Call {
 
     /// Sends to another Worker than the development one.
     pub fn send_to(self, base: &str) -> Answer {
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        // Redirects are answers to check (the invite link), not to follow.
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
         let url = format!("{base}{}", self.path);
         let mut builder = ureq::http::Request::builder().method(self.method.as_str()).uri(&url);
         for (name, value) in &self.headers {

@@ -3,6 +3,7 @@
 
 mod auth;
 mod catalog;
+mod chain;
 mod commerce;
 mod http;
 mod manage;

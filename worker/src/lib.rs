@@ -13,6 +13,7 @@
 //! - [`db`]: small helpers over D1: binding values, reading rows, mapping failures.
 //! - [`body`]: size-limited, strict JSON request bodies.
 //! - `session`: the caller behind the session cookie, and their roles.
+//! - `chain`: the distribution network on D1: what a payment reads of it and writes to it.
 //! - `ledger`: storing ledger transactions; the stock statements (hold, release, commit).
 //! - `config`: development mode, secrets, limits, the (settable in development) clock, randomness.
 
@@ -20,6 +21,8 @@ pub mod body;
 pub mod error;
 pub mod routes;
 
+#[cfg(target_arch = "wasm32")]
+mod chain;
 #[cfg(target_arch = "wasm32")]
 mod config;
 #[cfg(target_arch = "wasm32")]

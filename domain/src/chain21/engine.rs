@@ -1165,8 +1165,10 @@ mod tests {
         let records: Vec<MemberRecord> = ["P", "A"].iter().map(|n| whole.record(whole.find(n).unwrap())).collect();
         let mut part = Engine::restore(Rules::chain21(), START, &records, &[], &[]);
         let lines = vec![Line { sku: "GIFT".into(), amount_fen: 39_900, designated: true, commissionable: true }];
-        part.apply(&Event { at: START, kind: EventKind::Bind { member: "D".into(), inviter: Some("A".into()) } }).unwrap();
-        part.apply(&Event { at: START, kind: EventKind::Paid { order: "o4".into(), buyer: "D".into(), lines } }).unwrap();
+        part.apply(&Event { at: START, kind: EventKind::Bind { member: "D".into(), inviter: Some("A".into()) } })
+            .unwrap();
+        part.apply(&Event { at: START, kind: EventKind::Paid { order: "o4".into(), buyer: "D".into(), lines } })
+            .unwrap();
         let got: Vec<_> = rows(&part).into_iter().map(|r| (r.1, r.2, r.4)).collect();
         assert_eq!(
             got,

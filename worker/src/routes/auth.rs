@@ -201,6 +201,7 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         ],
     )?;
     let mut statements = vec![create_member, create_session];
+    statements.extend(super::chain::sign_in_statements(&db, req, &lookup, now)?);
     let merges = super::cart::merge_statements(&db, req, &lookup, now)?;
     let had_anonymous_cart = !merges.is_empty();
     statements.extend(merges);

@@ -22,7 +22,7 @@ use super::json_response;
 use super::orders::event;
 use crate::error::ApiError;
 use crate::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
-use crate::{body, config, db, ledger, session};
+use crate::{body, chain, config, db, ledger, session};
 
 const PROVIDERS: [&str; 1] = ["dev"];
 
@@ -51,6 +51,7 @@ impl PaymentRow {
 #[derive(Deserialize)]
 struct CheckoutRow {
     id: String,
+    member_id: String,
     state: String,
     total_fen: i64,
     hold_expires_at: i64,
@@ -64,7 +65,7 @@ pub async fn create(env: &Env, req: &Request, checkout_id: &str) -> Result<Respo
     let db = db::database(env)?;
     let checkout = db::prepare(
         &db,
-        "SELECT id, state, total_fen, hold_expires_at FROM checkouts WHERE id = ?1 AND member_id = ?2",
+        "SELECT id, member_id, state, total_fen, hold_expires_at FROM checkouts WHERE id = ?1 AND member_id = ?2",
         &[db::text(checkout_id), db::text(&caller.member_id)],
     )?;
     let open = db::prepare(
@@ -173,12 +174,18 @@ enum Outcome {
     Failed,
 }
 
-async fn read_payment(
-    db: &D1Database,
-    id: &str,
-) -> Result<(Option<PaymentRow>, Option<CheckoutRow>, Vec<MoneyOrder>, Vec<MoneyLine>), ApiError> {
+/// What accepting a notification reads, in one round trip.
+struct PaymentRead {
+    payment: Option<PaymentRow>,
+    checkout: Option<CheckoutRow>,
+    orders: Vec<MoneyOrder>,
+    lines: Vec<MoneyLine>,
+    network: chain::NetworkRead,
+}
+
+async fn read_payment(db: &D1Database, id: &str, now: Timestamp) -> Result<PaymentRead, ApiError> {
     let checkout = "(SELECT checkout_id FROM payments WHERE id = ?1)";
-    let statements = vec![
+    let mut statements = vec![
         db::prepare(
             db,
             "SELECT id, checkout_id, provider, amount_fen, status FROM payments WHERE id = ?1",
@@ -186,7 +193,7 @@ async fn read_payment(
         )?,
         db::prepare(
             db,
-            &format!("SELECT id, state, total_fen, hold_expires_at FROM checkouts WHERE id = {checkout}"),
+            &format!("SELECT id, member_id, state, total_fen, hold_expires_at FROM checkouts WHERE id = {checkout}"),
             &[db::text(id)],
         )?,
         db::prepare(
@@ -203,17 +210,33 @@ async fn read_payment(
             &[db::text(id)],
         )?,
     ];
+    statements.extend(chain::read_statements(
+        db,
+        &format!("SELECT id FROM orders WHERE checkout_id = {checkout}"),
+        &format!("(SELECT member_id FROM checkouts WHERE id = {checkout})"),
+        &db::text(id),
+        now,
+    )?);
     let results = db::batch(db, statements).await?;
-    Ok((db::first(&results, 0)?, db::first(&results, 1)?, db::nth(&results, 2)?, db::nth(&results, 3)?))
+    Ok(PaymentRead {
+        payment: db::first(&results, 0)?,
+        checkout: db::first(&results, 1)?,
+        orders: db::nth(&results, 2)?,
+        lines: db::nth(&results, 3)?,
+        network: chain::NetworkRead::from_results(&results, 4)?,
+    })
 }
 
 /// Verifies a notification and applies it once.
 async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiError> {
     let db = db::database(env)?;
     let key = config::key(env, "PAYMENT_DEV_KEY")?;
-    // A few tries: the only refusal worth retrying is a pickup code already in use at the store.
-    for _ in 0..3 {
-        let (payment, checkout, orders, lines) = read_payment(&db, &notification.payment_id).await?;
+    // Some tries: the refusals worth retrying are a pickup code already in use at the store and
+    // another payment that changed the distribution network since it was read.
+    for _ in 0..12 {
+        let now = config::now(env).await?;
+        let read = read_payment(&db, &notification.payment_id, now).await?;
+        let PaymentRead { payment, checkout, orders, lines, network } = read;
         let payment = payment.ok_or(ApiError::NotFound { resource: "payment" })?;
         let checkout = checkout.ok_or_else(|| ApiError::internal("a payment without its checkout"))?;
         if payment.checkout_id != notification.checkout_id {
@@ -223,7 +246,6 @@ async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiEr
             PaymentError::BadSignature => ApiError::refused(400, "bad_signature", e.to_string()),
             PaymentError::AmountMismatch { .. } => ApiError::refused(400, "amount_mismatch", e.to_string()),
         })?;
-        let now = config::now(env).await?;
         match payment.status.as_str() {
             "succeeded" => return Ok(Outcome::AlreadyProcessed),
             "returned" => return Ok(Outcome::Returned),
@@ -238,7 +260,10 @@ async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiEr
             close_payment(&db, &payment.id, "returned", now).await?;
             return Ok(Outcome::Returned);
         }
-        let writes = payment_writes(&db, &payment, &checkout, &orders, &lines, now)?;
+        let mut writes = payment_writes(&db, &payment, &checkout, &orders, &lines, now)?;
+        let paid: Vec<chain::PaidOrder<'_>> =
+            orders.iter().map(|o| chain::PaidOrder { id: &o.id, store_id: &o.store_id }).collect();
+        writes.extend(chain::payment_writes(&db, &network, &checkout.member_id, &paid, now)?);
         if db::guarded_batch(&db, writes).await?.is_some() {
             return Ok(Outcome::Paid);
         }
