@@ -126,7 +126,7 @@ pub fn read_statements(
     Ok(vec![
         db::prepare(db, "SELECT version, body FROM chain_rules WHERE state = 'published'", &[])?,
         db::prepare(db, "SELECT version FROM chain_network WHERE id = 1", &[])?,
-        db::prepare(db, &chain, &[param.clone()])?,
+        db::prepare(db, &chain, std::slice::from_ref(param))?,
         db::prepare(
             db,
             &format!(
@@ -161,7 +161,7 @@ pub fn read_statements(
                  FROM order_lines l JOIN products p ON p.id = l.product_id
                  WHERE l.order_id IN ({orders_sql}) ORDER BY l.order_id, l.position"
             ),
-            &[param.clone()],
+            std::slice::from_ref(param),
         )?,
     ])
 }

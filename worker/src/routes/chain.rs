@@ -131,14 +131,14 @@ pub async fn me(env: &Env, req: &Request) -> Result<Response, ApiError> {
         db::prepare(
             &db,
             "SELECT invite_code, identity, inviter, qualifying_directs, joined_at FROM chain_members WHERE member_id = ?1",
-            &[me.clone()],
+            std::slice::from_ref(&me),
         )?,
         db::prepare(
             &db,
             "SELECT order_id, kind, generation, amount_fen, state, thaw_at, voided_fen, clawback_fen, rules_version,
                     posted_at
              FROM chain_rewards WHERE beneficiary = ?1 ORDER BY posted_at DESC, order_id, position LIMIT 100",
-            &[me.clone()],
+            std::slice::from_ref(&me),
         )?,
         db::prepare(
             &db,
