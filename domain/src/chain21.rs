@@ -6,12 +6,16 @@
 //! - [`events`]: the replay's events, strict JSON lines.
 //! - [`rewards`]: one order's reward candidates, amounts and the cap's cut.
 //! - [`engine`]: placement, rewards and their lifecycle as one deterministic state machine.
+//! - [`poster`]: a sharer's poster: names and the invite link's QR code as SVG.
+//! - [`settle`]: the lifecycle of stored rewards: freeze, thaw, refund cuts, withdrawals.
 //! - [`simulate`]: a synthetic network, to see what a rule set does at scale.
 
 pub mod engine;
 pub mod events;
+pub mod poster;
 pub mod rewards;
 pub mod rules;
+pub mod settle;
 pub mod simulate;
 
 use engine::{Engine, EngineError};

@@ -90,11 +90,11 @@ pub fn assert_ledger_holds() -> Value {
     ledger
 }
 
-fn run_jobs() -> Value {
+pub fn run_jobs() -> Value {
     call("POST", "/api/dev/jobs").send().expect(200)
 }
 
-fn move_clock(offset_ms: i64) {
+pub fn move_clock(offset_ms: i64) {
     call("PUT", "/api/dev/clock").json(&json!({"offset_ms": offset_ms})).send().expect(200);
 }
 

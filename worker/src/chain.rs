@@ -297,7 +297,7 @@ pub fn payment_writes(
         if !transaction.entries.is_empty() {
             let id = format!("t-reward-{}", order.id);
             let reference = format!("reward:{}", order.id);
-            writes.extend(ledger::post(db, &id, "reward", &reference, order.id, now, &transaction)?);
+            writes.extend(ledger::post(db, &id, "reward", &reference, Some(order.id), now, &transaction)?);
         }
     }
     let changed: Vec<serde_json::Value> = (0..engine.member_count())

@@ -21,12 +21,12 @@ pub fn post(
     id: &str,
     kind: &str,
     reference: &str,
-    order_id: &str,
+    order_id: Option<&str>,
     at: Timestamp,
     transaction: &Transaction,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
     if transaction.imbalance() != 0 {
-        return Err(ApiError::internal(format!("unbalanced {kind} transaction for {order_id}")));
+        return Err(ApiError::internal(format!("unbalanced {kind} transaction {reference}")));
     }
     let entries: Vec<_> = transaction
         .entries
@@ -43,7 +43,7 @@ pub fn post(
         db::prepare(
             db,
             "INSERT INTO ledger_transactions (id, kind, ref, order_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[db::text(id), db::text(kind), db::text(reference), db::text(order_id), db::integer(at.millis())],
+            &[db::text(id), db::text(kind), db::text(reference), db::optional_text(order_id), db::integer(at.millis())],
         )?,
         db::prepare(
             db,

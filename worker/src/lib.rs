@@ -30,6 +30,8 @@ mod db;
 #[cfg(target_arch = "wasm32")]
 mod ledger;
 #[cfg(target_arch = "wasm32")]
+mod rewards;
+#[cfg(target_arch = "wasm32")]
 mod session;
 
 #[cfg(target_arch = "wasm32")]
@@ -48,13 +50,17 @@ mod entry {
         routes::handle(req, env).await
     }
 
-    /// The cron trigger: releases expired stock holds, completes handed-over orders.
+    /// The cron trigger: releases expired stock holds, completes handed-over orders, thaws
+    /// rewards.
     #[event(scheduled)]
     async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         match routes::lifecycle::run_jobs(&env).await {
-            Ok((released, completed)) => {
-                worker::console_log!("jobs: released {released} checkouts, completed {completed} orders");
-            }
+            Ok(run) => worker::console_log!(
+                "jobs: released {} checkouts, completed {} orders, thawed {} rewards",
+                run.released,
+                run.completed,
+                run.thawed
+            ),
             Err(error) => worker::console_error!("jobs failed: {error:?}"),
         }
     }

@@ -23,6 +23,8 @@ mod manage;
 #[cfg(target_arch = "wasm32")]
 mod media;
 #[cfg(target_arch = "wasm32")]
+mod network;
+#[cfg(target_arch = "wasm32")]
 mod orders;
 #[cfg(target_arch = "wasm32")]
 mod payments;
@@ -91,6 +93,18 @@ pub enum Operation {
     Tenants,
     OpenInvite,
     SharerCentre,
+    SetSharerProfile,
+    SharerTeam,
+    RequestWithdrawal,
+    SharerPoster,
+    ListChainRules,
+    CheckChainRules,
+    CreateChainRules,
+    PublishChainRules,
+    ListWithdrawals,
+    DecideWithdrawal,
+    ChainMembers,
+    SetProductFlags,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -166,6 +180,18 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/operator/tenants", Operation::Tenants),
     route("GET", "/i/{code}", Operation::OpenInvite),
     route("GET", "/api/chain/me", Operation::SharerCentre),
+    route("PUT", "/api/chain/me", Operation::SetSharerProfile),
+    route("GET", "/api/chain/team", Operation::SharerTeam),
+    route("POST", "/api/chain/withdrawals", Operation::RequestWithdrawal),
+    route("GET", "/api/chain/poster.svg", Operation::SharerPoster),
+    route("GET", "/api/operator/chain/rules", Operation::ListChainRules),
+    route("POST", "/api/operator/chain/rules/check", Operation::CheckChainRules),
+    route("POST", "/api/operator/chain/rules", Operation::CreateChainRules),
+    route("POST", "/api/operator/chain/rules/{version}/publish", Operation::PublishChainRules),
+    route("GET", "/api/operator/chain/withdrawals", Operation::ListWithdrawals),
+    route("POST", "/api/operator/chain/withdrawals/{id}", Operation::DecideWithdrawal),
+    route("GET", "/api/operator/chain/members", Operation::ChainMembers),
+    route("PUT", "/api/operator/products/{id}/chain", Operation::SetProductFlags),
     dev_route("GET", "/api/dev/otp", Operation::DevOtp),
     dev_route("GET", "/api/dev/clock", Operation::DevClock),
     dev_route("PUT", "/api/dev/clock", Operation::DevSetClock),
@@ -252,6 +278,18 @@ async fn dispatch(
         Operation::Health => system::health(),
         Operation::OpenInvite => chain::open_invite(env, req, matched.params[0]).await,
         Operation::SharerCentre => chain::me(env, req).await,
+        Operation::SetSharerProfile => chain::set_profile(env, req, body).await,
+        Operation::SharerTeam => chain::team(env, req, &query).await,
+        Operation::RequestWithdrawal => chain::request_withdrawal(env, req, body).await,
+        Operation::SharerPoster => chain::poster(env, req, &query).await,
+        Operation::ListChainRules => network::list_rules(env, req).await,
+        Operation::CheckChainRules => network::check_rules(env, req, body).await,
+        Operation::CreateChainRules => network::create_draft(env, req, body).await,
+        Operation::PublishChainRules => network::publish(env, req, matched.params[0], body).await,
+        Operation::ListWithdrawals => network::list_withdrawals(env, req, &query).await,
+        Operation::DecideWithdrawal => network::decide_withdrawal(env, req, matched.params[0], body).await,
+        Operation::ChainMembers => network::members(env, req, &query).await,
+        Operation::SetProductFlags => network::set_product_flags(env, req, matched.params[0], body).await,
         Operation::OpenApi => system::openapi(),
         Operation::ListStores => catalog::list_stores(env, &query).await,
         Operation::StoreShelf => catalog::store_shelf(env, matched.params[0], &query).await,

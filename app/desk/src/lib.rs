@@ -6,7 +6,8 @@
 //! # Layout
 //!
 //! - [`text`]: the desk's own texts, in both languages.
-//! - [`pages`]: sign-in, cart, pay, orders, consoles.
+//! - [`pages`]: sign-in, cart, pay, orders, the sharer centre, consoles (with the operator's
+//!   distribution network).
 
 pub mod pages;
 pub mod text;
@@ -35,6 +36,8 @@ pub fn Desk() -> impl IntoView {
                 <Route path=path!("/console/store/:id") view=pages::console::StoreConsole />
                 <Route path=path!("/console/supplier/:id") view=pages::console::SupplierConsole />
                 <Route path=path!("/console/operator") view=pages::console::OperatorConsole />
+                <Route path=path!("/console/operator/network") view=pages::network::NetworkConsole />
+                <Route path=path!("/share") view=pages::share::SharePage />
             </Routes>
         </Router>
     }

@@ -3,6 +3,8 @@
 pub mod cart;
 pub mod console;
 pub mod manage;
+pub mod network;
 pub mod orders;
 pub mod pay;
+pub mod share;
 pub mod signin;

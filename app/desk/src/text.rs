@@ -90,6 +90,14 @@ pub enum T {
     Upload,
 }
 
+/// One of two texts written in place, for screens whose texts are their own.
+pub fn both(language: Language, zh: &'static str, en: &'static str) -> &'static str {
+    match language {
+        Language::Zh => zh,
+        Language::En => en,
+    }
+}
+
 /// The text of `key` in `language`.
 pub fn t(language: Language, key: T) -> &'static str {
     let (zh, en) = texts(key);

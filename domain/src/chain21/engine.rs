@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::events::{Event, EventKind, GrantIdentity, Line};
 use super::rewards::{self, Candidate, Kind};
 use super::rules::{EntryMode, PeerSource, QualifyOn, Rules, SlideVariant};
-use crate::money::WHOLE_BP;
+use super::settle;
 use crate::time::Timestamp;
 
 /// A member's index in the engine, in the order members were first seen.
@@ -154,6 +154,8 @@ pub enum Bucket {
     Pending,
     Frozen,
     Available,
+    /// Asked for by a withdrawal request, until the operator pays it out or rejects it.
+    Withdrawing,
     PaidOut,
 }
 
@@ -428,7 +430,8 @@ impl Engine {
         let balance = &mut self.members[member as usize].balance;
         for (bucket, sign) in [(from, -1), (to, 1)] {
             let slot = match bucket {
-                Bucket::StorePayable => continue,
+                // The replay approves a withdrawal at once: nothing waits in `Withdrawing`.
+                Bucket::StorePayable | Bucket::Withdrawing => continue,
                 Bucket::Pending => &mut balance.pending_fen,
                 Bucket::Frozen => &mut balance.frozen_fen,
                 Bucket::Available => &mut balance.available_fen,
@@ -628,7 +631,7 @@ impl Engine {
     /// with no visitors.
     fn conversion_bp(&mut self, sharer: Member) -> Option<u32> {
         if let Some(&(visitors, converted)) = self.known_conversion.get(&sharer) {
-            return (visitors > 0).then(|| u32::try_from(converted * u64::from(WHOLE_BP) / visitors).unwrap_or(0));
+            return rewards::conversion_bp(visitors, converted);
         }
         let start = self.clock.plus_days(-i64::from(self.rules.dynamic.window_days));
         let visits = self.visits.get_mut(&sharer)?;
@@ -642,8 +645,7 @@ impl Engine {
                 converted += 1;
             }
         }
-        let visitors = u64::try_from(seen.len()).ok().filter(|&n| n > 0)?;
-        u32::try_from(converted * u64::from(WHOLE_BP) / visitors).ok()
+        rewards::conversion_bp(u64::try_from(seen.len()).ok()?, converted)
     }
 
     /// Who an order by `buyer` on `base_fen` pays, and at which rates, as the network stands.
@@ -821,11 +823,7 @@ impl Engine {
         let o = &mut self.orders[order as usize];
         o.refunded_fen += amount_fen;
         let left_total = o.total_fen - o.refunded_fen;
-        let base_left = if o.total_fen == 0 {
-            0
-        } else {
-            i64::try_from(i128::from(o.base_fen) * i128::from(left_total) / i128::from(o.total_fen)).unwrap_or(0)
-        };
+        let base_left = settle::base_left(o.base_fen, o.total_fen, left_total);
         let taken = o.base_left_fen - base_left;
         o.base_left_fen = base_left;
         let (buyer, team, in_window, completed) = (o.buyer, o.team, o.in_window, o.completed);
@@ -835,28 +833,18 @@ impl Engine {
         self.members[buyer as usize].spend_fen -= taken;
         let o = &self.orders[order as usize];
         let amounts = rewards::amounts(&o.candidates, base_left, self.rules.cap.total_bp);
-        for (reward, new_amount) in o.rewards.clone().into_iter().zip(amounts) {
+        let current = o.rewards.iter().map(|&r| (self.rewards[r as usize].amount_fen, self.rewards[r as usize].state));
+        for step in settle::cuts(current, amounts) {
+            let reward = self.orders[order as usize].rewards[step.reward];
             let r = &mut self.rewards[reward as usize];
-            let difference = r.amount_fen - new_amount.min(r.amount_fen);
-            if difference == 0 {
-                continue;
+            r.amount_fen -= step.amount_fen;
+            if r.state == RewardState::Available {
+                r.clawback_fen += step.amount_fen;
+            } else {
+                r.voided_fen += step.amount_fen;
             }
-            r.amount_fen -= difference;
-            let (member, from) = match r.state {
-                RewardState::Pending => {
-                    r.voided_fen += difference;
-                    (r.beneficiary, Bucket::Pending)
-                }
-                RewardState::Frozen => {
-                    r.voided_fen += difference;
-                    (r.beneficiary, Bucket::Frozen)
-                }
-                RewardState::Available => {
-                    r.clawback_fen += difference;
-                    (r.beneficiary, Bucket::Available)
-                }
-            };
-            self.move_money(Some(order), member, from, Bucket::StorePayable, difference);
+            let member = r.beneficiary;
+            self.move_money(Some(order), member, step.from, step.to, step.amount_fen);
         }
         let fully_refunded = left_total == 0;
         if fully_refunded && !completed && self.rules.qualify_on == QualifyOn::Paid {
@@ -1587,6 +1575,7 @@ mod tests {
                             Bucket::Frozen => balance.frozen_fen += sign * movement.amount_fen,
                             Bucket::Available => balance.available_fen += sign * movement.amount_fen,
                             Bucket::PaidOut => balance.withdrawn_fen += sign * movement.amount_fen,
+                            Bucket::Withdrawing => prop_assert!(false, "the replay never holds a withdrawal"),
                         }
                     }
                 }

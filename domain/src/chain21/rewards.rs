@@ -63,6 +63,12 @@ pub fn share(amount_fen: i64, rate_bp: u32) -> i64 {
     i64::try_from(product / i128::from(WHOLE_BP)).unwrap_or(amount_fen)
 }
 
+/// A share link's conversion (`chain21.md`, "Metrics"): distinct visitors who paid ÷ distinct
+/// visitors, in basis points; `None` with no visitors.
+pub fn conversion_bp(visitors: u64, converted: u64) -> Option<u32> {
+    (visitors > 0).then(|| u32::try_from(converted.min(visitors) * u64::from(WHOLE_BP) / visitors).unwrap_or(0))
+}
+
 impl<M> Candidate<M> {
     /// The amount before the cap.
     pub fn uncapped_fen(&self, base_fen: i64) -> i64 {

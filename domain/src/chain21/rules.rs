@@ -339,9 +339,24 @@ pub struct Finding {
     pub reference: &'static str,
 }
 
+/// Publishing needs each finding of the rule set acknowledged by its code: the codes not
+/// acknowledged, if any (an acknowledgement of a code the rules do not raise is ignored).
+pub fn unacknowledged<'a>(findings: &'a [Finding], acknowledged: &[String]) -> Vec<&'a str> {
+    findings.iter().map(|f| f.code).filter(|code| !acknowledged.iter().any(|a| a == code)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn publishing_needs_every_finding_acknowledged() {
+        let findings = Rules::chain21().compliance();
+        assert!(!findings.is_empty());
+        let all: Vec<String> = findings.iter().map(|f| f.code.to_owned()).collect();
+        assert!(unacknowledged(&findings, &all).is_empty());
+        assert_eq!(unacknowledged(&findings, &all[1..]), vec![findings[0].code]);
+    }
 
     #[test]
     fn presets_match_the_spec_table() {

@@ -18,6 +18,7 @@ use super::lifecycle::refund_writes;
 use super::orders::{Scope, event, load, page_params};
 use crate::error::ApiError;
 use crate::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
+use crate::rewards::{self, OrderRewards};
 use crate::session::{caller_with_access, require_operator, require_store, require_supplier};
 use crate::{body, config, db};
 
@@ -129,8 +130,8 @@ async fn scoped_order(
     column: &str,
     owner: &str,
     id: &str,
-) -> Result<(MoneyOrder, Vec<MoneyLine>), ApiError> {
-    let reads = vec![
+) -> Result<(MoneyOrder, Vec<MoneyLine>, Option<OrderRewards>), ApiError> {
+    let mut reads = vec![
         db::prepare(
             db,
             &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE id = ?1 AND {column} = ?2"),
@@ -138,9 +139,10 @@ async fn scoped_order(
         )?,
         db::prepare(db, &format!("SELECT {MONEY_LINE_COLUMNS} FROM order_lines WHERE order_id = ?1"), &[db::text(id)])?,
     ];
+    reads.extend(rewards::order_reads(db, id)?);
     let results = db::batch(db, reads).await?;
     let order = db::first::<MoneyOrder>(&results, 0)?.ok_or(ApiError::NotFound { resource: "order" })?;
-    Ok((order, db::nth(&results, 1)?))
+    Ok((order, db::nth(&results, 1)?, OrderRewards::from_results(&results, 2)?))
 }
 
 /// `GET /api/supplier/{id}/orders`: the supplier's delivery orders with their addresses.
@@ -191,7 +193,7 @@ pub async fn ship(env: &Env, req: &Request, supplier: &str, id: &str, text: &str
     let supplier = require_supplier(&access, supplier)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let (order, _) = scoped_order(&db, "shipper_id", supplier.as_str(), id).await?;
+    let (order, _, _) = scoped_order(&db, "shipper_id", supplier.as_str(), id).await?;
     let machine = order.machine()?;
     let next = machine
         .apply(OrderEvent::Ship, now, config::order_policy(env))
@@ -244,7 +246,7 @@ pub async fn decide_refund(
     };
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let (order, lines) = scoped_order(&db, column, &owner, id).await?;
+    let (order, lines, order_rewards) = scoped_order(&db, column, &owner, id).await?;
     // A pickup order's refunds are the store's to decide, a delivery order's the supplier's.
     if column == "store_id" && order.shipper_id.is_some() {
         return Err(ApiError::NotFound { resource: "order" });
@@ -263,7 +265,19 @@ pub async fn decide_refund(
                     decided_at = ?4 WHERE id = ?1",
             &[db::text(&refund.id), db::integer(amount.goods_fen.get()), db::integer(amount.shipping_fen.get()), db::integer(now.millis())],
         )?];
-        writes.extend(refund_writes(&db, &order, &lines, "dev", &refund.id, amount, whole, false, actor, now)?);
+        writes.extend(refund_writes(
+            &db,
+            &order,
+            &lines,
+            order_rewards.as_ref(),
+            "dev",
+            &refund.id,
+            amount,
+            whole,
+            false,
+            actor,
+            now,
+        )?);
         writes
     } else {
         let machine = order.machine()?;

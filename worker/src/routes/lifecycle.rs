@@ -15,6 +15,7 @@ use super::json_response;
 use super::orders::{event, own_order};
 use crate::error::ApiError;
 use crate::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
+use crate::rewards::{self, OrderRewards};
 use crate::{body, config, db, ledger, session};
 
 #[derive(Deserialize)]
@@ -89,12 +90,15 @@ struct RefundRequest {
     reason: String,
 }
 
-async fn read_order(db: &D1Database, id: &str) -> Result<(MoneyOrder, Vec<MoneyLine>, String), ApiError> {
+/// An order with its lines, the provider that took its payment, and its rewards.
+type ReadOrder = (MoneyOrder, Vec<MoneyLine>, String, Option<OrderRewards>);
+
+async fn read_order(db: &D1Database, id: &str) -> Result<ReadOrder, ApiError> {
     #[derive(Deserialize)]
     struct Provider {
         provider: String,
     }
-    let reads = vec![
+    let mut reads = vec![
         db::prepare(db, &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE id = ?1"), &[db::text(id)])?,
         db::prepare(db, &format!("SELECT {MONEY_LINE_COLUMNS} FROM order_lines WHERE order_id = ?1"), &[db::text(id)])?,
         db::prepare(
@@ -104,20 +108,22 @@ async fn read_order(db: &D1Database, id: &str) -> Result<(MoneyOrder, Vec<MoneyL
             &[db::text(id)],
         )?,
     ];
+    reads.extend(rewards::order_reads(db, id)?);
     let results = db::batch(db, reads).await?;
     let order = db::first::<MoneyOrder>(&results, 0)?.ok_or(ApiError::NotFound { resource: "order" })?;
     let provider = db::first::<Provider>(&results, 2)?.map_or_else(|| "dev".to_owned(), |p| p.provider);
-    Ok((order, db::nth(&results, 1)?, provider))
+    Ok((order, db::nth(&results, 1)?, provider, OrderRewards::from_results(&results, 3)?))
 }
 
 /// The writes of a refund of `amount` out of `order` that stand in state `from`: the order's
-/// new state and refunded totals, the refund row, the reversing ledger transaction, and the
-/// stock put back when the goods never left.
+/// new state and refunded totals, the refund row, the reversing ledger transaction, the stock
+/// put back when the goods never left, and the order's rewards cut to what is left of it.
 #[allow(clippy::too_many_arguments)]
 pub fn refund_writes(
     db: &D1Database,
     order: &MoneyOrder,
     lines: &[MoneyLine],
+    order_rewards: Option<&OrderRewards>,
     provider: &str,
     refund_id: &str,
     amount: RefundAmount,
@@ -156,10 +162,15 @@ pub fn refund_writes(
         &format!("t-{refund_id}"),
         "refund",
         &format!("refund:{refund_id}"),
-        &order.id,
+        Some(&order.id),
         now,
         &transaction,
     )?);
+    if let Some(order_rewards) = order_rewards {
+        let left_fen = order.goods_fen - order.refunded_goods_fen - amount.goods_fen.get();
+        let completed = order.completed_at.is_some();
+        writes.extend(order_rewards.refund_writes(db, refund_id, order.goods_fen, left_fen, completed, now)?);
+    }
     if restock {
         writes.push(ledger::restock(db, &ledger::moves_of(lines, Some(&order.id)))?);
     }
@@ -185,7 +196,7 @@ pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> R
     own_order(env, &caller, id).await?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let (order, lines, provider) = read_order(&db, id).await?;
+    let (order, lines, provider, order_rewards) = read_order(&db, id).await?;
     let machine = order.machine()?;
     let requested = machine
         .apply(OrderEvent::RequestRefund, now, config::order_policy(env))
@@ -226,6 +237,7 @@ pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> R
             &db,
             &in_request,
             &lines,
+            order_rewards.as_ref(),
             &provider,
             &refund_id,
             amount,
@@ -245,9 +257,17 @@ pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> R
     json_response(200, &json!({"order": order, "refund_id": refund_id, "automatic": automatic}), "no-store")
 }
 
-/// Releases expired holds and completes orders whose after-delivery delay has passed. Returns
-/// how many of each; runs from the cron trigger and `POST /api/dev/jobs`.
-pub async fn run_jobs(env: &Env) -> Result<(u32, u32), ApiError> {
+/// What one run of the scheduled jobs did.
+pub struct JobsRun {
+    pub released: u32,
+    pub completed: u32,
+    pub thawed: u32,
+}
+
+/// Releases expired holds, completes orders whose after-delivery delay has passed (freezing
+/// their rewards) and thaws the rewards whose after-sale window has closed. Runs from the cron
+/// trigger and `POST /api/dev/jobs`.
+pub async fn run_jobs(env: &Env) -> Result<JobsRun, ApiError> {
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let expired = db::prepare(
@@ -275,7 +295,9 @@ pub async fn run_jobs(env: &Env) -> Result<(u32, u32), ApiError> {
     for order in db::all::<MoneyOrder>(handed_over).await? {
         let machine = order.machine()?;
         let Ok(next) = machine.apply(OrderEvent::Complete, now, policy) else { continue };
-        let writes = vec![
+        let results = db::batch(&db, rewards::order_reads(&db, &order.id)?).await?;
+        let order_rewards = OrderRewards::from_results(&results, 0)?;
+        let mut writes = vec![
             db::prepare(
                 &db,
                 "UPDATE orders SET state = CASE WHEN state = ?2 THEN 'completed' END, completed_at = ?3 WHERE id = ?1",
@@ -283,15 +305,21 @@ pub async fn run_jobs(env: &Env) -> Result<(u32, u32), ApiError> {
             )?,
             event(&db, &order.id, "complete", next.state, "system", None, now)?,
         ];
+        if let Some(order_rewards) = &order_rewards {
+            writes.extend(order_rewards.freeze_writes(&db, now)?);
+        }
         if db::guarded_batch(&db, writes).await?.is_some() {
             completed += 1;
         }
     }
-    Ok((released, completed))
+    let thawed = rewards::thaw_due(&db, now).await?;
+    Ok(JobsRun { released, completed, thawed })
 }
 
 /// `POST /api/dev/jobs`: runs the scheduled jobs now (with the development clock).
 pub async fn dev_jobs(env: &Env) -> Result<Response, ApiError> {
-    let (released, completed) = run_jobs(env).await?;
-    json_response(200, &json!({"released_checkouts": released, "completed_orders": completed}), "no-store")
+    let run = run_jobs(env).await?;
+    let body =
+        json!({"released_checkouts": run.released, "completed_orders": run.completed, "thawed_rewards": run.thawed});
+    json_response(200, &body, "no-store")
 }

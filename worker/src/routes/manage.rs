@@ -40,7 +40,13 @@ struct SettingRow {
 }
 
 async fn pricing_policy(db: &D1Database) -> Result<PricingPolicy, ApiError> {
-    let statement = db::prepare(db, "SELECT key, value FROM settings", &[])?;
+    // The published distribution rules' cap, when there are any, overrides the setting.
+    let statement = db::prepare(
+        db,
+        "SELECT key, value FROM settings
+         UNION ALL SELECT 'distribution_cap_bp', json_extract(body, '$.cap.total_bp') FROM chain_rules WHERE state = 'published'",
+        &[],
+    )?;
     let mut policy = PricingPolicy::default();
     for row in db::all::<SettingRow>(statement).await? {
         let bp = db::stored(BasisPoints::new(u32::try_from(row.value).unwrap_or(u32::MAX)))?;

@@ -335,7 +335,7 @@ fn payment_writes(
             &format!("t-pay-{}", order.id),
             "payment",
             &format!("payment:{}", order.id),
-            &order.id,
+            Some(&order.id),
             now,
             &transaction,
         )?);

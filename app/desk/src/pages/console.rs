@@ -320,6 +320,7 @@ pub fn OperatorConsole() -> impl IntoView {
     view! {
         <TopBar title=Signal::derive(move || t(language.get(), T::OperatorConsole).to_owned()) back=Signal::derive(|| "/console".to_owned()) />
         <main class="page desk console operator">
+            <p class="note"><a href="/console/operator/network" data-test="network-link">{move || crate::text::both(language.get(), "分销网络：规则、提现审核、分销树 →", "Distribution network: rules, withdrawals, tree →")}</a></p>
             <super::manage::OperatorPanels />
             <h2>{move || t(language.get(), T::Ledger)}</h2>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>

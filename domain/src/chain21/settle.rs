@@ -1,0 +1,276 @@
+//! The lifecycle of rewards already posted (`chain21.md`, "Reward lifecycle"), on stored rows:
+//! what completion, the clock, a refund and a withdrawal do to them, as movements between a
+//! member's buckets and the store's payable. The engine applies the same rules to its own state;
+//! the Worker applies them to what it read from D1 and writes the result back.
+
+use crate::catalog::StoreId;
+use crate::ledger::{Account, Side, Transaction};
+use crate::money::Fen;
+use crate::time::Timestamp;
+
+use super::engine::{Bucket, RewardState};
+use super::rewards::{self, Candidate, Kind};
+use super::rules::{QualifyOn, Rules};
+
+/// A reward as it is stored: its key, the rates of the payment, and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReward {
+    pub beneficiary: String,
+    pub kind: Kind,
+    pub generation: u8,
+    pub rate_bp: u32,
+    pub of_team_bp: Option<u32>,
+    pub amount_fen: i64,
+    pub state: RewardState,
+    pub thaw_at: Option<Timestamp>,
+}
+
+/// One movement of one reward's money: `amount_fen` leaves `from` for `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// The reward's index in the slice given.
+    pub reward: usize,
+    pub from: Bucket,
+    pub to: Bucket,
+    pub amount_fen: i64,
+}
+
+impl RewardState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RewardState::Pending => "pending",
+            RewardState::Frozen => "frozen",
+            RewardState::Available => "available",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RewardState> {
+        [RewardState::Pending, RewardState::Frozen, RewardState::Available].into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The member's bucket a reward in this state sits in.
+    pub fn bucket(self) -> Bucket {
+        match self {
+            RewardState::Pending => Bucket::Pending,
+            RewardState::Frozen => Bucket::Frozen,
+            RewardState::Available => Bucket::Available,
+        }
+    }
+}
+
+impl Bucket {
+    /// The suffix of the member's ledger account (`member:{id}:{bucket}`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bucket::StorePayable => "payable",
+            Bucket::Pending => "pending",
+            Bucket::Frozen => "frozen",
+            Bucket::Available => "available",
+            Bucket::Withdrawing => "withdrawing",
+            Bucket::PaidOut => "paid_out",
+        }
+    }
+}
+
+/// When the rewards of an order completed at `completed_at` become available.
+pub fn thaw_time(rules: &Rules, completed_at: Timestamp) -> Timestamp {
+    completed_at.plus_days(i64::from(rules.settle.after_sale_days))
+}
+
+/// Completion: every pending reward is frozen until [`thaw_time`].
+pub fn freeze(rewards: &[StoredReward]) -> Vec<Step> {
+    rewards
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.state == RewardState::Pending)
+        .map(|(reward, r)| Step { reward, from: Bucket::Pending, to: Bucket::Frozen, amount_fen: r.amount_fen })
+        .collect()
+}
+
+/// The clock at `now`: every frozen reward whose thaw time has come becomes available.
+pub fn thaw(rewards: &[StoredReward], now: Timestamp) -> Vec<Step> {
+    rewards
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.state == RewardState::Frozen && r.thaw_at.is_some_and(|t| t <= now))
+        .map(|(reward, r)| Step { reward, from: Bucket::Frozen, to: Bucket::Available, amount_fen: r.amount_fen })
+        .collect()
+}
+
+/// What is left of an order's commissionable base once `left_fen` of its `total_fen` is left:
+/// `floor(base × left / total)`.
+pub fn base_left(base_fen: i64, total_fen: i64, left_fen: i64) -> i64 {
+    if total_fen <= 0 {
+        return 0;
+    }
+    let left = i128::from(base_fen) * i128::from(left_fen.clamp(0, total_fen)) / i128::from(total_fen);
+    i64::try_from(left).unwrap_or(0)
+}
+
+/// A refund: the rewards recomputed on what is left of the base with the payment's rates and
+/// the cap in force then, each only ever going down. What a reward loses goes back to the
+/// store: voided from pending or frozen, clawed back from available (which may go negative).
+pub fn refund(rewards: &[StoredReward], base_left_fen: i64, cap_bp: u32) -> Vec<Step> {
+    let candidates: Vec<Candidate<()>> = rewards
+        .iter()
+        .map(|r| Candidate {
+            beneficiary: (),
+            kind: r.kind,
+            generation: r.generation,
+            rate_bp: r.rate_bp,
+            of_team_bp: r.of_team_bp,
+        })
+        .collect();
+    let amounts = rewards::amounts(&candidates, base_left_fen, cap_bp);
+    cuts(rewards.iter().map(|r| (r.amount_fen, r.state)), amounts)
+}
+
+/// The steps that take each reward (current amount and state) down to its new amount.
+pub(super) fn cuts(current: impl Iterator<Item = (i64, RewardState)>, amounts: Vec<i64>) -> Vec<Step> {
+    current
+        .zip(amounts)
+        .enumerate()
+        .filter_map(|(reward, ((amount, state), new_amount))| {
+            let difference = amount - new_amount.min(amount);
+            (difference > 0).then_some(Step {
+                reward,
+                from: state.bucket(),
+                to: Bucket::StorePayable,
+                amount_fen: difference,
+            })
+        })
+        .collect()
+}
+
+/// Does a refund take the buyer's agent identity back? Only a full refund before completion,
+/// when identity comes with payment (the order it qualified by is checked by the caller).
+pub fn revokes(rules: &Rules, fully_refunded: bool, completed: bool) -> bool {
+    fully_refunded && !completed && rules.qualify_on == QualifyOn::Paid
+}
+
+/// The ledger transaction of `steps` for the rewards of an order of `store`.
+pub fn transaction(store: &StoreId, rewards: &[StoredReward], steps: &[Step]) -> Transaction {
+    let mut transaction = Transaction { entries: Vec::new() };
+    for step in steps {
+        let member = &rewards[step.reward].beneficiary;
+        transaction.push(account(store, member, step.from), Side::Debit, Fen(step.amount_fen));
+        transaction.push(account(store, member, step.to), Side::Credit, Fen(step.amount_fen));
+    }
+    transaction
+}
+
+/// The ledger account of `bucket`: the store's payable, or one of the member's.
+pub fn account(store: &StoreId, member: &str, bucket: Bucket) -> Account {
+    match bucket {
+        Bucket::StorePayable => Account::StorePayable(store.clone()),
+        bucket => Account::Member { id: member.to_owned(), bucket: bucket.as_str().to_owned() },
+    }
+}
+
+/// Why a withdrawal cannot be requested.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WithdrawalError {
+    #[error("a withdrawal is at least {min_fen} fen")]
+    TooSmall { min_fen: i64 },
+    #[error("a withdrawal is at most {max_fen} fen")]
+    TooLarge { max_fen: i64 },
+    #[error("{available_fen} fen available, {wanted_fen} fen asked")]
+    NotCovered { available_fen: i64, wanted_fen: i64 },
+}
+
+/// The smallest and largest single withdrawal (1 yuan, 50,000 yuan).
+pub const WITHDRAWAL_MIN_FEN: i64 = 100;
+pub const WITHDRAWAL_MAX_FEN: i64 = 5_000_000;
+
+/// Checks a withdrawal of `amount_fen` against the member's available balance (which a
+/// clawback may have made negative: then nothing can be withdrawn).
+pub fn check_withdrawal(available_fen: i64, amount_fen: i64) -> Result<(), WithdrawalError> {
+    if amount_fen < WITHDRAWAL_MIN_FEN {
+        return Err(WithdrawalError::TooSmall { min_fen: WITHDRAWAL_MIN_FEN });
+    }
+    if amount_fen > WITHDRAWAL_MAX_FEN {
+        return Err(WithdrawalError::TooLarge { max_fen: WITHDRAWAL_MAX_FEN });
+    }
+    if available_fen < amount_fen {
+        return Err(WithdrawalError::NotCovered { available_fen, wanted_fen: amount_fen });
+    }
+    Ok(())
+}
+
+/// The movements of a withdrawal: requested (available → withdrawing), paid out (withdrawing →
+/// paid out) or rejected (withdrawing → available).
+pub fn withdrawal_transaction(member: &str, from: Bucket, to: Bucket, amount_fen: i64) -> Transaction {
+    let bucket = |b: Bucket| Account::Member { id: member.to_owned(), bucket: b.as_str().to_owned() };
+    Transaction::transfer(bucket(from), bucket(to), Fen(amount_fen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain21::rules::Rules;
+
+    fn reward(beneficiary: &str, kind: Kind, rate_bp: u32, amount_fen: i64, state: RewardState) -> StoredReward {
+        StoredReward {
+            beneficiary: beneficiary.to_owned(),
+            kind,
+            generation: 1,
+            rate_bp,
+            of_team_bp: None,
+            amount_fen,
+            state,
+            thaw_at: None,
+        }
+    }
+
+    #[test]
+    fn a_half_refund_voids_half_of_pending_and_claws_back_available() {
+        let rewards = [
+            reward("P", Kind::Direct, 1500, 5985, RewardState::Pending),
+            reward("Q", Kind::Indirect, 500, 1995, RewardState::Available),
+        ];
+        let steps = refund(&rewards, base_left(39_900, 39_900, 19_950), 3500);
+        assert_eq!(
+            steps,
+            vec![
+                Step { reward: 0, from: Bucket::Pending, to: Bucket::StorePayable, amount_fen: 5985 - 2992 },
+                Step { reward: 1, from: Bucket::Available, to: Bucket::StorePayable, amount_fen: 1995 - 997 },
+            ]
+        );
+        let store = StoreId::parse("st-a").unwrap();
+        let transaction = transaction(&store, &rewards, &steps);
+        assert_eq!(transaction.imbalance(), 0);
+        assert_eq!(transaction.entries[0].account.to_string(), "member:P:pending");
+        assert_eq!(transaction.entries[3].account.to_string(), "store:st-a:payable");
+    }
+
+    #[test]
+    fn a_full_refund_takes_everything_and_revokes_only_before_completion() {
+        let rewards = [reward("P", Kind::Direct, 1500, 5985, RewardState::Frozen)];
+        let steps = refund(&rewards, base_left(39_900, 39_900, 0), 3500);
+        assert_eq!(steps[0].amount_fen, 5985);
+        let rules = Rules::preset("chain21").unwrap();
+        assert!(revokes(&rules, true, false));
+        assert!(!revokes(&rules, true, true));
+        assert!(!revokes(&rules, false, false));
+    }
+
+    #[test]
+    fn freezing_and_thawing_move_whole_rewards_once() {
+        let at = Timestamp(1_000);
+        let mut rewards = vec![reward("P", Kind::Direct, 1500, 5985, RewardState::Pending)];
+        assert_eq!(freeze(&rewards).len(), 1);
+        rewards[0].state = RewardState::Frozen;
+        rewards[0].thaw_at = Some(at);
+        assert!(freeze(&rewards).is_empty());
+        assert!(thaw(&rewards, Timestamp(999)).is_empty());
+        assert_eq!(thaw(&rewards, at)[0].to, Bucket::Available);
+    }
+
+    #[test]
+    fn withdrawals_need_cover_and_sane_amounts() {
+        assert_eq!(check_withdrawal(1_000, 1_000), Ok(()));
+        assert!(matches!(check_withdrawal(-50, 100), Err(WithdrawalError::NotCovered { .. })));
+        assert!(matches!(check_withdrawal(1_000, 99), Err(WithdrawalError::TooSmall { .. })));
+        assert!(matches!(check_withdrawal(i64::MAX, WITHDRAWAL_MAX_FEN + 1), Err(WithdrawalError::TooLarge { .. })));
+    }
+}
