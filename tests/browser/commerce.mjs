@@ -1,17 +1,7 @@
 // Buying and fulfilling in the browser: a shopper buys for pickup and for delivery and pays on
 // the dev provider's page; a clerk verifies the pickup; the supplier ships the delivery.
 import assert from "node:assert/strict";
-import { base, finish, noSideways, phone, shot, step } from "./harness.mjs";
-
-/// Signs in on the sign-in page the app sent us to, reading the code from the dev outbox.
-async function signIn(page, number) {
-  await page.locator('[data-test="phone"]').fill(number);
-  await page.locator('[data-test="send-code"]').click();
-  await page.locator('[data-test="signin-message"]').waitFor();
-  const code = await page.evaluate(async (p) => (await (await fetch(`/api/dev/otp?phone=${p}`)).json()).code, number);
-  await page.locator('[data-test="code"]').fill(code);
-  await page.locator('[data-test="sign-in"]').click();
-}
+import { base, finish, noSideways, phone, shot, signIn, step } from "./harness.mjs";
 
 let pickupCode = null;
 

@@ -46,6 +46,16 @@ export const noSideways = async (page) => {
   assert.ok(width <= 390, `the page is ${width}px wide, wider than the 390px screen`);
 };
 
+/// Signs in on the sign-in page the app sent us to, reading the code from the dev outbox.
+export async function signIn(page, number) {
+  await page.locator('[data-test="phone"]').fill(number);
+  await page.locator('[data-test="send-code"]').click();
+  await page.locator('[data-test="signin-message"]').waitFor();
+  const code = await page.evaluate(async (p) => (await (await fetch(`/api/dev/otp?phone=${p}`)).json()).code, number);
+  await page.locator('[data-test="code"]').fill(code);
+  await page.locator('[data-test="sign-in"]').click();
+}
+
 export async function finish() {
   await browser.close();
   console.log(`${passed} passed, ${failures.length} failed`);

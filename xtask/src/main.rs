@@ -134,7 +134,7 @@ fn test() -> Result {
     drop(production);
     let screenshots = root().join("target/screenshots");
     std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
-    for script in ["tests/browser/storefront.mjs", "tests/browser/commerce.mjs"] {
+    for script in ["tests/browser/storefront.mjs", "tests/browser/commerce.mjs", "tests/browser/chain.mjs"] {
         run(Command::new(&tools.node)
             .arg(script)
             .env("TANDEM_BASE_URL", &base_url)

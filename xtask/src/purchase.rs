@@ -2,6 +2,9 @@
 //! checkout, open its payment and confirm it on the dev provider's page, one purchase after
 //! another. It reports purchases per second and the latency of the whole purchase with 1 and
 //! 16 buyers, and the D1 round trips each step costs, read from the Worker's own counter.
+//! Every buyer is bound to one sharer who is an agent, so each payment notification posts a
+//! reward, and all of them read (and contend on) the same place in the network: the worst case
+//! for the network guard. The confirmation step (the provider's notification) is timed apart.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +19,9 @@ use crate::load::{Answer, Figures, MEASURE, WARM_UP, exchange};
 const SKU: &str = "p-0101-05";
 const SUPPLIER: &str = "sup-huafang";
 const SUPPLIER_STAFF: &str = "13900000011";
+/// The designated product the sharer buys to become an agent, and its supplier's staff.
+const GIFT: &str = "p-0208-01";
+const GIFT_STAFF: &str = "13900000012";
 
 /// A keep-alive connection with a session cookie.
 struct Client {
@@ -78,22 +84,29 @@ impl Client {
         Ok(())
     }
 
-    /// One purchase: checkout, payment, confirmation.
-    async fn purchase(&mut self, key: &str) -> Result {
+    /// One purchase of `sku`: checkout, payment, confirmation; how long the confirmation took.
+    async fn purchase(&mut self, key: &str, sku: &str) -> Result<Duration> {
         let body = json!({
             "store_id": "s-jingan",
-            "lines": [{"sku_id": SKU, "quantity": 1, "fulfilment": "delivery"}],
+            "lines": [{"sku_id": sku, "quantity": 1, "fulfilment": "delivery"}],
             "address": {"name": "压测", "phone": "13800138000", "region": "上海市 静安区", "detail": "南京西路 1 号"},
         });
         let placed = self.expect(201, "POST", "/api/orders", Some(&body), Some(key)).await?;
         let checkout = placed["checkout"]["id"].as_str().ok_or("no checkout id")?.to_owned();
         let opened = self.expect(201, "POST", &format!("/api/checkouts/{checkout}/payments"), None, None).await?;
         let payment = opened["payment"]["id"].as_str().ok_or("no payment id")?.to_owned();
+        let sent = Instant::now();
         let confirmed = self.expect(200, "POST", &format!("/api/payments/{payment}/confirm"), None, None).await?;
         if confirmed["result"] != "paid" {
             return Err(format!("payment {payment}: {confirmed}"));
         }
-        Ok(())
+        Ok(sent.elapsed())
+    }
+
+    /// Opens the invite link of `code` signed in: bound to its sharer.
+    async fn bind_to(&mut self, code: &str) -> Result {
+        let answer = self.call("GET", &format!("/i/{code}"), None, None).await?;
+        if answer.status == 302 { Ok(()) } else { Err(format!("invite link: {}", answer.status)) }
     }
 
     async fn round_trips(&mut self) -> Result<u64> {
@@ -115,9 +128,24 @@ pub async fn report(address: &str) -> Result {
         )
         .await?;
 
+    let mut gift_staff = Client::connect(address).await?;
+    gift_staff.sign_in(GIFT_STAFF).await?;
+    let stock = json!({"sku_id": GIFT, "on_hand": 1_000});
+    gift_staff.expect(200, "PUT", "/api/supplier/sup-yangguang/stock", Some(&stock), None).await?;
+    // The sharer buys the designated product: an agent, paid on its directs' orders.
+    let mut sharer = Client::connect(address).await?;
+    sharer.sign_in("13499999999").await?;
+    sharer.purchase("sharer-gift", GIFT).await?;
+    let centre = sharer.expect(200, "GET", "/api/chain/me", None, None).await?;
+    if centre["identity"] != "agent" {
+        return Err(format!("the bench's sharer is not an agent: {centre}"));
+    }
+    let code = centre["invite_code"].as_str().ok_or("no invite code")?.to_owned();
+
     // Round trips per step, counted by the Worker while nothing else runs.
     let mut buyer = Client::connect(address).await?;
     buyer.sign_in("13500000000").await?;
+    buyer.bind_to(&code).await?;
     let body = json!({"store_id": "s-jingan", "lines": [{"sku_id": SKU, "quantity": 1, "fulfilment": "delivery"}],
                       "address": {"name": "压测", "phone": "13800138000", "region": "上海市", "detail": "一号"}});
     let before = buyer.round_trips().await?;
@@ -129,6 +157,11 @@ pub async fn report(address: &str) -> Result {
     let payment = opened["payment"]["id"].as_str().ok_or("no payment id")?.to_owned();
     buyer.expect(200, "POST", &format!("/api/payments/{payment}/confirm"), None, None).await?;
     let after_confirm = buyer.round_trips().await?;
+    let rewards =
+        sharer.expect(200, "GET", "/api/chain/me", None, None).await?["rewards"].as_array().map_or(0, Vec::len);
+    if rewards != 1 {
+        return Err(format!("the counted purchase should have posted the sharer's reward: {rewards} rewards"));
+    }
     println!(
         "\nD1 round trips: checkout {}, create payment {}, confirm + notification {} (per purchase {})",
         after_checkout - before,
@@ -142,12 +175,16 @@ pub async fn report(address: &str) -> Result {
         MEASURE.as_secs(),
         WARM_UP.as_secs()
     );
-    println!("{:<8} {:>10} {:>9} {:>9} {:>7}", "buyers", "orders/s", "p50 ms", "p99 ms", "errors");
+    println!(
+        "{:<8} {:>10} {:>9} {:>9} {:>7} {:>17} {:>17}",
+        "buyers", "orders/s", "p50 ms", "p99 ms", "errors", "notify p50 ms", "notify p99 ms"
+    );
     for buyers in [1usize, 16] {
         let mut signed_in = Vec::new();
         for index in 0..buyers {
             let mut client = Client::connect(address).await?;
             client.sign_in(&format!("135{buyers:02}{index:06}")).await?;
+            client.bind_to(&code).await?;
             signed_in.push(client);
         }
         let start = Instant::now();
@@ -156,15 +193,19 @@ pub async fn report(address: &str) -> Result {
             .enumerate()
             .map(|(index, mut client)| {
                 tokio::spawn(async move {
-                    let (mut latencies, mut errors, mut n) = (Vec::<Duration>::new(), 0usize, 0u64);
+                    let (mut latencies, mut notify, mut errors, mut n) =
+                        (Vec::<Duration>::new(), Vec::new(), 0usize, 0u64);
                     while start.elapsed() < WARM_UP + MEASURE {
                         n += 1;
                         let sent = Instant::now();
-                        let outcome = client.purchase(&format!("bench-{buyers}-{index}-{n}")).await;
+                        let outcome = client.purchase(&format!("bench-{buyers}-{index}-{n}"), SKU).await;
                         let in_window = sent.duration_since(start) >= WARM_UP && start.elapsed() <= WARM_UP + MEASURE;
                         match outcome {
-                            Ok(()) if in_window => latencies.push(sent.elapsed()),
-                            Ok(()) => {}
+                            Ok(confirmation) if in_window => {
+                                latencies.push(sent.elapsed());
+                                notify.push(confirmation);
+                            }
+                            Ok(_) => {}
                             Err(error) => {
                                 if in_window {
                                     errors += 1;
@@ -175,20 +216,22 @@ pub async fn report(address: &str) -> Result {
                             }
                         }
                     }
-                    (latencies, errors)
+                    (latencies, notify, errors)
                 })
             })
             .collect();
-        let (mut latencies, mut errors) = (Vec::new(), 0);
+        let (mut latencies, mut notify, mut errors) = (Vec::new(), Vec::new(), 0);
         for task in tasks {
-            let (client_latencies, client_errors) = task.await.map_err(|e| e.to_string())?;
+            let (client_latencies, client_notify, client_errors) = task.await.map_err(|e| e.to_string())?;
             latencies.extend(client_latencies);
+            notify.extend(client_notify);
             errors += client_errors;
         }
         let figures = Figures::from(latencies, errors).ok_or("no purchase succeeded")?;
+        let notify = Figures::from(notify, 0).ok_or("no notification timed")?;
         println!(
-            "{buyers:<8} {:>10.1} {:>9.2} {:>9.2} {:>7}",
-            figures.requests_per_second, figures.p50_ms, figures.p99_ms, figures.errors
+            "{buyers:<8} {:>10.1} {:>9.2} {:>9.2} {:>7} {:>17.2} {:>17.2}",
+            figures.requests_per_second, figures.p50_ms, figures.p99_ms, figures.errors, notify.p50_ms, notify.p99_ms
         );
     }
     Ok(())

@@ -137,7 +137,7 @@ fn RulesEditor() -> impl IntoView {
     });
     let findings = move || check.value().get().and_then(Result::ok).map(|c| c.findings).unwrap_or_default();
     view! {
-        <section class="card rules" data-test="rules-editor">
+        <section class="panel rules" data-test="rules-editor">
             <h2>{move || both(language.get(), "分销规则", "Distribution rules")}</h2>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || list.get().map(|result| match result {
@@ -237,7 +237,7 @@ fn WithdrawalApprovals() -> impl IntoView {
         }
     });
     view! {
-        <section class="card withdrawals">
+        <section class="panel withdrawals">
             <h2>{move || both(language.get(), "提现审核", "Withdrawals to decide")}</h2>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || list.get().map(|result| match result {
@@ -283,7 +283,7 @@ fn Tree() -> impl IntoView {
         }
     });
     view! {
-        <section class="card tree">
+        <section class="panel tree">
             <h2>{move || both(language.get(), "分销树", "Distribution tree")}</h2>
             <form class="form inline" on:submit=move |ev| { ev.prevent_default(); searched.set(query.get_untracked().trim().to_owned()); }>
                 <input type="search" data-test="tree-search" placeholder=move || both(language.get(), "手机号 / 会员号 / 邀请码", "Phone, member id or invite code")
@@ -321,7 +321,7 @@ fn ProductFlags() -> impl IntoView {
         }
     });
     view! {
-        <section class="card flags">
+        <section class="panel flags">
             <h2>{move || both(language.get(), "商品分销属性", "Product flags")}</h2>
             <form class="form" on:submit=move |ev| { ev.prevent_default(); save.dispatch((product.get_untracked(), designated.get_untracked(), commissionable.get_untracked())); }>
                 <label>{move || both(language.get(), "商品编号", "Product id")}

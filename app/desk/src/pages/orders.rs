@@ -38,6 +38,7 @@ pub fn OrderList() -> impl IntoView {
     view! {
         <TopBar title=Signal::derive(move || t(language.get(), T::MyOrders).to_owned()) />
         <main class="page desk orders">
+            <p class="note"><a href="/share" data-test="share-link">{move || crate::text::both(language.get(), "分享中心：邀请好友、查看收益 →", "Sharer centre: invite friends, see earnings →")}</a></p>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || orders.get().map(|result| match result {
                     Ok(list) if list.orders.is_empty() => view! {

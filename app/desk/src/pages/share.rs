@@ -164,7 +164,7 @@ pub fn TeamNode(node: Node, base: &'static str) -> impl IntoView {
                     </button>
                 })}
                 <span class="node-name">{label}</span>
-                <span class="badge">{move || identity_name(language.get(), &identity)}</span>
+                <span class="identity-badge">{move || identity_name(language.get(), &identity)}</span>
             </div>
             <p class="node-metrics">
                 {move || both(language.get(), "直推 ", "Directs ")} {directs}
@@ -223,6 +223,9 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
         .unwrap_or_default();
     let poster = format!("/api/chain/poster.svg?store={}", api::encode(&store));
     let identity = data.identity.clone();
+    let member_hint = (data.identity == "member").then(|| view! {
+        <p class="progress-label">{move || both(language.get(), "购买指定商品即可成为代理，开始获得分享收益", "Buy a designated product to become an agent and start earning")}</p>
+    });
     let progress = data.required_directs.filter(|_| data.identity == "agent").map(|required| {
         let done = data.qualifying_directs.min(required);
         view! {
@@ -260,8 +263,9 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
     let stats = data.stats.clone();
     let period = data.period_days;
     view! {
-        <section class="card sharer" data-test="sharer">
-            <h2>{data.name.clone()} " " <span class="badge" data-test="identity">{move || identity_name(language.get(), &identity)}</span></h2>
+        <section class="panel sharer" data-test="sharer">
+            <h2>{data.name.clone()} " " <span class="identity-badge" data-test="identity">{move || identity_name(language.get(), &identity)}</span></h2>
+            {member_hint}
             {progress}
             <form class="form inline" on:submit=move |ev| { ev.prevent_default(); save_name.dispatch(name.get_untracked()); }>
                 <label>{move || both(language.get(), "海报上的名字", "Name on the poster")}
@@ -269,7 +273,7 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
                 <button type="submit" class="secondary">{move || both(language.get(), "保存", "Save")}</button>
             </form>
         </section>
-        <section class="card invite">
+        <section class="panel invite">
             <h2>{move || both(language.get(), "邀请好友", "Invite friends")}</h2>
             <p class="invite-link"><code data-test="invite-link">{link.clone()}</code></p>
             <div class="actions">
@@ -289,8 +293,8 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
             <p class="hint">{move || both(language.get(), "长按海报可保存或转发", "Long-press the poster to save or forward it")}</p>
         </section>
         {stats.map(|s| view! {
-            <section class="card stats" data-test="stats">
-                <h2>{move || both(language.get(), "近", "Last ")} {period} {move || both(language.get(), " 天", " days")}</h2>
+            <section class="panel stats" data-test="stats">
+                <h2>{move || both(language.get(), "近 ", "Last ")} {period} {move || both(language.get(), " 天", " days")}</h2>
                 <dl class="figures">
                     <div><dt>{move || both(language.get(), "访客", "Visitors")}</dt><dd>{s.visitors}</dd></div>
                     <div><dt>{move || both(language.get(), "转化", "Converted")}</dt><dd>{s.conversions}</dd></div>
@@ -299,7 +303,7 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
                 </dl>
             </section>
         })}
-        <section class="card earnings">
+        <section class="panel earnings">
             <h2>{move || both(language.get(), "收益", "Earnings")}</h2>
             <dl class="figures" data-test="balances">
                 <div><dt>{move || state_name(language.get(), "pending")}</dt><dd data-test="pending">{Fen(b.pending_fen).to_string()}</dd></div>
@@ -326,7 +330,7 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </section>
-        <section class="card withdrawals">
+        <section class="panel withdrawals">
             <h2>{move || both(language.get(), "提现", "Withdraw")}</h2>
             <form class="form inline" on:submit=move |ev| { ev.prevent_default(); withdraw.dispatch(amount.get_untracked()); }>
                 <label>{move || both(language.get(), "金额（元）", "Amount (yuan)")}
@@ -351,7 +355,7 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </section>
-        <section class="card team">
+        <section class="panel team">
             <h2>{move || both(language.get(), "我的团队", "My team")}</h2>
             {data.directs.is_empty().then(|| view! { <p class="note">{move || both(language.get(), "还没有直推成员，分享链接邀请好友吧", "No one yet: share your link")}</p> })}
             <ul class="team-tree" data-test="team">
