@@ -1,5 +1,5 @@
 //! `tandem`, the operator's tool: the demo data, and the distribution engine's replay and rule
-//! checks. Later issues add the simulator and the recommender's evaluation.
+//! checks. and the recommender's evaluation.
 //!
 //! # Layout
 //!
@@ -7,10 +7,12 @@
 //! - `demo`: the demo catalogue (suppliers, stores, products).
 //! - `seed`: the demo data as SQL for D1.
 //! - `media`: the demo products' pictures (SVG) and 3D models (GLB).
+//! - `recommend`: `tandem recommend eval` and `tandem recommend generate`.
 
 mod chain21;
 mod demo;
 mod media;
+mod recommend;
 mod seed;
 
 use std::path::PathBuf;
@@ -33,6 +35,9 @@ enum Command {
     /// The 链动2+1 distribution engine.
     #[command(subcommand)]
     Chain21(chain21::Command),
+    /// The recommender: evaluation on a purchase log, generated logs.
+    #[command(subcommand)]
+    Recommend(recommend::Command),
 }
 
 #[derive(Subcommand)]
@@ -84,6 +89,7 @@ fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Seed(Seed::Media { out }) => write_media(&out).map_err(|e| format!("{}: {e}", out.display())),
+        Command::Recommend(command) => recommend::run(command),
         Command::Chain21(_) => Err("handled in main".to_owned()),
     }
 }

@@ -64,7 +64,7 @@ pub enum ImportError {
 
 /// Splits one CSV line into fields: commas separate, double quotes enclose a field that holds
 /// commas or quotes (`""` is a quote). Fields never span lines in this format.
-fn fields(line: &str) -> Result<Vec<String>, String> {
+pub(crate) fn fields(line: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut field = String::new();
     let mut chars = line.chars().peekable();

@@ -24,6 +24,8 @@
 //! - [`auth`]: phone numbers, one-time codes, rate limits, session tokens.
 //! - [`payment`]: signed payment notifications.
 //! - [`crypto`]: HMAC-SHA256 and SHA-256 helpers.
+//! - [`recommend`]: the blended recommender, its learned weights and its hold-out evaluation.
+//! - [`random`]: the seeded generator of the synthetic worlds.
 
 pub mod access;
 pub mod auth;
@@ -40,6 +42,8 @@ pub mod money;
 pub mod order;
 pub mod payment;
 pub mod pricing;
+pub mod random;
+pub mod recommend;
 pub mod refund;
 pub mod shelf;
 pub mod stock;

@@ -89,6 +89,26 @@ impl Timestamp {
     }
 }
 
+/// Days since 1970-01-01 of a calendar date, or `None` when the date does not exist.
+pub fn civil_day(year: i64, month: i64, day: i64) -> Option<i64> {
+    ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month))
+        .then(|| days_from_civil(year, month, day))
+}
+
+/// The calendar date of a day number, as `YYYY-MM-DD` (the inverse of [`civil_day`]).
+pub fn civil_date(day_number: i64) -> String {
+    let z = day_number + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 fn is_leap(year: i64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
@@ -115,6 +135,19 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_numbers_and_dates_round_trip() {
+        assert_eq!(civil_day(1970, 1, 1), Some(0));
+        assert_eq!(civil_day(2025, 1, 1), Some(20_089));
+        assert_eq!(civil_day(2024, 2, 30), None);
+        for day in [-1, 0, 59, 11_016, 20_089, 20_513, 30_000] {
+            let date = civil_date(day);
+            let parts: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+            assert_eq!(civil_day(parts[0], parts[1], parts[2]), Some(day), "{date}");
+        }
+        assert_eq!(civil_date(20_089), "2025-01-01");
+    }
 
     #[test]
     fn rfc3339_times_become_milliseconds() {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::engine::{Engine, EngineError, Identity, RewardState};
 use super::events::{Event, EventKind, GrantIdentity, Line};
 use super::rules::Rules;
+use crate::random::Random;
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, Copy)]
@@ -35,28 +36,12 @@ pub struct Outcome {
     pub available_fen: i64,
 }
 
-/// xorshift64*: small, fast and the same everywhere.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-}
-
 const GIFT_FEN: i64 = 39_900;
 
 /// Runs the plan through a fresh engine; the caller times it.
 pub fn run(rules: Rules, plan: Plan) -> Result<(Engine, Outcome), EngineError> {
     let mut engine = Engine::new(rules);
-    let mut random = Random(plan.seed | 1);
+    let mut random = Random::new(plan.seed);
     let mut at = plan.start;
     let mut outcome = Outcome::default();
     let members = u64::from(plan.members.max(1));
