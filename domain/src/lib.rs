@@ -24,11 +24,14 @@
 //! - [`auth`]: phone numbers, one-time codes, rate limits, session tokens.
 //! - [`payment`]: signed payment notifications.
 //! - [`crypto`]: HMAC-SHA256 and SHA-256 helpers.
+//! - [`behaviour`]: what people do online and in the store, as checked event batches.
+//! - [`profile`]: weighted tags that fade with time, the visit label and the RFM segment.
 //! - [`recommend`]: the blended recommender, its learned weights and its hold-out evaluation.
 //! - [`random`]: the seeded generator of the synthetic worlds.
 
 pub mod access;
 pub mod auth;
+pub mod behaviour;
 pub mod catalog;
 pub mod chain21;
 pub mod checkout;
@@ -42,6 +45,7 @@ pub mod money;
 pub mod order;
 pub mod payment;
 pub mod pricing;
+pub mod profile;
 pub mod random;
 pub mod recommend;
 pub mod refund;

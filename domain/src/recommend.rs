@@ -19,9 +19,11 @@
 //! Items are dense indexes (`0..items`); the caller maps its product ids to them.
 //!
 //! - [`eval`]: the hold-out evaluation behind `tandem recommend eval`.
+//! - [`serve`]: the trained model as the Worker stores it, and the placements it serves.
 //! - [`synthetic`]: generated logs with planted structure.
 
 pub mod eval;
+pub mod serve;
 pub mod synthetic;
 
 use std::collections::HashMap;
@@ -558,6 +560,9 @@ pub const MAX_LEARNING_CASES: usize = 4_000;
 /// earn its place by the same margin as a personal signal).
 const POPULARITY_HALF_LIVES: [Option<f64>; 5] = [None, Some(365.0), Some(180.0), Some(90.0), Some(30.0)];
 
+/// Turns a person's earlier baskets into their per-item tag match.
+pub type AffinityOf<'a> = dyn Fn(&[&Basket]) -> Vec<f32> + 'a;
+
 /// What [`learn`] settles: the blend, and how fast popularity fades.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Learned {
@@ -575,14 +580,14 @@ impl Learned {
 
 /// Learns a blend from `baskets`: every person's latest day with an earlier one is held out,
 /// models are trained on the rest, and the popularity memory and then the weights that rank
-/// the held-out baskets best win. `affinity` gives a person's per-item tag match, when the
-/// caller has tags.
+/// the held-out baskets best win. `affinity` turns a person's earlier baskets into their
+/// per-item tag match, when the caller has tags.
 pub fn learn(
     items: usize,
     baskets: &[Basket],
     k: usize,
     params: &Params,
-    affinity: Option<&dyn Fn(u32) -> Vec<f32>>,
+    affinity: Option<&AffinityOf<'_>>,
 ) -> Learned {
     let mut learned = Learned { blend: Blend::POPULAR, popularity_half_life_days: params.popularity_half_life_days };
     let split = hold_out_last(baskets);
@@ -598,12 +603,9 @@ pub fn learn(
         held_out
             .iter()
             .map(|held| {
-                let person = Person::from_baskets(
-                    held.before.iter().map(|&at| &baskets[at]),
-                    held.day,
-                    params.history_half_life_days,
-                );
-                let tags = affinity.map(|of| of(held.user));
+                let before: Vec<&Basket> = held.before.iter().map(|&at| &baskets[at]).collect();
+                let person = Person::from_baskets(before.iter().copied(), held.day, params.history_half_life_days);
+                let tags = affinity.map(|of| of(&before));
                 let signals = Signals::gather(&model, &person, tags.as_deref());
                 Case { signals, relevant: relevant(held.after.iter().map(|&at| &baskets[at])) }
             })

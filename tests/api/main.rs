@@ -2,6 +2,7 @@
 //! `cargo xtask test`, which starts the Worker on a fresh database and sets `TANDEM_BASE_URL`.
 
 mod auth;
+mod behaviour;
 mod catalog;
 mod chain;
 mod commerce;

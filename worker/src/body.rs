@@ -6,12 +6,14 @@ use crate::error::ApiError;
 
 /// The largest JSON body any route takes; carts and forms are far smaller.
 pub const MAX_JSON_BYTES: usize = 16 * 1024;
+/// The largest batch of behaviour events: 100 events of a few hundred bytes each.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 /// Parses a JSON body into `T` (whose types say `deny_unknown_fields` where it matters). The
 /// field of a serde error is named when serde names it (`unknown field `x``, `missing field `y``).
 pub fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
-    if text.len() > MAX_JSON_BYTES {
-        return Err(ApiError::PayloadTooLarge { max_bytes: MAX_JSON_BYTES });
+    if text.len() > MAX_BATCH_BYTES {
+        return Err(ApiError::PayloadTooLarge { max_bytes: MAX_BATCH_BYTES });
     }
     serde_json::from_str(text).map_err(|error| {
         let message = error.to_string();
@@ -46,6 +48,6 @@ mod tests {
         assert_eq!(field("{}"), "phone");
         assert_eq!(field("{not json"), "body");
         assert_eq!(field(r#"{"phone":3}"#), "body");
-        assert!(matches!(parse_json::<Form>(&"x".repeat(MAX_JSON_BYTES + 1)), Err(ApiError::PayloadTooLarge { .. })));
+        assert!(matches!(parse_json::<Form>(&"x".repeat(MAX_BATCH_BYTES + 1)), Err(ApiError::PayloadTooLarge { .. })));
     }
 }

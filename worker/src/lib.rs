@@ -51,7 +51,7 @@ mod entry {
     }
 
     /// The cron trigger: releases expired stock holds, completes handed-over orders, thaws
-    /// rewards.
+    /// rewards, and retrains the recommender when its model is an hour old.
     #[event(scheduled)]
     async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         match routes::lifecycle::run_jobs(&env).await {
@@ -62,6 +62,16 @@ mod entry {
                 run.thawed
             ),
             Err(error) => worker::console_error!("jobs failed: {error:?}"),
+        }
+        match routes::recommend::rebuild_if_stale(&env).await {
+            Ok(Some(rebuilt)) => worker::console_log!(
+                "recommender: trained on {} touches over {} items ({} people held out)",
+                rebuilt.touches,
+                rebuilt.items,
+                rebuilt.learned_from
+            ),
+            Ok(None) => {}
+            Err(error) => worker::console_error!("recommender rebuild failed: {error:?}"),
         }
     }
 }

@@ -7,6 +7,8 @@ use crate::error::ApiError;
 #[cfg(target_arch = "wasm32")]
 mod auth;
 #[cfg(target_arch = "wasm32")]
+pub mod behaviour;
+#[cfg(target_arch = "wasm32")]
 mod cart;
 #[cfg(target_arch = "wasm32")]
 mod catalog;
@@ -28,6 +30,8 @@ mod network;
 mod orders;
 #[cfg(target_arch = "wasm32")]
 mod payments;
+#[cfg(target_arch = "wasm32")]
+pub mod recommend;
 #[cfg(target_arch = "wasm32")]
 mod system;
 
@@ -105,6 +109,16 @@ pub enum Operation {
     DecideWithdrawal,
     ChainMembers,
     SetProductFlags,
+    SetConsent,
+    PostEvents,
+    PostClerkEvents,
+    PostDeviceEvents,
+    MyProfile,
+    MuteTag,
+    ExportMyData,
+    EraseMyBehaviour,
+    CreateDevice,
+    Recommendations,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +206,16 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/operator/chain/withdrawals/{id}", Operation::DecideWithdrawal),
     route("GET", "/api/operator/chain/members", Operation::ChainMembers),
     route("PUT", "/api/operator/products/{id}/chain", Operation::SetProductFlags),
+    route("PUT", "/api/me/consent", Operation::SetConsent),
+    route("POST", "/api/events", Operation::PostEvents),
+    route("POST", "/api/store/{id}/events", Operation::PostClerkEvents),
+    route("POST", "/api/devices/events", Operation::PostDeviceEvents),
+    route("GET", "/api/me/profile", Operation::MyProfile),
+    route("DELETE", "/api/me/profile/tags/{tag}", Operation::MuteTag),
+    route("GET", "/api/me/export", Operation::ExportMyData),
+    route("DELETE", "/api/me/behaviour", Operation::EraseMyBehaviour),
+    route("POST", "/api/store/{id}/devices", Operation::CreateDevice),
+    route("GET", "/api/recommendations", Operation::Recommendations),
     dev_route("GET", "/api/dev/otp", Operation::DevOtp),
     dev_route("GET", "/api/dev/clock", Operation::DevClock),
     dev_route("PUT", "/api/dev/clock", Operation::DevSetClock),
@@ -250,7 +274,7 @@ pub async fn handle(mut req: worker::Request, env: worker::Env) -> worker::Resul
         Ok(matched) if matched.operation == Operation::UploadMedia => {
             media::upload(&mut req, &env, matched.params[0], matched.params[1]).await
         }
-        Ok(matched) => match read_body(&mut req, &method).await {
+        Ok(matched) => match read_body(&mut req, &method, body_limit(matched.operation)).await {
             Ok(body) => dispatch(&matched, &req, &env, &body).await,
             Err(error) => Err(error),
         },
@@ -290,6 +314,16 @@ async fn dispatch(
         Operation::DecideWithdrawal => network::decide_withdrawal(env, req, matched.params[0], body).await,
         Operation::ChainMembers => network::members(env, req, &query).await,
         Operation::SetProductFlags => network::set_product_flags(env, req, matched.params[0], body).await,
+        Operation::SetConsent => behaviour::set_consent(env, req, body).await,
+        Operation::PostEvents => behaviour::post_app_events(env, req, body).await,
+        Operation::PostClerkEvents => behaviour::post_clerk_events(env, req, matched.params[0], body).await,
+        Operation::PostDeviceEvents => behaviour::post_device_events(env, req, body).await,
+        Operation::MyProfile => behaviour::my_profile(env, req).await,
+        Operation::MuteTag => behaviour::mute_tag(env, req, matched.params[0]).await,
+        Operation::ExportMyData => behaviour::export(env, req).await,
+        Operation::EraseMyBehaviour => behaviour::erase(env, req).await,
+        Operation::CreateDevice => behaviour::create_device(env, req, matched.params[0], body).await,
+        Operation::Recommendations => recommend::recommendations(env, req, &query).await,
         Operation::OpenApi => system::openapi(),
         Operation::ListStores => catalog::list_stores(env, &query).await,
         Operation::StoreShelf => catalog::store_shelf(env, matched.params[0], &query).await,
@@ -358,19 +392,29 @@ async fn dispatch(
 /// The body of a request that has one, refused beyond the size any route takes. The declared
 /// length is checked first so a huge body is not read at all.
 #[cfg(target_arch = "wasm32")]
-async fn read_body(req: &mut worker::Request, method: &str) -> Result<String, ApiError> {
+async fn read_body(req: &mut worker::Request, method: &str, max_bytes: usize) -> Result<String, ApiError> {
     if !matches!(method, "POST" | "PUT" | "PATCH") {
         return Ok(String::new());
     }
     let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > crate::body::MAX_JSON_BYTES) {
-        return Err(ApiError::PayloadTooLarge { max_bytes: crate::body::MAX_JSON_BYTES });
+    if declared.is_some_and(|length| length > max_bytes) {
+        return Err(ApiError::PayloadTooLarge { max_bytes });
     }
     let text = req.text().await.map_err(|e| ApiError::bad_request("body", e.to_string()))?;
-    if text.len() > crate::body::MAX_JSON_BYTES {
-        return Err(ApiError::PayloadTooLarge { max_bytes: crate::body::MAX_JSON_BYTES });
+    if text.len() > max_bytes {
+        return Err(ApiError::PayloadTooLarge { max_bytes });
     }
     Ok(text)
+}
+
+/// The largest body an operation reads: event batches (100 events) are larger than forms.
+pub fn body_limit(operation: Operation) -> usize {
+    match operation {
+        Operation::PostEvents | Operation::PostClerkEvents | Operation::PostDeviceEvents => {
+            crate::body::MAX_BATCH_BYTES
+        }
+        _ => crate::body::MAX_JSON_BYTES,
+    }
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -319,7 +319,13 @@ pub async fn run_jobs(env: &Env) -> Result<JobsRun, ApiError> {
 /// `POST /api/dev/jobs`: runs the scheduled jobs now (with the development clock).
 pub async fn dev_jobs(env: &Env) -> Result<Response, ApiError> {
     let run = run_jobs(env).await?;
-    let body =
-        json!({"released_checkouts": run.released, "completed_orders": run.completed, "thawed_rewards": run.thawed});
+    // Development runs retrain every time, so a test sees the touches it just made.
+    let rebuilt = super::recommend::rebuild(env).await?;
+    let body = json!({
+        "released_checkouts": run.released,
+        "completed_orders": run.completed,
+        "thawed_rewards": run.thawed,
+        "recommender": {"items": rebuilt.items, "touches": rebuilt.touches, "learned_from": rebuilt.learned_from},
+    });
     json_response(200, &body, "no-store")
 }

@@ -1,0 +1,611 @@
+//! The AI business card's memory over HTTP: consent, behaviour events from the app, clerks and
+//! in-store devices, the person's own profile (see, mute, export, erase), and device keys.
+//!
+//! Events are checked whole by `domain::behaviour` before anything is written; the new ones
+//! (a repeated client id is ignored) are folded into the profile by `domain::profile`, and the
+//! events and the profile are written in one batch guarded by the profile's version, retried
+//! when another batch for the same person got there first.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tandem_domain::behaviour::{self, BatchError, Event, RawEvent, Source};
+use tandem_domain::catalog::{Category, ProductId, StoreId};
+use tandem_domain::crypto;
+use tandem_domain::money::Fen;
+use tandem_domain::profile::{self, Facts, Profile};
+use tandem_domain::time::Timestamp;
+use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+
+use super::json_response;
+use crate::error::ApiError;
+use crate::{body, config, db, session};
+
+/// The header an anonymous visitor's app sends its visitor id in.
+const VISITOR_HEADER: &str = "x-tandem-visitor";
+/// Tries of a profile update that lost a race to another batch for the same person.
+const TRIES: usize = 5;
+
+/// Whose behaviour it is: a signed-in member, or an anonymous visitor who consented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Member(String),
+    Visitor(String),
+}
+
+impl Subject {
+    pub fn key(&self) -> String {
+        match self {
+            Subject::Member(id) => format!("m:{id}"),
+            Subject::Visitor(id) => format!("v:{id}"),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Subject::Member(_) => "member",
+            Subject::Visitor(_) => "visitor",
+        }
+    }
+}
+
+fn well_formed_visitor(id: &str) -> bool {
+    id.len() == 18 && id.starts_with("v-") && id[2..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// The request's subject: the session's member, else the visitor header's visitor.
+pub async fn subject(env: &Env, req: &Request) -> Result<Option<Subject>, ApiError> {
+    if session::token(req).is_some() {
+        match session::caller(env, req).await {
+            Ok(caller) => return Ok(Some(Subject::Member(caller.member_id))),
+            Err(ApiError::Unauthenticated) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    let visitor = req.headers().get(VISITOR_HEADER).ok().flatten();
+    Ok(visitor.filter(|id| well_formed_visitor(id)).map(Subject::Visitor))
+}
+
+#[derive(Deserialize)]
+struct ConsentRow {
+    behaviour: i64,
+    personalised: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentForm {
+    behaviour: bool,
+    personalised: bool,
+}
+
+/// `PUT /api/me/consent`: what the person agrees to. A caller with neither a session nor a
+/// visitor id becomes a visitor here, and gets its id back.
+pub async fn set_consent(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+    let form: ConsentForm = body::parse_json(text)?;
+    let subject = match subject(env, req).await? {
+        Some(subject) => subject,
+        None => Subject::Visitor(config::new_id("v")?),
+    };
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    db::run(db::prepare(
+        &db,
+        "INSERT INTO consents (subject, behaviour, personalised, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (subject) DO UPDATE SET behaviour = ?2, personalised = ?3, updated_at = ?4",
+        &[
+            db::text(&subject.key()),
+            db::integer(i64::from(form.behaviour)),
+            db::integer(i64::from(form.personalised)),
+            db::integer(now.millis()),
+        ],
+    )?)
+    .await?;
+    let visitor = match &subject {
+        Subject::Visitor(id) => Some(id.as_str()),
+        Subject::Member(_) => None,
+    };
+    json_response(
+        200,
+        &json!({"subject": subject.kind(), "visitor": visitor, "behaviour": form.behaviour, "personalised": form.personalised}),
+        "no-store",
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsForm {
+    events: Vec<RawEvent>,
+    /// For clerks and devices: whose events these are, by phone or by their card's code.
+    #[serde(default)]
+    customer_phone: Option<String>,
+    #[serde(default)]
+    customer_code: Option<String>,
+}
+
+fn batch_error(error: &BatchError) -> ApiError {
+    match error {
+        BatchError::BadEvent { index, field, message } => {
+            ApiError::bad_request(format!("events[{index}].{field}"), message.clone())
+        }
+        other => ApiError::bad_request("events", other.to_string()),
+    }
+}
+
+/// `POST /api/events`: a batch of the app's events for the caller.
+pub async fn post_app_events(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+    let form: EventsForm = body::parse_json(text)?;
+    if form.customer_phone.is_some() || form.customer_code.is_some() {
+        return Err(ApiError::bad_request("customer_phone", "the app sends its own events only"));
+    }
+    let now = config::now(env).await?;
+    let events = behaviour::check_batch(&form.events, &Source::App, now).map_err(|e| batch_error(&e))?;
+    let subject = subject(env, req).await?.ok_or_else(consent_required)?;
+    let stored = ingest(env, &subject, &events, "app", now).await?;
+    json_response(200, &stored, "no-store")
+}
+
+/// `POST /api/store/{id}/events`: offline events a clerk records for a customer of the store.
+pub async fn post_clerk_events(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
+    let form: EventsForm = body::parse_json(text)?;
+    let (caller, access) = session::caller_with_access(env, req).await?;
+    let (store_id, _) = session::require_store(&access, store)?;
+    let now = config::now(env).await?;
+    let events = behaviour::check_batch(&form.events, &Source::Clerk(store_id), now).map_err(|e| batch_error(&e))?;
+    let member = customer(env, &form).await?;
+    let source = format!("clerk:{}", &caller.phone_hash[..caller.phone_hash.len().min(12)]);
+    let stored = ingest(env, &Subject::Member(member), &events, &source, now).await?;
+    json_response(200, &stored, "no-store")
+}
+
+#[derive(Deserialize)]
+struct DeviceRow {
+    id: String,
+    store_id: String,
+}
+
+/// `POST /api/devices/events`: events from an in-store device, authenticated by its store's
+/// device key (`Authorization: Bearer …`).
+pub async fn post_device_events(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+    let key = req
+        .headers()
+        .get("authorization")
+        .ok()
+        .flatten()
+        .and_then(|value| value.strip_prefix("Bearer ").map(str::to_owned))
+        .ok_or_else(device_refused)?;
+    let db = db::database(env)?;
+    let device: DeviceRow = db::one(db::prepare(
+        &db,
+        "SELECT id, store_id FROM store_devices WHERE key_hash = ?1 AND revoked_at IS NULL",
+        &[db::text(&crypto::sha256_hex(key.trim().as_bytes()))],
+    )?)
+    .await?
+    .ok_or_else(device_refused)?;
+    let form: EventsForm = body::parse_json(text)?;
+    let now = config::now(env).await?;
+    let store = db::stored(StoreId::parse(&device.store_id))?;
+    let events = behaviour::check_batch(&form.events, &Source::Device(store), now).map_err(|e| batch_error(&e))?;
+    let member = customer(env, &form).await?;
+    let stored = ingest(env, &Subject::Member(member), &events, &format!("device:{}", device.id), now).await?;
+    json_response(200, &stored, "no-store")
+}
+
+fn device_refused() -> ApiError {
+    ApiError::refused(401, "device_key_required", "send the store device's key as Authorization: Bearer …")
+}
+
+fn consent_required() -> ApiError {
+    ApiError::conflict("consent_required", "the person has not agreed to their behaviour being recorded")
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+/// The member a clerk or device names, by phone or by card code; 404 when there is none.
+async fn customer(env: &Env, form: &EventsForm) -> Result<String, ApiError> {
+    let db = db::database(env)?;
+    let statement = match (&form.customer_phone, &form.customer_code) {
+        (Some(phone), None) => {
+            let phone = tandem_domain::auth::Phone::parse(phone)
+                .map_err(|e| ApiError::bad_request("customer_phone", e.to_string()))?;
+            let lookup = phone.lookup_hash(&config::key(env, "LOOKUP_KEY")?);
+            db::prepare(&db, "SELECT id FROM members WHERE phone_hash = ?1", &[db::text(&lookup)])?
+        }
+        (None, Some(code)) => db::prepare(
+            &db,
+            "SELECT member_id AS id FROM chain_members WHERE invite_code = ?1",
+            &[db::text(code.trim())],
+        )?,
+        _ => {
+            return Err(ApiError::bad_request(
+                "customer_phone",
+                "name the customer by customer_phone or customer_code",
+            ));
+        }
+    };
+    let row: Option<IdRow> = db::one(statement).await?;
+    row.map(|row| row.id).ok_or(ApiError::NotFound { resource: "customer" })
+}
+
+#[derive(Deserialize)]
+struct ProfileRow {
+    body: String,
+    version: i64,
+}
+
+#[derive(Deserialize)]
+struct EventIdRow {
+    event_id: String,
+}
+
+#[derive(Deserialize)]
+struct FactsRow {
+    id: String,
+    category: String,
+    price_fen: Option<i64>,
+}
+
+/// What an ingest did.
+#[derive(Debug, serde::Serialize)]
+pub struct Stored {
+    pub accepted: usize,
+    pub duplicates: usize,
+}
+
+/// Stores the new events of a checked batch and folds them into the subject's profile, in one
+/// batch guarded by the profile's version.
+async fn ingest(
+    env: &Env,
+    subject: &Subject,
+    events: &[Event],
+    source: &str,
+    now: Timestamp,
+) -> Result<Stored, ApiError> {
+    let db = db::database(env)?;
+    let key = subject.key();
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    let ids_json = serde_json::to_string(&ids).map_err(ApiError::internal)?;
+    let mut products: Vec<&str> = events.iter().filter_map(|e| e.what.product().map(ProductId::as_str)).collect();
+    products.sort_unstable();
+    products.dedup();
+    let products_json = serde_json::to_string(&products).map_err(ApiError::internal)?;
+    let config = profile::Config::default();
+    for _ in 0..TRIES {
+        let results = db::batch(
+            &db,
+            vec![
+                db::prepare(&db, "SELECT behaviour, personalised FROM consents WHERE subject = ?1", &[db::text(&key)])?,
+                db::prepare(&db, "SELECT body, version FROM profiles WHERE subject = ?1", &[db::text(&key)])?,
+                db::prepare(
+                    &db,
+                    "SELECT event_id FROM behaviour_events WHERE subject = ?1 AND event_id IN (SELECT value FROM json_each(?2))",
+                    &[db::text(&key), db::text(&ids_json)],
+                )?,
+                db::prepare(
+                    &db,
+                    "SELECT p.id, p.category, (SELECT MIN(min_price_fen) FROM skus WHERE product_id = p.id) AS price_fen
+                     FROM products p WHERE p.id IN (SELECT value FROM json_each(?1))",
+                    &[db::text(&products_json)],
+                )?,
+            ],
+        )
+        .await?;
+        let consent: Option<ConsentRow> = db::first(&results, 0)?;
+        if consent.is_none_or(|c| c.behaviour != 1) {
+            return Err(consent_required());
+        }
+        let stored_profile: Option<ProfileRow> = db::first(&results, 1)?;
+        let known: BTreeSet<String> = db::nth::<EventIdRow>(&results, 2)?.into_iter().map(|r| r.event_id).collect();
+        let facts: HashMap<String, Facts> = db::nth::<FactsRow>(&results, 3)?
+            .into_iter()
+            .filter_map(|row| {
+                let category = Category::parse(&row.category).ok()?;
+                Some((row.id, Facts { category, price: Fen(row.price_fen.unwrap_or(0)) }))
+            })
+            .collect();
+        for (index, event) in events.iter().enumerate() {
+            if let Some(product) = event.what.product()
+                && !facts.contains_key(product.as_str())
+            {
+                return Err(ApiError::bad_request(
+                    format!("events[{index}].product"),
+                    format!("unknown product {product}"),
+                ));
+            }
+        }
+        let mut profile: Profile = match &stored_profile {
+            Some(row) => db::stored(serde_json::from_str(&row.body))?,
+            None => Profile::default(),
+        };
+        let mut seen = known.clone();
+        let mut writes: Vec<D1PreparedStatement> = Vec::new();
+        let mut accepted = 0;
+        for event in events {
+            if !seen.insert(event.id.as_str().to_owned()) {
+                continue;
+            }
+            accepted += 1;
+            profile.apply(event, event.what.product().and_then(|p| facts.get(p.as_str())), &config);
+            writes.push(insert_event(&db, &key, event, source)?);
+        }
+        let duplicates = events.len() - accepted;
+        if accepted == 0 {
+            return Ok(Stored { accepted, duplicates });
+        }
+        writes.push(save_profile(&db, &key, &profile, stored_profile.as_ref().map(|r| r.version), now)?);
+        if db::guarded_batch(&db, writes).await?.is_some() {
+            return Ok(Stored { accepted, duplicates });
+        }
+    }
+    Err(ApiError::conflict("busy", "the profile is being updated by another request; try again"))
+}
+
+fn insert_event(db: &D1Database, subject: &str, event: &Event, source: &str) -> Result<D1PreparedStatement, ApiError> {
+    db::prepare(
+        db,
+        "INSERT INTO behaviour_events (subject, event_id, kind, product_id, store_id, at, source, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        &[
+            db::text(subject),
+            db::text(event.id.as_str()),
+            db::text(event.what.kind()),
+            db::optional_text(event.what.product().map(ProductId::as_str)),
+            db::optional_text(event.what.store().map(StoreId::as_str)),
+            db::integer(event.at.millis()),
+            db::text(source),
+            db::text(&serde_json::to_string(event).map_err(ApiError::internal)?),
+        ],
+    )
+}
+
+/// Writes a profile: an insert when there was none (a concurrent insert fails the primary key),
+/// else an update that only goes through at the version read (NOT NULL refuses a stale one).
+fn save_profile(
+    db: &D1Database,
+    subject: &str,
+    profile: &Profile,
+    read_version: Option<i64>,
+    now: Timestamp,
+) -> Result<D1PreparedStatement, ApiError> {
+    let body = serde_json::to_string(profile).map_err(ApiError::internal)?;
+    match read_version {
+        None => db::prepare(
+            db,
+            "INSERT INTO profiles (subject, body, version, updated_at) VALUES (?1, ?2, 1, ?3)",
+            &[db::text(subject), db::text(&body), db::integer(now.millis())],
+        ),
+        Some(version) => db::prepare(
+            db,
+            "UPDATE profiles SET body = ?2, updated_at = ?4, version = CASE WHEN version = ?3 THEN version + 1 END
+             WHERE subject = ?1",
+            &[db::text(subject), db::text(&body), db::integer(version), db::integer(now.millis())],
+        ),
+    }
+}
+
+/// The subject of a "me" route, or 404 for a caller who never consented (there is nothing).
+async fn known_subject(env: &Env, req: &Request) -> Result<Subject, ApiError> {
+    subject(env, req).await?.ok_or(ApiError::NotFound { resource: "profile" })
+}
+
+/// `GET /api/me/profile`: the person's consent, tags, segment and how much was recorded.
+pub async fn my_profile(env: &Env, req: &Request) -> Result<Response, ApiError> {
+    let subject = known_subject(env, req).await?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let key = subject.key();
+    let results = db::batch(
+        &db,
+        vec![
+            db::prepare(&db, "SELECT behaviour, personalised FROM consents WHERE subject = ?1", &[db::text(&key)])?,
+            db::prepare(&db, "SELECT body, version FROM profiles WHERE subject = ?1", &[db::text(&key)])?,
+        ],
+    )
+    .await?;
+    let consent: Option<ConsentRow> = db::first(&results, 0)?;
+    let row: Option<ProfileRow> = db::first(&results, 1)?;
+    let profile: Profile = match row {
+        Some(row) => db::stored(serde_json::from_str(&row.body))?,
+        None => Profile::default(),
+    };
+    let config = profile::Config::default();
+    json_response(
+        200,
+        &json!({
+            "subject": subject.kind(),
+            "consent": consent.map(|c| json!({"behaviour": c.behaviour == 1, "personalised": c.personalised == 1})),
+            "tags": profile.tags_shown(now, &config),
+            "segment": profile.segment(now, &config),
+            "high_frequency": profile.is_high_frequency(now, &config),
+            "muted": profile.muted,
+            "body": profile.body,
+            "events": profile.events,
+        }),
+        "no-store",
+    )
+}
+
+/// `DELETE /api/me/profile/tags/{key}`: removes a tag and stops inferring it.
+pub async fn mute_tag(env: &Env, req: &Request, tag: &str) -> Result<Response, ApiError> {
+    let tag = percent_decode(tag);
+    if profile::label_of(&tag).is_none() {
+        return Err(ApiError::bad_request("tag", format!("{tag:?} is not a profile tag")));
+    }
+    let subject = known_subject(env, req).await?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let key = subject.key();
+    for _ in 0..TRIES {
+        let row: Option<ProfileRow> =
+            db::one(db::prepare(&db, "SELECT body, version FROM profiles WHERE subject = ?1", &[db::text(&key)])?)
+                .await?;
+        let mut profile: Profile = match &row {
+            Some(row) => db::stored(serde_json::from_str(&row.body))?,
+            None => Profile::default(),
+        };
+        profile.mute(&tag);
+        let write = save_profile(&db, &key, &profile, row.as_ref().map(|r| r.version), now)?;
+        if db::guarded_batch(&db, vec![write]).await?.is_some() {
+            return json_response(200, &json!({"muted": tag}), "no-store");
+        }
+    }
+    Err(ApiError::conflict("busy", "the profile is being updated by another request; try again"))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b'%'
+            && let Some(byte) = text.get(at + 1..at + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            at += 3;
+            continue;
+        }
+        out.push(bytes[at]);
+        at += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Deserialize)]
+struct StoredEventRow {
+    body: String,
+    source: String,
+}
+
+#[derive(Deserialize)]
+struct OrderRow {
+    id: String,
+    store_id: String,
+    state: String,
+    total_fen: i64,
+    created_at: i64,
+}
+
+/// `GET /api/me/export`: everything kept about the person, as one JSON document.
+pub async fn export(env: &Env, req: &Request) -> Result<Response, ApiError> {
+    let subject = known_subject(env, req).await?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let key = subject.key();
+    let member = match &subject {
+        Subject::Member(id) => id.clone(),
+        Subject::Visitor(_) => String::new(),
+    };
+    let results = db::batch(
+        &db,
+        vec![
+            db::prepare(&db, "SELECT behaviour, personalised FROM consents WHERE subject = ?1", &[db::text(&key)])?,
+            db::prepare(&db, "SELECT body, version FROM profiles WHERE subject = ?1", &[db::text(&key)])?,
+            db::prepare(&db, "SELECT body, source FROM behaviour_events WHERE subject = ?1 ORDER BY at, event_id", &[db::text(&key)])?,
+            db::prepare(
+                &db,
+                "SELECT id, store_id, state, total_fen, created_at FROM orders WHERE member_id = ?1 ORDER BY created_at",
+                &[db::text(&member)],
+            )?,
+        ],
+    )
+    .await?;
+    let consent: Option<ConsentRow> = db::first(&results, 0)?;
+    let profile: Option<Value> = match db::first::<ProfileRow>(&results, 1)? {
+        Some(row) => Some(db::stored(serde_json::from_str(&row.body))?),
+        None => None,
+    };
+    let events: Vec<Value> = db::nth::<StoredEventRow>(&results, 2)?
+        .into_iter()
+        .map(|row| {
+            let mut event: Value = db::stored(serde_json::from_str(&row.body))?;
+            event["source"] = Value::String(row.source);
+            Ok(event)
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let orders: Vec<Value> = db::nth::<OrderRow>(&results, 3)?
+        .into_iter()
+        .map(|o| json!({"id": o.id, "store_id": o.store_id, "state": o.state, "total_fen": o.total_fen, "created_at": o.created_at}))
+        .collect();
+    let mut response = json_response(
+        200,
+        &json!({
+            "exported_at": now,
+            "subject": subject.kind(),
+            "member_id": (!member.is_empty()).then_some(member),
+            "consent": consent.map(|c| json!({"behaviour": c.behaviour == 1, "personalised": c.personalised == 1})),
+            "profile": profile,
+            "events": events,
+            "orders": orders,
+        }),
+        "no-store",
+    )?;
+    response
+        .headers_mut()
+        .set("content-disposition", "attachment; filename=\"tandem-my-data.json\"")
+        .map_err(ApiError::internal)?;
+    Ok(response)
+}
+
+/// `DELETE /api/me/behaviour`: erases the person's events and profile. Orders and the ledger
+/// stay, as the law requires; so does the consent record (what they agreed to and when).
+pub async fn erase(env: &Env, req: &Request) -> Result<Response, ApiError> {
+    let subject = known_subject(env, req).await?;
+    let db = db::database(env)?;
+    let key = subject.key();
+    let results = db::batch(
+        &db,
+        vec![
+            db::prepare(&db, "DELETE FROM behaviour_events WHERE subject = ?1", &[db::text(&key)])?,
+            db::prepare(&db, "DELETE FROM profiles WHERE subject = ?1", &[db::text(&key)])?,
+        ],
+    )
+    .await?;
+    let events = results.first().map_or(0, db::changes);
+    json_response(
+        200,
+        &json!({"deleted_events": events, "deleted_profile": results.get(1).map_or(0, db::changes) > 0}),
+        "no-store",
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceForm {
+    name: String,
+}
+
+/// `POST /api/store/{id}/devices`: the store's owner registers a device and receives its key,
+/// once (only its hash is kept).
+pub async fn create_device(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
+    let form: DeviceForm = body::parse_json(text)?;
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request("name", "1 to 40 characters"));
+    }
+    let (_, access) = session::caller_with_access(env, req).await?;
+    let (store_id, right) = session::require_store(&access, store)?;
+    if right != tandem_domain::access::StoreRight::Manage {
+        return Err(ApiError::refused(403, "owner_only", "only the store's owner registers devices"));
+    }
+    let now = config::now(env).await?;
+    let id = config::new_id("dev")?;
+    let key = format!("tdk_{}", crypto::hex(&config::random_bytes::<24>()?));
+    let db = db::database(env)?;
+    db::run(db::prepare(
+        &db,
+        "INSERT INTO store_devices (id, store_id, name, key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            db::text(&id),
+            db::text(store_id.as_str()),
+            db::text(name),
+            db::text(&crypto::sha256_hex(key.as_bytes())),
+            db::integer(now.millis()),
+        ],
+    )?)
+    .await?;
+    json_response(201, &json!({"id": id, "store_id": store_id, "name": name, "key": key}), "no-store")
+}
