@@ -3,6 +3,7 @@
 
 use serde::de::DeserializeOwned;
 use tandem_domain::catalog::{ProductDetail, StoreSummary};
+use tandem_domain::recommend::serve::Placed;
 use tandem_domain::shelf::ShelfPage;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -51,6 +52,9 @@ pub async fn send<T: DeserializeOwned>(
     }
     if let Some(key) = idempotency_key {
         headers.set("idempotency-key", key).map_err(|_| ApiFailure::network())?;
+    }
+    if let Some(visitor) = crate::track::visitor() {
+        headers.set("x-tandem-visitor", &visitor).map_err(|_| ApiFailure::network())?;
     }
     init.set_headers(&headers);
     let response =
@@ -104,4 +108,18 @@ pub async fn add_to_cart(store: &str, sku: &str, pickup: bool) -> Result<i64, Ap
     let fulfilment = if pickup { "pickup" } else { "delivery" };
     let body = format!(r#"{{"store_id":"{store}","sku_id":"{sku}","fulfilment":"{fulfilment}","quantity":1}}"#);
     send::<Added>("POST", "/api/cart/lines", Some(body), None).await.map(|added| added.quantity)
+}
+
+/// A placement of recommendations at a store (`for_you`, `goes_with` with a product, `tried_on`).
+pub async fn recommendations(
+    store: &str,
+    placement: &str,
+    product: Option<&str>,
+    limit: u8,
+) -> Result<Placed, ApiFailure> {
+    let mut url = format!("/api/recommendations?store={}&placement={placement}&limit={limit}", encode(store));
+    if let Some(product) = product {
+        url.push_str(&format!("&product={}", encode(product)));
+    }
+    get(&url).await
 }

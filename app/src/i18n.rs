@@ -83,6 +83,13 @@ pub enum Key {
     GoToCart,
     MyOrders,
     Cart,
+    ConsentQuestion,
+    ConsentYes,
+    ConsentNo,
+    ForYou,
+    GoesWith,
+    TriedOn,
+    ManagePreferences,
 }
 
 impl Key {
@@ -133,6 +140,16 @@ impl Key {
             Key::GoToCart => ("去结算", "Check out"),
             Key::MyOrders => ("我的订单", "My orders"),
             Key::Cart => ("购物车", "Cart"),
+            Key::ConsentQuestion => (
+                "允许我们记录你在店内和线上的浏览与试穿，为你推荐更合适的商品吗？你可随时在“我的偏好”中查看、删除或关闭。",
+                "May we record what you view and try on, in store and online, to recommend what suits you? You can see, delete or switch it off at any time under My preferences.",
+            ),
+            Key::ConsentYes => ("同意", "Yes, personalise"),
+            Key::ConsentNo => ("暂不", "Not now"),
+            Key::ForYou => ("为你推荐", "For you"),
+            Key::ManagePreferences => ("为什么推荐这些？管理我的偏好", "Why these? Manage my preferences"),
+            Key::GoesWith => ("搭配推荐", "Goes with this"),
+            Key::TriedOn => ("店里试穿过 · 线上下单", "Tried on in store — buy online"),
         }
     }
 }

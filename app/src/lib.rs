@@ -9,12 +9,14 @@
 //! - [`pages`]: one module per screen (store picker, shelf, product).
 //! - [`components`]: pieces several screens share.
 //! - [`route`]: the storefront's small router (the location signal, links, back button).
+//! - [`track`]: behaviour events, sent only after the shopper agreed.
 
 pub mod api;
 pub mod components;
 pub mod i18n;
 pub mod pages;
 pub mod route;
+pub mod track;
 
 use leptos::prelude::*;
 

@@ -198,6 +198,43 @@ pub struct TagView {
     pub strength: f64,
 }
 
+/// What a person agreed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub behaviour: bool,
+    pub personalised: bool,
+}
+
+/// The person's own view of their profile (`GET /api/me/profile`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileView {
+    /// `member` or `visitor`.
+    pub subject: String,
+    pub consent: Option<Consent>,
+    pub tags: Vec<TagView>,
+    pub segment: Segment,
+    pub high_frequency: bool,
+    pub muted: BTreeSet<TagKey>,
+    pub body: Option<Measurements>,
+    pub events: u64,
+}
+
+impl Profile {
+    /// The person's view of this profile at `now`.
+    pub fn view(&self, subject: &str, consent: Option<Consent>, now: Timestamp, config: &Config) -> ProfileView {
+        ProfileView {
+            subject: subject.to_owned(),
+            consent,
+            tags: self.tags_shown(now, config),
+            segment: self.segment(now, config),
+            high_frequency: self.is_high_frequency(now, config),
+            muted: self.muted.clone(),
+            body: self.body,
+            events: self.events,
+        }
+    }
+}
+
 /// Shown tags must weigh at least this much now (a single view of a category does not make an
 /// interest).
 const SHOWN_FROM: f64 = 0.3;
@@ -402,7 +439,8 @@ pub fn label_of(key: &str) -> Option<Text> {
             "high" => Some(Text::new("高端", "Premium")),
             _ => None,
         },
-        "life" if value == "mother_baby" => Some(Text::new("母婴", "Mother & baby")),
+        // Not "母婴" alone: that is the category's name, shown beside it.
+        "life" if value == "mother_baby" => Some(Text::new("母婴人群", "Parent of a young child")),
         "size" if ["S", "M", "L", "XL", "XXL"].contains(&value) => {
             Some(Text::new(format!("尺码 {value}"), format!("Size {value}")))
         }

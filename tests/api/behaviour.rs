@@ -212,7 +212,12 @@ fn placement(session: Option<&Session>, query: &str) -> Value {
 }
 
 fn products(answer: &Value) -> Vec<String> {
-    answer["items"].as_array().expect("items").iter().map(|i| i["product_id"].as_str().expect("id").to_owned()).collect()
+    answer["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["product_id"].as_str().expect("id").to_owned())
+        .collect()
 }
 
 #[test]
@@ -221,7 +226,10 @@ fn recommendations_follow_the_person_and_fall_back_without_consent() {
     assert_eq!(anonymous["personalised"], false);
     assert_eq!(anonymous["items"].as_array().map(Vec::len), Some(6), "{anonymous}");
     for item in anonymous["items"].as_array().expect("items") {
-        assert!(item["why"]["zh"].is_string() && item["why"]["en"].is_string() && item["price_from_fen"].is_i64(), "{item}");
+        assert!(
+            item["why"]["zh"].is_string() && item["why"]["en"].is_string() && item["price_from_fen"].is_i64(),
+            "{item}"
+        );
     }
 
     // A shopper who looks at baby goods gets baby goods, with the reason.
@@ -236,7 +244,8 @@ fn recommendations_follow_the_person_and_fall_back_without_consent() {
     let mine = placement(Some(&shopper), "placement=for_you&limit=6");
     assert_eq!(mine["personalised"], true);
     assert_ne!(products(&mine), products(&anonymous));
-    let baby: Vec<&Value> = mine["items"].as_array().expect("items").iter().filter(|i| i["category"] == "baby").collect();
+    let baby: Vec<&Value> =
+        mine["items"].as_array().expect("items").iter().filter(|i| i["category"] == "baby").collect();
     assert!(baby.len() >= 3, "{mine}");
 
     // Switched off, the same person gets what everyone gets.
@@ -260,10 +269,13 @@ fn goes_with_learns_pairs_and_tried_on_names_the_store() {
     for n in 0..3 {
         let shopper = sign_in(&phone(10 + u32::try_from(n).unwrap_or(0)));
         consent(&shopper, true, true);
-        post_events(&shopper, &json!([
-            {"id": id("pair-a", n), "type": "cart", "product": "p-0301"},
-            {"id": id("pair-b", n), "type": "cart", "product": "p-0302"},
-        ]))
+        post_events(
+            &shopper,
+            &json!([
+                {"id": id("pair-a", n), "type": "cart", "product": "p-0301"},
+                {"id": id("pair-b", n), "type": "cart", "product": "p-0302"},
+            ]),
+        )
         .expect(200);
     }
     let jobs = call("POST", "/api/dev/jobs").send().expect(200);
@@ -277,7 +289,11 @@ fn goes_with_learns_pairs_and_tried_on_names_the_store() {
     let customer = sign_in(&phone(20));
     consent(&customer, true, true);
     let owner = sign_in(JINGAN_OWNER);
-    let key = call("POST", "/api/store/s-jingan/devices").session(&owner).json(&json!({"name": "镜 2"})).send().expect(201)["key"]
+    let key = call("POST", "/api/store/s-jingan/devices")
+        .session(&owner)
+        .json(&json!({"name": "镜 2"}))
+        .send()
+        .expect(201)["key"]
         .as_str()
         .expect("key")
         .to_owned();

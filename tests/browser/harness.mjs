@@ -30,10 +30,17 @@ export async function step(name, body) {
   }
 }
 
-export async function phone() {
+/// A fresh phone. The storefront asks once whether it may personalise; unless a test wants to
+/// see that question (`{ consent: null }`), the phone has already said "not now".
+export async function phone({ consent = "no" } = {}) {
   const context = await browser.newContext({
     viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: "zh-CN",
   });
+  if (consent !== null) {
+    await context.addInitScript((answer) => {
+      if (!localStorage.getItem("tandem.consent")) localStorage.setItem("tandem.consent", answer);
+    }, consent);
+  }
   const page = await context.newPage();
   page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
   return { context, page };

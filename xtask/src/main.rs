@@ -14,7 +14,10 @@
 //! - `build`: the app and Worker builds.
 //! - `server`: starting and stopping `wrangler dev`, migrations and demo data.
 //! - `load`: the HTTP load generator.
+//! - `purchase`: the purchase bench.
+//! - `behaviour`: the event-ingest and recommendation bench.
 
+mod behaviour;
 mod build;
 mod load;
 mod purchase;
@@ -134,7 +137,12 @@ fn test() -> Result {
     drop(production);
     let screenshots = root().join("target/screenshots");
     std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
-    for script in ["tests/browser/storefront.mjs", "tests/browser/commerce.mjs", "tests/browser/chain.mjs"] {
+    for script in [
+        "tests/browser/storefront.mjs",
+        "tests/browser/commerce.mjs",
+        "tests/browser/chain.mjs",
+        "tests/browser/recommend.mjs",
+    ] {
         run(Command::new(&tools.node)
             .arg(script)
             .env("TANDEM_BASE_URL", &base_url)
@@ -165,7 +173,43 @@ fn bench() -> Result {
         "--orders",
         "1000000",
     ]))?;
+    // The recommender's hold-out evaluation: a generated log with planted structure, and the
+    // public grocery baskets when they are beside the project.
+    let planted = root().join("target/recommend-planted.csv");
+    let planted_arg = planted.to_string_lossy().into_owned();
+    run(Command::new("cargo").args([
+        "run",
+        "--release",
+        "-p",
+        "tandem-cli",
+        "--",
+        "recommend",
+        "generate",
+        "--out",
+        &planted_arg,
+    ]))?;
+    let mut logs = vec![planted_arg];
+    let groceries = root().join("../shared/data/groceries.csv");
+    if groceries.exists() {
+        logs.push(groceries.to_string_lossy().into_owned());
+    }
+    for log in &logs {
+        run(Command::new("cargo").args([
+            "run",
+            "--release",
+            "-p",
+            "tandem-cli",
+            "--",
+            "recommend",
+            "eval",
+            "--transactions",
+            log,
+        ]))?;
+    }
     build::all(&tools)?;
     let server = server::Server::start_fresh(&tools, "bench", server::Profile::Development)?;
-    load::report(&server.base_url())
+    load::report(&server.base_url())?;
+    let address = server.base_url().trim_start_matches("http://").to_owned();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(behaviour::report(&address))
 }

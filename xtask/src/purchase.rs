@@ -23,21 +23,22 @@ const SUPPLIER_STAFF: &str = "13900000011";
 const GIFT: &str = "p-0208-01";
 const GIFT_STAFF: &str = "13900000012";
 
-/// A keep-alive connection with a session cookie.
-struct Client {
+/// A keep-alive connection with a session cookie (or an anonymous visitor's id).
+pub struct Client {
     address: String,
     stream: BufReader<TcpStream>,
     cookie: Option<String>,
+    pub visitor: Option<String>,
 }
 
 impl Client {
-    async fn connect(address: &str) -> Result<Self> {
+    pub async fn connect(address: &str) -> Result<Self> {
         let stream = TcpStream::connect(address).await.map_err(|e| format!("{address}: {e}"))?;
         let _ = stream.set_nodelay(true);
-        Ok(Self { address: address.to_owned(), stream: BufReader::new(stream), cookie: None })
+        Ok(Self { address: address.to_owned(), stream: BufReader::new(stream), cookie: None, visitor: None })
     }
 
-    async fn call(&mut self, method: &str, path: &str, body: Option<&Value>, key: Option<&str>) -> Result<Answer> {
+    pub async fn call(&mut self, method: &str, path: &str, body: Option<&Value>, key: Option<&str>) -> Result<Answer> {
         let body = body.map(Value::to_string).unwrap_or_default();
         let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
@@ -50,13 +51,16 @@ impl Client {
         if let Some(key) = key {
             request.push_str(&format!("Idempotency-Key: {key}\r\n"));
         }
+        if let Some(visitor) = &self.visitor {
+            request.push_str(&format!("X-Tandem-Visitor: {visitor}\r\n"));
+        }
         request.push_str("\r\n");
         request.push_str(&body);
         exchange(&mut self.stream, request.as_bytes()).await.map_err(|()| format!("{method} {path}: no answer"))
     }
 
     /// A call that must answer `status`; its JSON body.
-    async fn expect(
+    pub async fn expect(
         &mut self,
         status: u16,
         method: &str,

@@ -6,8 +6,8 @@
 //! # Layout
 //!
 //! - [`text`]: the desk's own texts, in both languages.
-//! - [`pages`]: sign-in, cart, pay, orders, the sharer centre, consoles (with the operator's
-//!   distribution network).
+//! - [`pages`]: sign-in, cart, pay, orders, the sharer centre, the person's preferences,
+//!   consoles (with the operator's distribution network).
 
 pub mod pages;
 pub mod text;
@@ -38,6 +38,7 @@ pub fn Desk() -> impl IntoView {
                 <Route path=path!("/console/operator") view=pages::console::OperatorConsole />
                 <Route path=path!("/console/operator/network") view=pages::network::NetworkConsole />
                 <Route path=path!("/share") view=pages::share::SharePage />
+                <Route path=path!("/me") view=pages::me::PreferencesPage />
             </Routes>
         </Router>
     }

@@ -3,6 +3,7 @@
 pub mod cart;
 pub mod console;
 pub mod manage;
+pub mod me;
 pub mod network;
 pub mod orders;
 pub mod pay;

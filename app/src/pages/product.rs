@@ -8,7 +8,8 @@ use tandem_domain::order::Fulfilment;
 use crate::api;
 use crate::components::{AvailabilityLine, ErrorNotice, Price, TopBar};
 use crate::i18n::{Key, Language};
-use crate::use_language;
+use crate::pages::picks::PicksStrip;
+use crate::{track, use_language};
 
 #[component]
 pub fn ProductPage(id: String) -> impl IntoView {
@@ -32,7 +33,15 @@ pub fn ProductPage(id: String) -> impl IntoView {
         <main class="page product">
             <Suspense fallback=move || view! { <div class="skeleton-block"></div><p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || product.get().map(|result| match result {
-                    Ok(detail) => view! { <ProductView detail=detail /> }.into_any(),
+                    Ok(detail) => {
+                        track::record("view", Some(detail.product_id.as_str()), None);
+                        let (store, id) = (store.get_untracked(), detail.product_id.to_string());
+                        view! {
+                            <ProductView detail=detail />
+                            <PicksStrip store=store.clone() placement="goes_with" product=id />
+                            <PicksStrip store=store placement="tried_on" />
+                        }.into_any()
+                    }
                     Err(failure) => view! {
                         <ErrorNotice code=failure.code retry=Callback::new(move |()| product.refetch()) />
                     }.into_any(),
@@ -102,7 +111,7 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
                 <AvailabilityLine label=Key::Delivery availability=sku.delivery />
             })}
         </section>
-        <AddToCart store=detail.store_id.as_str().to_owned() selected=selected />
+        <AddToCart store=detail.store_id.as_str().to_owned() product=detail.product_id.to_string() selected=selected />
         <section class="description">
             <p>{move || language.get().pick(&description)}</p>
             <p class="supplier">{move || language.get().t(Key::Supplier)} ": " {move || language.get().pick(&supplier)}</p>
@@ -113,12 +122,19 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
 /// "Add to cart" for pickup or for delivery, each offered only when the chosen SKU can be had
 /// that way; after adding, a link to the cart (the desk bundle, so a full page load).
 #[component]
-fn AddToCart(store: String, selected: Memo<Option<SkuOffer>>) -> impl IntoView {
+fn AddToCart(store: String, product: String, selected: Memo<Option<SkuOffer>>) -> impl IntoView {
+    let product_id = StoredValue::new(product);
     let language = use_language();
     let added = RwSignal::new(None::<Result<(), String>>);
     let add = Action::new_local(move |(sku, fulfilment): &(String, Fulfilment)| {
         let (store, sku, pickup) = (store.clone(), sku.clone(), *fulfilment == Fulfilment::Pickup);
-        async move { api::add_to_cart(&store, &sku, pickup).await.map(drop).map_err(|e| e.code) }
+        async move {
+            let added = api::add_to_cart(&store, &sku, pickup).await.map(drop).map_err(|e| e.code);
+            if added.is_ok() {
+                track::record("cart", Some(product_id.get_value().as_str()), None);
+            }
+            added
+        }
     });
     Effect::new(move |_| added.set(add.value().get()));
     let button = move |fulfilment: Fulfilment, key: Key, test: &'static str| {

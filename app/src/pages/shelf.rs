@@ -8,8 +8,9 @@ use tandem_domain::catalog::{Category, ShelfItem};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorNotice, Price, TopBar};
 use crate::i18n::Key;
-use crate::route;
+use crate::pages::picks::{ConsentBanner, PicksStrip};
 use crate::use_language;
+use crate::{route, track};
 
 fn shelf_href(store: &str, category: Option<&str>, search: Option<&str>) -> String {
     let mut href = format!("/?store={}", js_sys::encode_uri_component(store));
@@ -75,9 +76,13 @@ pub fn Shelf(store: String) -> impl IntoView {
     };
     Effect::new(move |_| {
         category.track();
-        search.track();
+        let search = search.get();
+        if !search.trim().is_empty() {
+            track::record("search", None, Some(search.trim()));
+        }
         load(true);
     });
+    let answered = RwSignal::new(0u32);
 
     let search_input = NodeRef::<leptos::html::Input>::new();
     let on_search = move |event: leptos::ev::SubmitEvent| {
@@ -117,6 +122,10 @@ pub fn Shelf(store: String) -> impl IntoView {
                 {tab(None)}
                 {Category::ALL.into_iter().map(|c| tab(Some(c))).collect_view()}
             </nav>
+            {move || (category.get().is_none() && search.get().is_empty()).then(|| view! {
+                <PicksStrip store=store_id.get_value() placement="for_you" refresh=answered />
+            })}
+            <ConsentBanner answered=answered />
             <ul class="grid">
                 <For each=move || items.get() key=|item| item.product_id.clone() let:item>
                     <ProductCard item=item store=store_id.get_value() />

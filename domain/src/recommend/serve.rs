@@ -128,6 +128,29 @@ pub fn build(items: Vec<Item>, touches: &[Touch], now: Timestamp) -> Trained {
     Trained { items, model, blend, params, learned_from, touches: touches.len(), built_at: now }
 }
 
+/// A recommended product as the storefront shows it (the API's answer, the app's input).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Card {
+    pub product_id: ProductId,
+    pub category: Category,
+    pub name: Text,
+    pub price_from_fen: crate::money::Fen,
+    pub image: Option<String>,
+    pub reason: Reason,
+    pub why: Text,
+}
+
+/// The answer of `GET /api/recommendations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Placed {
+    pub placement: String,
+    /// False when the person has no consent to personalise (or turned it off): the items are
+    /// what everyone gets.
+    pub personalised: bool,
+    pub items: Vec<Card>,
+    pub model_built_at: Timestamp,
+}
+
 /// A recommended product and why, in words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {

@@ -14,7 +14,7 @@ use tandem_domain::behaviour::{self, BatchError, Event, RawEvent, Source};
 use tandem_domain::catalog::{Category, ProductId, StoreId};
 use tandem_domain::crypto;
 use tandem_domain::money::Fen;
-use tandem_domain::profile::{self, Facts, Profile};
+use tandem_domain::profile::{self, Consent, Facts, Profile};
 use tandem_domain::time::Timestamp;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
@@ -412,21 +412,8 @@ pub async fn my_profile(env: &Env, req: &Request) -> Result<Response, ApiError> 
         Some(row) => db::stored(serde_json::from_str(&row.body))?,
         None => Profile::default(),
     };
-    let config = profile::Config::default();
-    json_response(
-        200,
-        &json!({
-            "subject": subject.kind(),
-            "consent": consent.map(|c| json!({"behaviour": c.behaviour == 1, "personalised": c.personalised == 1})),
-            "tags": profile.tags_shown(now, &config),
-            "segment": profile.segment(now, &config),
-            "high_frequency": profile.is_high_frequency(now, &config),
-            "muted": profile.muted,
-            "body": profile.body,
-            "events": profile.events,
-        }),
-        "no-store",
-    )
+    let consent = consent.map(|c| Consent { behaviour: c.behaviour == 1, personalised: c.personalised == 1 });
+    json_response(200, &profile.view(subject.kind(), consent, now, &profile::Config::default()), "no-store")
 }
 
 /// `DELETE /api/me/profile/tags/{key}`: removes a tag and stops inferring it.

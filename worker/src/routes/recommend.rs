@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tandem_domain::catalog::{Category, ProductId, StoreId, Text};
 use tandem_domain::money::Fen;
 use tandem_domain::profile::{Facts, Profile};
-use tandem_domain::recommend::serve::{self, Item, Recommendation, Touch, Trained};
+use tandem_domain::recommend::serve::{self, Card, Item, Placed, Recommendation, Touch, Trained};
 use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
@@ -283,15 +283,12 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
         _ => serve::for_you(&trained, &own, profile.as_ref(), personalised, now, &on_shelf, limit),
     };
     let items = cards(env, &store, &picks).await?;
-    json_response(
-        200,
-        &json!({"placement": placement, "personalised": personalised, "items": items, "model_built_at": trained.built_at}),
-        "no-store",
-    )
+    let placed = Placed { placement: placement.to_owned(), personalised, items, model_built_at: trained.built_at };
+    json_response(200, &placed, "no-store")
 }
 
 /// The picked products as storefront cards, in the picked order.
-async fn cards(env: &Env, store: &StoreId, picks: &[Recommendation]) -> Result<Vec<Value>, ApiError> {
+async fn cards(env: &Env, store: &StoreId, picks: &[Recommendation]) -> Result<Vec<Card>, ApiError> {
     if picks.is_empty() {
         return Ok(Vec::new());
     }
@@ -312,15 +309,15 @@ async fn cards(env: &Env, store: &StoreId, picks: &[Recommendation]) -> Result<V
         .iter()
         .filter_map(|pick| {
             let row = by_id.get(pick.product.as_str())?;
-            Some(json!({
-                "product_id": row.id,
-                "category": row.category,
-                "name": {"zh": row.name_zh, "en": row.name_en},
-                "price_from_fen": row.price_from_fen,
-                "image": row.image,
-                "reason": pick.reason,
-                "why": pick.words,
-            }))
+            Some(Card {
+                product_id: pick.product.clone(),
+                category: Category::parse(&row.category).ok()?,
+                name: Text::new(row.name_zh.clone(), row.name_en.clone()),
+                price_from_fen: Fen(row.price_from_fen),
+                image: row.image.clone(),
+                reason: pick.reason,
+                why: pick.words.clone(),
+            })
         })
         .collect())
 }

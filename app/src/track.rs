@@ -1,0 +1,110 @@
+//! Behaviour events from the storefront, sent only after the shopper agreed.
+//!
+//! The choice is kept in `localStorage` (`tandem.consent`: `yes` or `no`); an anonymous
+//! shopper who agrees gets a visitor id from the Worker (`tandem.visitor`), which every call
+//! then carries, so their views shape their "for you" before they ever sign in. Events queue
+//! for half a second and go as one batch.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+
+use crate::api::{self, ApiFailure};
+
+const CONSENT_KEY: &str = "tandem.consent";
+const VISITOR_KEY: &str = "tandem.visitor";
+/// How long events wait for company before they are sent.
+const FLUSH_AFTER_MS: i32 = 500;
+
+thread_local! {
+    static QUEUE: RefCell<Vec<serde_json::Value>> = const { RefCell::new(Vec::new()) };
+    static SCHEDULED: RefCell<bool> = const { RefCell::new(false) };
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+fn stored(key: &str) -> Option<String> {
+    storage().and_then(|s| s.get_item(key).ok().flatten())
+}
+
+fn store(key: &str, value: &str) {
+    if let Some(storage) = storage() {
+        // Private browsing may refuse: the choice then lasts this page only.
+        let _ = storage.set_item(key, value);
+    }
+}
+
+/// The shopper's answer: `None` until they answer.
+pub fn consent() -> Option<bool> {
+    stored(CONSENT_KEY).map(|answer| answer == "yes")
+}
+
+/// The anonymous visitor id the Worker gave, if any.
+pub fn visitor() -> Option<String> {
+    stored(VISITOR_KEY)
+}
+
+#[derive(serde::Deserialize)]
+struct Consented {
+    visitor: Option<String>,
+}
+
+/// Records the shopper's answer with the Worker (and, for an anonymous shopper who agrees,
+/// keeps the visitor id it gives).
+pub async fn answer(agree: bool) -> Result<(), ApiFailure> {
+    let body = format!(r#"{{"behaviour":{agree},"personalised":{agree}}}"#);
+    let consented: Consented = api::send("PUT", "/api/me/consent", Some(body), None).await?;
+    if let Some(id) = consented.visitor {
+        store(VISITOR_KEY, &id);
+    }
+    store(CONSENT_KEY, if agree { "yes" } else { "no" });
+    Ok(())
+}
+
+fn event_id() -> String {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // ids, not arithmetic
+    let (time, random) = (js_sys::Date::now() as u64, (js_sys::Math::random() * 4_294_967_296.0) as u64);
+    format!("e-{time:x}-{random:08x}")
+}
+
+/// Queues an event (`view`, `click`, `favourite`, `cart`, `share` with a product; `search`
+/// with a query) when the shopper agreed; otherwise does nothing.
+pub fn record(kind: &str, product: Option<&str>, query: Option<&str>) {
+    if consent() != Some(true) {
+        return;
+    }
+    let mut event = serde_json::json!({"id": event_id(), "type": kind});
+    if let Some(product) = product {
+        event["product"] = product.into();
+    }
+    if let Some(query) = query {
+        event["query"] = query.chars().take(100).collect::<String>().into();
+    }
+    QUEUE.with(|queue| queue.borrow_mut().push(event));
+    schedule_flush();
+}
+
+fn schedule_flush() {
+    if SCHEDULED.with(|s| s.replace(true)) {
+        return;
+    }
+    let Some(window) = web_sys::window() else { return };
+    let flush = Closure::once_into_js(|| {
+        SCHEDULED.with(|s| *s.borrow_mut() = false);
+        wasm_bindgen_futures::spawn_local(flush());
+    });
+    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(flush.unchecked_ref(), FLUSH_AFTER_MS);
+}
+
+/// Sends what is queued now (the storefront also calls it before reading recommendations).
+pub async fn flush() {
+    let events: Vec<serde_json::Value> = QUEUE.with(|queue| std::mem::take(&mut *queue.borrow_mut()));
+    for batch in events.chunks(100) {
+        let body = serde_json::json!({"events": batch}).to_string();
+        // Lost events cost a little personalisation, never a screen: failures are dropped.
+        let _ = api::send::<serde_json::Value>("POST", "/api/events", Some(body), None).await;
+    }
+}
