@@ -24,6 +24,7 @@
 //! - [`auth`]: phone numbers, one-time codes, rate limits, session tokens.
 //! - [`payment`]: signed payment notifications.
 //! - [`crypto`]: HMAC-SHA256 and SHA-256 helpers.
+//! - [`conversation`]: a clerk's notes understood: products, intent, objections, mood, follow-up.
 //! - [`behaviour`]: what people do online and in the store, as checked event batches.
 //! - [`profile`]: weighted tags that fade with time, the visit label and the RFM segment.
 //! - [`recommend`]: the blended recommender, its learned weights and its hold-out evaluation.
@@ -35,6 +36,7 @@ pub mod behaviour;
 pub mod catalog;
 pub mod chain21;
 pub mod checkout;
+pub mod conversation;
 pub mod crypto;
 pub mod cursor;
 pub mod fulfilment;

@@ -306,3 +306,44 @@ fn goes_with_learns_pairs_and_tried_on_names_the_store() {
     assert_eq!(products(&tried), vec!["p-0102".to_owned()], "{tried}");
     assert_eq!(tried["items"][0]["why"]["zh"], "你在静安寺店试穿过");
 }
+
+#[test]
+fn a_clerks_notes_become_a_follow_up() {
+    let clerk = sign_in(JINGAN_CLERK);
+    let note = "王女士试了羽绒服，很喜欢，但觉得有点贵，说下个月发工资再来。";
+    let answer = call("POST", "/api/store/s-jingan/conversations")
+        .session(&clerk)
+        .json(&json!({"note": note, "customer_name": "王女士", "clerk_name": "小李"}))
+        .send()
+        .expect(200);
+    let analysis = &answer["analysis"];
+    assert_eq!(analysis["mentions"][0]["product"], "p-0102", "{answer}");
+    assert_eq!(analysis["intent"], "considering");
+    assert_eq!(analysis["objections"], json!(["price", "timing"]));
+    assert_eq!(analysis["mood"], "positive");
+    let draft = analysis["draft"]["zh"].as_str().unwrap_or_default();
+    assert!(draft.starts_with("王女士您好，我是静安寺店的小李。") && draft.contains("羽绒服"), "{draft}");
+    assert!(analysis["draft"]["en"].as_str().unwrap_or_default().contains("this is 小李 from"), "{answer}");
+    assert!(analysis["next_contact"].as_i64().is_some());
+    assert!(answer["suggested"].is_array());
+
+    let english = call("POST", "/api/store/s-jingan/conversations")
+        .session(&clerk)
+        .json(&json!({"note": "Tried the high-rise straight jeans, too tight, wants a bigger size next week."}))
+        .send()
+        .expect(200);
+    assert_eq!(english["analysis"]["mentions"][0]["product"], "p-0103", "{english}");
+    assert_eq!(english["analysis"]["objections"], json!(["size", "timing"]));
+
+    call("POST", "/api/store/s-jingan/conversations")
+        .session(&clerk)
+        .json(&json!({"note": " "}))
+        .send()
+        .error(400, "bad_request");
+    call("POST", "/api/store/s-tianhe/conversations")
+        .session(&clerk)
+        .json(&json!({"note": note}))
+        .send()
+        .error(404, "not_found");
+    call("POST", "/api/store/s-jingan/conversations").json(&json!({"note": note})).send().error(401, "unauthenticated");
+}

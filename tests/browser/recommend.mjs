@@ -3,7 +3,7 @@
 // preferences" they see the tag, delete it, and switch personalisation off, after which the
 // storefront shows what everyone sees. All at 390 px.
 import assert from "node:assert/strict";
-import { base, finish, noSideways, phone, shot, step } from "./harness.mjs";
+import { base, finish, noSideways, phone, shot, signIn, step } from "./harness.mjs";
 
 const { page } = await phone({ consent: null });
 const picks = page.locator('section.picks[data-placement="for_you"]');
@@ -63,6 +63,24 @@ await step("my preferences show the tag, delete it, and switch personalisation o
   await page.goto(`${base}/?store=s-jingan`);
   await picks.waitFor();
   assert.equal(await picks.getAttribute("data-personalised"), "false");
+});
+
+await step("a clerk's notes become a follow-up message with the products and the next date", async () => {
+  const { page: desk } = await phone();
+  await desk.goto(`${base}/console/store/s-jingan`);
+  await desk.waitForURL(/\/signin/);
+  await signIn(desk, "13900000002");
+  await desk.locator('[data-test="follow-up"]').waitFor();
+  await desk.locator('[data-test="customer-name"]').fill("王女士");
+  await desk.locator('[data-test="note"]').fill("王女士试了羽绒服，很喜欢，但觉得有点贵，说下个月发工资再来。");
+  await desk.locator('[data-test="analyse"]').click();
+  await desk.locator('[data-test="analysis"]').waitFor();
+  assert.match(await desk.locator('[data-test="mentions"]').textContent(), /羽绒服/);
+  assert.match(await desk.locator('[data-test="objections"]').textContent(), /价格/);
+  assert.match(await desk.locator('[data-test="draft"]').textContent(), /^王女士您好/);
+  await desk.locator('[data-test="follow-up"]').scrollIntoViewIfNeeded();
+  await shot(desk, "43-follow-up");
+  await noSideways(desk);
 });
 
 await finish();

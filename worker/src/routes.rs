@@ -119,6 +119,7 @@ pub enum Operation {
     EraseMyBehaviour,
     CreateDevice,
     Recommendations,
+    AnalyseConversation,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -216,6 +217,7 @@ pub const ROUTES: &[Route] = &[
     route("DELETE", "/api/me/behaviour", Operation::EraseMyBehaviour),
     route("POST", "/api/store/{id}/devices", Operation::CreateDevice),
     route("GET", "/api/recommendations", Operation::Recommendations),
+    route("POST", "/api/store/{id}/conversations", Operation::AnalyseConversation),
     dev_route("GET", "/api/dev/otp", Operation::DevOtp),
     dev_route("GET", "/api/dev/clock", Operation::DevClock),
     dev_route("PUT", "/api/dev/clock", Operation::DevSetClock),
@@ -324,6 +326,7 @@ async fn dispatch(
         Operation::EraseMyBehaviour => behaviour::erase(env, req).await,
         Operation::CreateDevice => behaviour::create_device(env, req, matched.params[0], body).await,
         Operation::Recommendations => recommend::recommendations(env, req, &query).await,
+        Operation::AnalyseConversation => recommend::analyse_conversation(env, req, matched.params[0], body).await,
         Operation::OpenApi => system::openapi(),
         Operation::ListStores => catalog::list_stores(env, &query).await,
         Operation::StoreShelf => catalog::store_shelf(env, matched.params[0], &query).await,

@@ -2,6 +2,7 @@
 
 pub mod cart;
 pub mod console;
+pub mod followup;
 pub mod manage;
 pub mod me;
 pub mod network;

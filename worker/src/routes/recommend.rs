@@ -1,6 +1,7 @@
 //! Recommendations over HTTP: the cron (and `POST /api/dev/jobs`) trains the recommender on
 //! everyone's touches and keeps it in KV (with its summary in D1); `GET /api/recommendations`
-//! serves a placement from it with the caller's own touches and profile.
+//! serves a placement from it with the caller's own touches and profile. A clerk's notes of a
+//! conversation are analysed here too, with suggestions from the same model.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -9,6 +10,7 @@ use std::rc::Rc;
 use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::catalog::{Category, ProductId, StoreId, Text};
+use tandem_domain::conversation;
 use tandem_domain::money::Fen;
 use tandem_domain::profile::{Facts, Profile};
 use tandem_domain::recommend::serve::{self, Card, Item, Placed, Recommendation, Touch, Trained};
@@ -320,4 +322,89 @@ async fn cards(env: &Env, store: &StoreId, picks: &[Recommendation]) -> Result<V
             })
         })
         .collect())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteForm {
+    note: String,
+    #[serde(default)]
+    customer_name: Option<String>,
+    #[serde(default)]
+    clerk_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NamedRow {
+    id: String,
+    name_zh: String,
+    name_en: String,
+}
+
+/// `POST /api/store/{id}/conversations`: a clerk's notes of a conversation, understood by
+/// `domain::conversation` (products, intent, objections, mood, a drafted follow-up and the next
+/// contact date) with suggested products from the store's shelf. Nothing is stored.
+pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
+    let form: NoteForm = crate::body::parse_json(text)?;
+    let note = form.note.trim();
+    if note.is_empty() || note.chars().count() > conversation::MAX_NOTE_CHARS {
+        return Err(ApiError::bad_request("note", format!("1 to {} characters", conversation::MAX_NOTE_CHARS)));
+    }
+    let short = |value: Option<&str>, field: &'static str| -> Result<Option<String>, ApiError> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) if v.chars().count() > 20 || v.chars().any(char::is_control) => {
+                Err(ApiError::bad_request(field, "at most 20 characters"))
+            }
+            other => Ok(other.map(str::to_owned)),
+        }
+    };
+    let customer = short(form.customer_name.as_deref(), "customer_name")?;
+    let clerk = short(form.clerk_name.as_deref(), "clerk_name")?;
+    let (_, access) = crate::session::caller_with_access(env, req).await?;
+    let (store_id, _) = crate::session::require_store(&access, store)?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let results = db::batch(
+        &db,
+        vec![
+            db::prepare(
+                &db,
+                "SELECT DISTINCT p.id, p.name_zh, p.name_en FROM shelf_items si JOIN products p ON p.id = si.product_id
+                 WHERE si.store_id = ?1 ORDER BY p.id",
+                &[db::text(store_id.as_str())],
+            )?,
+            db::prepare(&db, "SELECT id, name_zh, name_en FROM stores WHERE id = ?1", &[db::text(store_id.as_str())])?,
+        ],
+    )
+    .await?;
+    let catalogue: Vec<conversation::Product> = db::nth::<NamedRow>(&results, 0)?
+        .into_iter()
+        .filter_map(|row| {
+            Some(conversation::Product {
+                id: ProductId::parse(&row.id).ok()?,
+                name: Text::new(row.name_zh, row.name_en),
+            })
+        })
+        .collect();
+    let store_name = db::first::<NamedRow>(&results, 1)?
+        .map(|row| Text::new(row.name_zh, row.name_en))
+        .ok_or(ApiError::NotFound { resource: "store" })?;
+    let parties = conversation::Parties {
+        customer,
+        clerk: clerk.map_or_else(|| Text::new("店员", "your store assistant"), |name| Text::new(name.clone(), name)),
+        store: store_name,
+    };
+    let analysis = conversation::analyse(note, &catalogue, &parties, now);
+    // Suggested: what goes with the first product mentioned, from the shelf.
+    let shelf: HashSet<&str> = catalogue.iter().map(|p| p.id.as_str()).collect();
+    let on_shelf = |product: &ProductId| shelf.contains(product.as_str());
+    let suggested = match analysis.mentions.first() {
+        Some(first) => {
+            let trained = model(env).await?;
+            let picks = serve::goes_with(&trained, &first.product, &on_shelf, 4);
+            cards(env, &store_id, &picks).await?
+        }
+        None => Vec::new(),
+    };
+    json_response(200, &json!({"analysis": analysis, "suggested": suggested}), "no-store")
 }

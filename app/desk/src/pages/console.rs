@@ -121,6 +121,7 @@ pub fn StoreConsole() -> impl IntoView {
                     Err(error) => view! { <p class="note error" role="alert" data-test="pickup-result">{failure(language.get(), &error.code)}</p> }.into_any(),
                 })}
             </form>
+            <crate::pages::followup::FollowUpPanel store=store />
             <h2>{move || t(language.get(), T::Orders)}</h2>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || orders.get().map(|result| match result {
