@@ -462,6 +462,10 @@ pub enum Reason {
     },
     /// It matches their tags.
     Affinity,
+    /// Of the same kind as this item (a product page's fallback when nothing is bought with it).
+    Similar {
+        item: ItemIx,
+    },
     Popular,
 }
 

@@ -29,6 +29,8 @@ CREATE TABLE behaviour_events (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX behaviour_events_by_product ON behaviour_events (product_id, at) WHERE product_id IS NOT NULL;
 CREATE INDEX behaviour_events_by_time ON behaviour_events (at);
+-- A person's latest touches, read by every recommendation they are shown.
+CREATE INDEX behaviour_events_by_subject_time ON behaviour_events (subject, at);
 
 -- The profile folded from a subject's events; `version` guards concurrent updates (a batch
 -- whose read version moved writes nothing and is retried).

@@ -205,6 +205,7 @@ impl Trained {
                     format!("Matches your interest in {}", label.en.to_lowercase()),
                 )
             }
+            Reason::Similar { .. } => Text::new("同类好物", "More like this"),
             Reason::Popular => Text::new("近期热销", "Popular right now"),
         }
     }
@@ -251,7 +252,8 @@ pub fn for_you(
         .collect()
 }
 
-/// "Goes with this": the products bought with (and, less, liked with) `product`.
+/// "Goes with this": the products bought with (and, less, liked with) `product`; where few
+/// are, products of its category come before merely popular ones.
 pub fn goes_with(
     trained: &Trained,
     product: &ProductId,
@@ -261,8 +263,11 @@ pub fn goes_with(
     let index = trained.index();
     let Some(&item) = index.get(product) else { return Vec::new() };
     let person = Person { touches: vec![super::Touch { item, weight: 1.0, strongest: Signal::Purchase }] };
-    let signals = Signals::gather(&trained.model, &person, None);
-    let blend = Blend { popularity: 0.05, again: 0.0, with: 1.0, also: 0.5, affinity: 0.0 };
+    let category = trained.items[item as usize].facts.category;
+    let same_kind: Vec<f32> =
+        trained.items.iter().map(|i| if i.facts.category == category { 1.0 } else { 0.0 }).collect();
+    let signals = Signals::gather(&trained.model, &person, Some(&same_kind));
+    let blend = Blend { popularity: 0.05, again: 0.0, with: 1.0, also: 0.5, affinity: 0.1 };
     let skip =
         |other: ItemIx| other == item || !trained.items.get(other as usize).is_some_and(|i| on_shelf(&i.product));
     signals
@@ -270,10 +275,11 @@ pub fn goes_with(
         .into_iter()
         .filter_map(|pick| {
             let found = trained.items.get(pick.item as usize)?;
+            let reason = if pick.reason == Reason::Affinity { Reason::Similar { item } } else { pick.reason };
             Some(Recommendation {
                 product: found.product.clone(),
-                reason: pick.reason,
-                words: trained.words(pick.item, pick.reason, None),
+                reason,
+                words: trained.words(pick.item, reason, None),
             })
         })
         .collect()
@@ -401,6 +407,10 @@ mod tests {
         let no_belt = |p: &ProductId| p.as_str() != "p-belt";
         assert!(goes_with(&trained, &product("p-dress"), &no_belt, 2).iter().all(|r| r.product != product("p-belt")));
         assert!(goes_with(&trained, &product("p-unknown"), &everything, 2).is_empty());
+        // Nothing is bought with the bottle: baby goods come before the popular crisps.
+        let bottle = goes_with(&trained, &product("p-bottle"), &everything, 2);
+        assert_eq!(bottle[0].product, product("p-milk"));
+        assert_eq!(bottle[0].words.en, "More like this");
     }
 
     #[test]

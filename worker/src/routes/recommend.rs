@@ -22,8 +22,10 @@ use super::json_response;
 use crate::error::ApiError;
 use crate::{config, db};
 
-/// The KV key of the trained recommender.
+/// The KV key of the trained recommender, and of its build time (read first: the model is
+/// fetched and parsed only when this isolate's copy is older).
 const MODEL_KEY: &str = "recommender:model";
+const BUILT_AT_KEY: &str = "recommender:built_at";
 /// Touches older than this are not trained on.
 const TRAINING_DAYS: i64 = 180;
 /// A person's own touches read for a placement: the latest ones.
@@ -68,14 +70,25 @@ impl TouchRow {
     }
 }
 
-/// The touches of everyone (`subject` NULL) or of one subject since `since`.
+/// Everyone's touches since `?1` (behaviour events and paid order lines), newest first, at most `?2`.
 const TOUCHES_SQL: &str = "SELECT subject, product_id, kind, at, store_id, json_extract(body, '$.outcome') AS outcome
-     FROM behaviour_events WHERE product_id IS NOT NULL AND at >= ?1 AND (?2 IS NULL OR subject = ?2)
+     FROM behaviour_events WHERE product_id IS NOT NULL AND at >= ?1
      UNION ALL
      SELECT 'm:' || o.member_id, l.product_id, 'order', o.paid_at, o.store_id, NULL
      FROM orders o JOIN order_lines l ON l.order_id = o.id
-     WHERE o.paid_at IS NOT NULL AND o.paid_at >= ?1 AND (?2 IS NULL OR 'm:' || o.member_id = ?2)
-     ORDER BY 4 DESC LIMIT ?3";
+     WHERE o.paid_at IS NOT NULL AND o.paid_at >= ?1
+     ORDER BY 4 DESC LIMIT ?2";
+
+/// One subject's touches since `?2` (`?1` the subject key, `?3` its member id or NULL), newest
+/// first, at most `?4`: by the `(subject, at)` index and the orders' member index, never a scan.
+const OWN_TOUCHES_SQL: &str =
+    "SELECT subject, product_id, kind, at, store_id, json_extract(body, '$.outcome') AS outcome
+     FROM behaviour_events WHERE subject = ?1 AND at >= ?2 AND product_id IS NOT NULL
+     UNION ALL
+     SELECT ?1, l.product_id, 'order', o.paid_at, o.store_id, NULL
+     FROM orders o JOIN order_lines l ON l.order_id = o.id
+     WHERE o.member_id = ?3 AND o.paid_at IS NOT NULL AND o.paid_at >= ?2
+     ORDER BY 4 DESC LIMIT ?4";
 
 /// What a rebuild did.
 pub struct Rebuilt {
@@ -99,7 +112,7 @@ pub async fn rebuild(env: &Env) -> Result<Rebuilt, ApiError> {
                  FROM products p ORDER BY p.id",
                 &[],
             )?,
-            db::prepare(&db, TOUCHES_SQL, &[db::integer(since), db::optional_text(None), db::integer(500_000)])?,
+            db::prepare(&db, TOUCHES_SQL, &[db::integer(since), db::integer(500_000)])?,
         ],
     )
     .await?;
@@ -118,6 +131,11 @@ pub async fn rebuild(env: &Env) -> Result<Rebuilt, ApiError> {
     let body = serde_json::to_string(&trained).map_err(ApiError::internal)?;
     let kv = env.kv("KV").map_err(ApiError::internal)?;
     kv.put(MODEL_KEY, body).map_err(ApiError::internal)?.execute().await.map_err(ApiError::internal)?;
+    kv.put(BUILT_AT_KEY, now.millis().to_string())
+        .map_err(ApiError::internal)?
+        .execute()
+        .await
+        .map_err(ApiError::internal)?;
     db::run(db::prepare(
         &db,
         "INSERT INTO recommender_models (id, body, events, built_at) VALUES (1, ?1, ?2, ?3)
@@ -154,26 +172,20 @@ pub async fn rebuild_if_stale(env: &Env) -> Result<Option<Rebuilt>, ApiError> {
     rebuild(env).await.map(Some)
 }
 
-/// The build time of a stored model: a cached model of the same time is the same model.
-#[derive(Deserialize)]
-struct Stamp {
-    built_at: Timestamp,
-}
-
-/// The trained model: this isolate's copy when it is the one in KV, else KV's, else a new one.
+/// The trained model: this isolate's copy when it is the latest, else KV's, else a new one.
 async fn model(env: &Env) -> Result<Rc<Trained>, ApiError> {
     let kv = env.kv("KV").map_err(ApiError::internal)?;
-    let stored = kv.get(MODEL_KEY).text().await.map_err(ApiError::internal)?;
-    let Some(text) = stored else {
+    let built_at = kv.get(BUILT_AT_KEY).text().await.map_err(ApiError::internal)?.and_then(|t| t.parse::<i64>().ok());
+    let cached = CACHE.with(|cache| cache.borrow().clone());
+    if let (Some(cached), Some(built_at)) = (&cached, built_at)
+        && cached.built_at.millis() == built_at
+    {
+        return Ok(cached.clone());
+    }
+    let Some(text) = kv.get(MODEL_KEY).text().await.map_err(ApiError::internal)? else {
         rebuild(env).await?;
         return CACHE.with(|cache| cache.borrow().clone()).ok_or_else(|| ApiError::internal("the model was not kept"));
     };
-    let stamp: Stamp = db::stored(serde_json::from_str(&text))?;
-    if let Some(cached) = CACHE.with(|cache| cache.borrow().clone())
-        && cached.built_at == stamp.built_at
-    {
-        return Ok(cached);
-    }
     let trained: Rc<Trained> = Rc::new(db::stored(serde_json::from_str(&text))?);
     CACHE.with(|cache| *cache.borrow_mut() = Some(trained.clone()));
     Ok(trained)
@@ -237,6 +249,10 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
     };
     let subject = behaviour::subject(env, req).await?;
     let key = subject.as_ref().map(Subject::key).unwrap_or_default();
+    let member = match &subject {
+        Some(Subject::Member(id)) => Some(id.as_str()),
+        _ => None,
+    };
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let results = db::batch(
@@ -246,8 +262,13 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
             db::prepare(&db, "SELECT body FROM profiles WHERE subject = ?1", &[db::text(&key)])?,
             db::prepare(
                 &db,
-                TOUCHES_SQL,
-                &[db::integer(now.plus_days(-TRAINING_DAYS).millis()), db::text(&key), db::integer(OWN_TOUCHES)],
+                OWN_TOUCHES_SQL,
+                &[
+                    db::text(&key),
+                    db::integer(now.plus_days(-TRAINING_DAYS).millis()),
+                    db::optional_text(member),
+                    db::integer(OWN_TOUCHES),
+                ],
             )?,
             db::prepare(
                 &db,
