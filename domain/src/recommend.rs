@@ -413,6 +413,9 @@ impl Signals {
             }
         }
         match best.1 {
+            // Nothing speaks for the item (a catalogue nobody has touched yet): it is only on
+            // the shelf, and saying "popular" would not be true.
+            _ if best.0 <= 0.0 => Reason::OnShelf,
             0 => Reason::Again { signal: self.strongest[item].unwrap_or(Signal::View) },
             1 => Reason::With { item: self.with_from[item] },
             2 => Reason::Also { item: self.also_from[item] },
@@ -467,6 +470,8 @@ pub enum Reason {
         item: ItemIx,
     },
     Popular,
+    /// No signal at all yet: the shelf's own order.
+    OnShelf,
 }
 
 /// A recommended item.
@@ -744,6 +749,11 @@ mod tests {
         assert_eq!(picks[0].item, 1);
         assert_eq!(picks[0].reason, Reason::With { item: 0 });
         assert!(picks.iter().all(|p| p.item != 0));
+
+        let untouched = train(2, &[], 1, &Params::default());
+        let picks = Signals::anonymous(&untouched).rank(&Blend::POPULAR, 2, |_| false);
+        let reasons: Vec<(ItemIx, Reason)> = picks.iter().map(|p| (p.item, p.reason)).collect();
+        assert_eq!(reasons, vec![(0, Reason::OnShelf), (1, Reason::OnShelf)]);
     }
 
     #[test]

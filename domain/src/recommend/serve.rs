@@ -207,6 +207,7 @@ impl Trained {
             }
             Reason::Similar { .. } => Text::new("同类好物", "More like this"),
             Reason::Popular => Text::new("近期热销", "Popular right now"),
+            Reason::OnShelf => Text::new("本店在售", "On this store's shelf"),
         }
     }
 
