@@ -153,58 +153,29 @@ fn test() -> Result {
     Ok(())
 }
 
+/// Runs the `tandem` tool, built for release, with `args`.
+fn tandem(args: &[&str]) -> Result {
+    run(Command::new("cargo").args(["run", "--release", "-p", "tandem-cli", "--"]).args(args))
+}
+
 fn bench() -> Result {
     let tools = setup::for_build()?;
     run(Command::new("cargo").args(["bench", "-p", "tandem-domain", "--bench", "shelf", "--", "--quick"]))?;
     // The distribution engine natively: a million members and a million orders under the
     // chain21 preset (orders/s, peak memory, bytes per member).
-    run(Command::new("cargo").args([
-        "run",
-        "--release",
-        "-p",
-        "tandem-cli",
-        "--",
-        "chain21",
-        "simulate",
-        "--rules",
-        "domain/src/chain21/examples/chain21.toml",
-        "--members",
-        "1000000",
-        "--orders",
-        "1000000",
-    ]))?;
+    let rules = "domain/src/chain21/examples/chain21.toml";
+    tandem(&["chain21", "simulate", "--rules", rules, "--members", "1000000", "--orders", "1000000"])?;
     // The recommender's hold-out evaluation: a generated log with planted structure, and the
     // public grocery baskets when they are beside the project.
-    let planted = root().join("target/recommend-planted.csv");
-    let planted_arg = planted.to_string_lossy().into_owned();
-    run(Command::new("cargo").args([
-        "run",
-        "--release",
-        "-p",
-        "tandem-cli",
-        "--",
-        "recommend",
-        "generate",
-        "--out",
-        &planted_arg,
-    ]))?;
-    let mut logs = vec![planted_arg];
+    let planted = root().join("target/recommend-planted.csv").to_string_lossy().into_owned();
+    tandem(&["recommend", "generate", "--out", &planted])?;
+    let mut logs = vec![planted];
     let groceries = root().join("../shared/data/groceries.csv");
     if groceries.exists() {
         logs.push(groceries.to_string_lossy().into_owned());
     }
     for log in &logs {
-        run(Command::new("cargo").args([
-            "run",
-            "--release",
-            "-p",
-            "tandem-cli",
-            "--",
-            "recommend",
-            "eval",
-            "--transactions",
-            log,
-        ]))?;
+        tandem(&["recommend", "eval", "--transactions", log])?;
     }
     build::all(&tools)?;
     let server = server::Server::start_fresh(&tools, "bench", server::Profile::Development)?;

@@ -151,6 +151,14 @@ pub struct Placed {
     pub model_built_at: Timestamp,
 }
 
+/// The answer of `POST /api/store/{id}/conversations`: the notes understood, and products from
+/// the shelf to suggest with them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub analysis: crate::conversation::Analysis,
+    pub suggested: Vec<Card>,
+}
+
 /// A recommended product and why, in words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recommendation {

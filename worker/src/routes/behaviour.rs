@@ -74,6 +74,39 @@ struct ConsentRow {
 }
 
 #[derive(Deserialize)]
+struct ProfileRow {
+    body: String,
+    version: i64,
+}
+
+/// A subject's consent and stored profile (with the version a write must still find).
+pub struct Stored {
+    pub consent: Option<Consent>,
+    pub profile: Profile,
+    pub version: Option<i64>,
+}
+
+/// The two statements reading a subject's consent and profile, for a read batch; their results
+/// are read back by [`stored_at`].
+pub fn stored_reads(db: &D1Database, key: &str) -> Result<[D1PreparedStatement; 2], ApiError> {
+    Ok([
+        db::prepare(db, "SELECT behaviour, personalised FROM consents WHERE subject = ?1", &[db::text(key)])?,
+        db::prepare(db, "SELECT body, version FROM profiles WHERE subject = ?1", &[db::text(key)])?,
+    ])
+}
+
+/// The consent and profile of a batch whose results `at` and `at + 1` are [`stored_reads`].
+pub fn stored_at(results: &[worker::D1Result], at: usize) -> Result<Stored, ApiError> {
+    let consent = db::first::<ConsentRow>(results, at)?
+        .map(|c| Consent { behaviour: c.behaviour == 1, personalised: c.personalised == 1 });
+    let (profile, version) = match db::first::<ProfileRow>(results, at + 1)? {
+        Some(row) => (db::stored(serde_json::from_str(&row.body))?, Some(row.version)),
+        None => (Profile::default(), None),
+    };
+    Ok(Stored { consent, profile, version })
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConsentForm {
     behaviour: bool,
@@ -232,12 +265,6 @@ async fn customer(env: &Env, form: &EventsForm) -> Result<String, ApiError> {
 }
 
 #[derive(Deserialize)]
-struct ProfileRow {
-    body: String,
-    version: i64,
-}
-
-#[derive(Deserialize)]
 struct EventIdRow {
     event_id: String,
 }
@@ -251,7 +278,7 @@ struct FactsRow {
 
 /// What an ingest did.
 #[derive(Debug, serde::Serialize)]
-pub struct Stored {
+pub struct Ingested {
     pub accepted: usize,
     pub duplicates: usize,
 }
@@ -264,7 +291,7 @@ async fn ingest(
     events: &[Event],
     source: &str,
     now: Timestamp,
-) -> Result<Stored, ApiError> {
+) -> Result<Ingested, ApiError> {
     let db = db::database(env)?;
     let key = subject.key();
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
@@ -275,11 +302,12 @@ async fn ingest(
     let products_json = serde_json::to_string(&products).map_err(ApiError::internal)?;
     let config = profile::Config::default();
     for _ in 0..TRIES {
+        let [consent_read, profile_read] = stored_reads(&db, &key)?;
         let results = db::batch(
             &db,
             vec![
-                db::prepare(&db, "SELECT behaviour, personalised FROM consents WHERE subject = ?1", &[db::text(&key)])?,
-                db::prepare(&db, "SELECT body, version FROM profiles WHERE subject = ?1", &[db::text(&key)])?,
+                consent_read,
+                profile_read,
                 db::prepare(
                     &db,
                     "SELECT event_id FROM behaviour_events WHERE subject = ?1 AND event_id IN (SELECT value FROM json_each(?2))",
@@ -294,11 +322,10 @@ async fn ingest(
             ],
         )
         .await?;
-        let consent: Option<ConsentRow> = db::first(&results, 0)?;
-        if consent.is_none_or(|c| c.behaviour != 1) {
+        let Stored { consent, mut profile, version } = stored_at(&results, 0)?;
+        if !consent.is_some_and(|c| c.behaviour) {
             return Err(consent_required());
         }
-        let stored_profile: Option<ProfileRow> = db::first(&results, 1)?;
         let known: BTreeSet<String> = db::nth::<EventIdRow>(&results, 2)?.into_iter().map(|r| r.event_id).collect();
         let facts: HashMap<String, Facts> = db::nth::<FactsRow>(&results, 3)?
             .into_iter()
@@ -317,10 +344,6 @@ async fn ingest(
                 ));
             }
         }
-        let mut profile: Profile = match &stored_profile {
-            Some(row) => db::stored(serde_json::from_str(&row.body))?,
-            None => Profile::default(),
-        };
         let mut seen = known.clone();
         let mut writes: Vec<D1PreparedStatement> = Vec::new();
         let mut accepted = 0;
@@ -334,11 +357,11 @@ async fn ingest(
         }
         let duplicates = events.len() - accepted;
         if accepted == 0 {
-            return Ok(Stored { accepted, duplicates });
+            return Ok(Ingested { accepted, duplicates });
         }
-        writes.push(save_profile(&db, &key, &profile, stored_profile.as_ref().map(|r| r.version), now)?);
+        writes.push(save_profile(&db, &key, &profile, version, now)?);
         if db::guarded_batch(&db, writes).await?.is_some() {
-            return Ok(Stored { accepted, duplicates });
+            return Ok(Ingested { accepted, duplicates });
         }
     }
     Err(ApiError::conflict("busy", "the profile is being updated by another request; try again"))
@@ -398,21 +421,7 @@ pub async fn my_profile(env: &Env, req: &Request) -> Result<Response, ApiError> 
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let key = subject.key();
-    let results = db::batch(
-        &db,
-        vec![
-            db::prepare(&db, "SELECT behaviour, personalised FROM consents WHERE subject = ?1", &[db::text(&key)])?,
-            db::prepare(&db, "SELECT body, version FROM profiles WHERE subject = ?1", &[db::text(&key)])?,
-        ],
-    )
-    .await?;
-    let consent: Option<ConsentRow> = db::first(&results, 0)?;
-    let row: Option<ProfileRow> = db::first(&results, 1)?;
-    let profile: Profile = match row {
-        Some(row) => db::stored(serde_json::from_str(&row.body))?,
-        None => Profile::default(),
-    };
-    let consent = consent.map(|c| Consent { behaviour: c.behaviour == 1, personalised: c.personalised == 1 });
+    let Stored { consent, profile, .. } = stored_at(&db::batch(&db, stored_reads(&db, &key)?.into()).await?, 0)?;
     json_response(200, &profile.view(subject.kind(), consent, now, &profile::Config::default()), "no-store")
 }
 
@@ -427,15 +436,10 @@ pub async fn mute_tag(env: &Env, req: &Request, tag: &str) -> Result<Response, A
     let db = db::database(env)?;
     let key = subject.key();
     for _ in 0..TRIES {
-        let row: Option<ProfileRow> =
-            db::one(db::prepare(&db, "SELECT body, version FROM profiles WHERE subject = ?1", &[db::text(&key)])?)
-                .await?;
-        let mut profile: Profile = match &row {
-            Some(row) => db::stored(serde_json::from_str(&row.body))?,
-            None => Profile::default(),
-        };
+        let Stored { mut profile, version, .. } =
+            stored_at(&db::batch(&db, stored_reads(&db, &key)?.into()).await?, 0)?;
         profile.mute(&tag);
-        let write = save_profile(&db, &key, &profile, row.as_ref().map(|r| r.version), now)?;
+        let write = save_profile(&db, &key, &profile, version, now)?;
         if db::guarded_batch(&db, vec![write]).await?.is_some() {
             return json_response(200, &json!({"muted": tag}), "no-store");
         }
@@ -443,22 +447,13 @@ pub async fn mute_tag(env: &Env, req: &Request, tag: &str) -> Result<Response, A
     Err(ApiError::conflict("busy", "the profile is being updated by another request; try again"))
 }
 
+/// A path segment as sent (`category%3Ababy`) decoded by the platform's decodeURIComponent;
+/// a malformed one stays as it came (and is then no known tag).
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        if bytes[at] == b'%'
-            && let Some(byte) = text.get(at + 1..at + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
-        {
-            out.push(byte);
-            at += 3;
-            continue;
-        }
-        out.push(bytes[at]);
-        at += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    worker::js_sys::decode_uri_component(text)
+        .ok()
+        .and_then(|decoded| decoded.as_string())
+        .unwrap_or_else(|| text.to_owned())
 }
 
 #[derive(Deserialize)]
@@ -486,11 +481,12 @@ pub async fn export(env: &Env, req: &Request) -> Result<Response, ApiError> {
         Subject::Member(id) => id.clone(),
         Subject::Visitor(_) => String::new(),
     };
+    let [consent_read, profile_read] = stored_reads(&db, &key)?;
     let results = db::batch(
         &db,
         vec![
-            db::prepare(&db, "SELECT behaviour, personalised FROM consents WHERE subject = ?1", &[db::text(&key)])?,
-            db::prepare(&db, "SELECT body, version FROM profiles WHERE subject = ?1", &[db::text(&key)])?,
+            consent_read,
+            profile_read,
             db::prepare(&db, "SELECT body, source FROM behaviour_events WHERE subject = ?1 ORDER BY at, event_id", &[db::text(&key)])?,
             db::prepare(
                 &db,
@@ -500,11 +496,9 @@ pub async fn export(env: &Env, req: &Request) -> Result<Response, ApiError> {
         ],
     )
     .await?;
-    let consent: Option<ConsentRow> = db::first(&results, 0)?;
-    let profile: Option<Value> = match db::first::<ProfileRow>(&results, 1)? {
-        Some(row) => Some(db::stored(serde_json::from_str(&row.body))?),
-        None => None,
-    };
+    let stored = stored_at(&results, 0)?;
+    // A person with no stored profile exports `null`, not an empty one.
+    let profile = stored.version.is_some().then_some(&stored.profile);
     let events: Vec<Value> = db::nth::<StoredEventRow>(&results, 2)?
         .into_iter()
         .map(|row| {
@@ -523,7 +517,7 @@ pub async fn export(env: &Env, req: &Request) -> Result<Response, ApiError> {
             "exported_at": now,
             "subject": subject.kind(),
             "member_id": (!member.is_empty()).then_some(member),
-            "consent": consent.map(|c| json!({"behaviour": c.behaviour == 1, "personalised": c.personalised == 1})),
+            "consent": stored.consent,
             "profile": profile,
             "events": events,
             "orders": orders,

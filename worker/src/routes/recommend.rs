@@ -13,7 +13,7 @@ use tandem_domain::catalog::{Category, ProductId, StoreId, Text};
 use tandem_domain::conversation;
 use tandem_domain::money::Fen;
 use tandem_domain::profile::{Facts, Profile};
-use tandem_domain::recommend::serve::{self, Card, Item, Placed, Recommendation, Touch, Trained};
+use tandem_domain::recommend::serve::{self, Card, FollowUp, Item, Placed, Recommendation, Touch, Trained};
 use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
@@ -192,16 +192,6 @@ async fn model(env: &Env) -> Result<Rc<Trained>, ApiError> {
 }
 
 #[derive(Deserialize)]
-struct ConsentRow {
-    personalised: i64,
-}
-
-#[derive(Deserialize)]
-struct ProfileRow {
-    body: String,
-}
-
-#[derive(Deserialize)]
 struct ShelfRow {
     product_id: String,
 }
@@ -255,11 +245,12 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
     };
     let now = config::now(env).await?;
     let db = db::database(env)?;
+    let [consent_read, profile_read] = behaviour::stored_reads(&db, &key)?;
     let results = db::batch(
         &db,
         vec![
-            db::prepare(&db, "SELECT personalised FROM consents WHERE subject = ?1", &[db::text(&key)])?,
-            db::prepare(&db, "SELECT body FROM profiles WHERE subject = ?1", &[db::text(&key)])?,
+            consent_read,
+            profile_read,
             db::prepare(
                 &db,
                 OWN_TOUCHES_SQL,
@@ -279,11 +270,9 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
         ],
     )
     .await?;
-    let personalised = subject.is_some() && db::first::<ConsentRow>(&results, 0)?.is_some_and(|c| c.personalised == 1);
-    let profile: Option<Profile> = match db::first::<ProfileRow>(&results, 1)? {
-        Some(row) if personalised => Some(db::stored(serde_json::from_str(&row.body))?),
-        _ => None,
-    };
+    let mine = behaviour::stored_at(&results, 0)?;
+    let personalised = subject.is_some() && mine.consent.is_some_and(|c| c.personalised);
+    let profile: Option<Profile> = (personalised && mine.version.is_some()).then_some(mine.profile);
     let own: Vec<Touch> = if personalised {
         db::nth::<TouchRow>(&results, 2)?.into_iter().filter_map(TouchRow::touch).collect()
     } else {
@@ -427,5 +416,5 @@ pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &
         }
         None => Vec::new(),
     };
-    json_response(200, &json!({"analysis": analysis, "suggested": suggested}), "no-store")
+    json_response(200, &FollowUp { analysis, suggested }, "no-store")
 }

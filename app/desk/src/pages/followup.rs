@@ -3,21 +3,14 @@
 //! message to copy (Chinese and English), the day to get back in touch and products to suggest.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::i18n::Language;
 use tandem_app::use_language;
-use tandem_domain::conversation::{Analysis, Intent, Mood, Objection};
-use tandem_domain::recommend::serve::Card;
+use tandem_domain::conversation::{Intent, Mood, Objection};
+use tandem_domain::recommend::serve::FollowUp;
 
 use crate::text::{both, failure};
-
-#[derive(Clone, Deserialize)]
-struct Analysed {
-    analysis: Analysis,
-    suggested: Vec<Card>,
-}
 
 fn intent_text(language: Language, intent: Intent) -> &'static str {
     match intent {
@@ -54,7 +47,7 @@ pub fn FollowUpPanel(store: Memo<String>) -> impl IntoView {
     let analyse = Action::new_local(move |(): &()| {
         let body = json!({"note": note.get_untracked(), "customer_name": Some(customer.get_untracked()).filter(|c| !c.trim().is_empty())});
         let url = format!("/api/store/{}/conversations", api::encode(&store.get_untracked()));
-        async move { api::send::<Analysed>("POST", &url, Some(body.to_string()), None).await }
+        async move { api::send::<FollowUp>("POST", &url, Some(body.to_string()), None).await }
     });
     view! {
         <section class="panel follow-up" data-test="follow-up">
@@ -71,7 +64,7 @@ pub fn FollowUpPanel(store: Memo<String>) -> impl IntoView {
                     {move || both(language.get(), "分析并生成跟进", "Analyse and draft")}
                 </button>
             </form>
-            {move || analyse.value().get().map(|result: Result<Analysed, ApiFailure>| match result {
+            {move || analyse.value().get().map(|result: Result<FollowUp, ApiFailure>| match result {
                 Ok(found) => view! { <AnalysisView found=found /> }.into_any(),
                 Err(error) => view! { <p class="note error" role="alert">{failure(language.get(), &error.code)}</p> }.into_any(),
             })}
@@ -80,7 +73,7 @@ pub fn FollowUpPanel(store: Memo<String>) -> impl IntoView {
 }
 
 #[component]
-fn AnalysisView(found: Analysed) -> impl IntoView {
+fn AnalysisView(found: FollowUp) -> impl IntoView {
     let language = use_language();
     let analysis = found.analysis;
     let draft = analysis.draft.clone();
