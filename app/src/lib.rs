@@ -34,6 +34,9 @@ pub fn App() -> impl IntoView {
         match path.strip_prefix("/p/").filter(|id| !id.is_empty() && !id.contains('/')) {
             Some(id) => view! { <pages::product::ProductPage id=id.to_owned() /> }.into_any(),
             None if path == "/" => view! { <pages::home::Home /> }.into_any(),
+            None if path.starts_with("/c/") => {
+                view! { <pages::card::CardPage code=path[3..].trim_end_matches('/').to_owned() /> }.into_any()
+            }
             None => view! { <components::ErrorNotice code="not_found".to_owned() /> }.into_any(),
         }
     }

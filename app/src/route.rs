@@ -46,8 +46,27 @@ fn pairs(params: &web_sys::UrlSearchParams) -> Vec<(String, String)> {
 /// cannot be found, so it lives here.
 static LOCATION: OnceLock<RwSignal<Location>> = OnceLock::new();
 
+/// An invite link's page (`/i/{code}`) names where it lands in a `tandem:land` meta tag, put
+/// there by the Worker: the address bar moves there before anything is drawn.
+fn land() {
+    let Some(window) = web_sys::window() else { return };
+    if !window.location().pathname().is_ok_and(|p| p.starts_with("/i/")) {
+        return;
+    }
+    let target = window
+        .document()
+        .and_then(|d| d.query_selector("meta[name='tandem:land']").ok().flatten())
+        .and_then(|meta| meta.get_attribute("content"))
+        .filter(|t| t.starts_with('/') && !t.starts_with("//"))
+        .unwrap_or_else(|| "/".to_owned());
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&target));
+    }
+}
+
 /// Creates the location signal and starts following links and the back button.
 pub fn provide_location() -> RwSignal<Location> {
+    land();
     let location = *LOCATION.get_or_init(|| RwSignal::new(Location::current()));
     if let Some(window) = web_sys::window() {
         let on_pop = Closure::<dyn Fn()>::new(move || location.set(Location::current()));

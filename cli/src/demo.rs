@@ -568,6 +568,8 @@ pub const PRODUCTS: &[Product] = &[
 /// A demo account with a role: who to sign in as to see each console (README, "Demo accounts").
 pub struct StaffAccount {
     pub phone: &'static str,
+    /// A store person's name and card (title, bio, featured products); suppliers have none.
+    pub card: Option<DemoCard>,
     /// `store` or `supplier`.
     pub scope: &'static str,
     pub scope_id: &'static str,
@@ -575,14 +577,88 @@ pub struct StaffAccount {
     pub role: &'static str,
 }
 
+/// A demo person's card.
+pub struct DemoCard {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub bio: &'static str,
+    pub featured: &'static [&'static str],
+}
+
 pub const STAFF: &[StaffAccount] = &[
-    StaffAccount { phone: "13900000001", scope: "store", scope_id: "s-jingan", role: "owner" },
-    StaffAccount { phone: "13900000002", scope: "store", scope_id: "s-jingan", role: "clerk" },
-    StaffAccount { phone: "13900000003", scope: "store", scope_id: "s-tianhe", role: "owner" },
-    StaffAccount { phone: "13900000004", scope: "store", scope_id: "s-tianhe", role: "clerk" },
-    StaffAccount { phone: "13900000005", scope: "store", scope_id: "s-chunxi", role: "owner" },
-    StaffAccount { phone: "13900000006", scope: "store", scope_id: "s-chunxi", role: "clerk" },
-    StaffAccount { phone: "13900000011", scope: "supplier", scope_id: "sup-huafang", role: "staff" },
-    StaffAccount { phone: "13900000012", scope: "supplier", scope_id: "sup-yangguang", role: "staff" },
-    StaffAccount { phone: "13900000013", scope: "supplier", scope_id: "sup-lianghui", role: "staff" },
+    StaffAccount {
+        phone: "13900000001",
+        card: Some(DemoCard {
+            name: "周静",
+            title: "店长",
+            bio: "静安寺店店长，十年服装陈列经验。到店报我名字，帮你搭一整套。",
+            featured: &["p-0102", "p-0201", "p-0301"],
+        }),
+        scope: "store",
+        scope_id: "s-jingan",
+        role: "owner",
+    },
+    StaffAccount {
+        phone: "13900000002",
+        card: Some(DemoCard {
+            name: "李芳",
+            title: "母婴与穿搭顾问",
+            bio: "两个孩子的妈妈，懂奶粉也懂穿搭。周末都在店里，欢迎来试。",
+            featured: &["p-0301", "p-0102"],
+        }),
+        scope: "store",
+        scope_id: "s-jingan",
+        role: "clerk",
+    },
+    StaffAccount {
+        phone: "13900000003",
+        card: Some(DemoCard {
+            name: "陈伟",
+            title: "店长",
+            bio: "天河城店店长。新品到店第一时间通知你。",
+            featured: &["p-0101", "p-0201"],
+        }),
+        scope: "store",
+        scope_id: "s-tianhe",
+        role: "owner",
+    },
+    StaffAccount {
+        phone: "13900000004",
+        card: Some(DemoCard {
+            name: "黄敏",
+            title: "美妆顾问",
+            bio: "肤质不同，护肤方法也不同——来店里测一测再选。",
+            featured: &["p-0201"],
+        }),
+        scope: "store",
+        scope_id: "s-tianhe",
+        role: "clerk",
+    },
+    StaffAccount {
+        phone: "13900000005",
+        card: Some(DemoCard {
+            name: "王磊",
+            title: "店长",
+            bio: "春熙路店店长，成都本地人，吃喝穿搭都可以问我。",
+            featured: &["p-0401", "p-0101"],
+        }),
+        scope: "store",
+        scope_id: "s-chunxi",
+        role: "owner",
+    },
+    StaffAccount {
+        phone: "13900000006",
+        card: Some(DemoCard {
+            name: "刘洋",
+            title: "零食买手",
+            bio: "每周试吃新品，只推荐自己回购的。",
+            featured: &["p-0401"],
+        }),
+        scope: "store",
+        scope_id: "s-chunxi",
+        role: "clerk",
+    },
+    StaffAccount { phone: "13900000011", card: None, scope: "supplier", scope_id: "sup-huafang", role: "staff" },
+    StaffAccount { phone: "13900000012", card: None, scope: "supplier", scope_id: "sup-yangguang", role: "staff" },
+    StaffAccount { phone: "13900000013", card: None, scope: "supplier", scope_id: "sup-lianghui", role: "staff" },
 ];

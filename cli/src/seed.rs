@@ -131,6 +131,12 @@ pub fn demo_sql() -> Result<String, SeedError> {
             sql_text(store.name.0),
             sql_text(store.name.1)
         );
+        let _ = writeln!(
+            sql,
+            "INSERT INTO cards (code, store_id, updated_at) VALUES ({}, {}, 0);",
+            sql_text(&store_card_code(store.id)),
+            sql_text(store.id)
+        );
     }
     for (product_index, product) in PRODUCTS.iter().enumerate() {
         let _ = writeln!(
@@ -267,8 +273,43 @@ pub fn staff_sql(keys: &PhoneKeys) -> Result<String, String> {
             sql_text(&sealed),
             sql_text(account.role)
         );
+        // Store people have signed in before: a member with a place in the network (their code
+        // is their card's) and a card.
+        if let Some(card) = &account.card {
+            let member = format!("m-{}", &hash[..16]);
+            let _ = writeln!(
+                sql,
+                "INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES ({}, {}, {}, 0);",
+                sql_text(&member),
+                sql_text(&hash),
+                sql_text(&sealed)
+            );
+            let code = demo_invite_code(account.phone);
+            let _ = writeln!(
+                sql,
+                "INSERT INTO chain_members (member_id, invite_code, joined_at, display_name) VALUES ({}, {}, 0, {});",
+                sql_text(&member),
+                sql_text(&code),
+                sql_text(card.name)
+            );
+            let featured = serde_json::to_string(card.featured).map_err(|e| e.to_string())?;
+            let _ = writeln!(
+                sql,
+                "INSERT INTO cards (code, member_id, title, bio, featured, updated_at) VALUES ({}, {}, {}, {}, {}, 0);",
+                sql_text(&code),
+                sql_text(&member),
+                sql_text(card.title),
+                sql_text(card.bio),
+                sql_text(&featured)
+            );
+        }
     }
     Ok(sql)
+}
+
+/// A demo store person's invite (and card) code: stable across seedings.
+pub fn demo_invite_code(phone: &str) -> String {
+    tandem_domain::card::seeded_code(&format!("invite:{phone}"), tandem_domain::card::PERSON_CODE_LEN)
 }
 
 /// The demo's distribution: the `chain21` preset published as version 1 with each of its
@@ -291,6 +332,11 @@ fn chain21_sql(sql: &mut String) {
 
 /// The demo's designated product (`entry.mode = designated_product`): buying it makes an agent.
 pub const DESIGNATED_PRODUCT: &str = "p-0208";
+
+/// A demo store's card code: stable across seedings, so printed door codes keep working.
+pub fn store_card_code(store: &str) -> String {
+    tandem_domain::card::seeded_code(&format!("store-card:{store}"), tandem_domain::card::STORE_CODE_LEN)
+}
 
 #[cfg(test)]
 mod tests {
@@ -351,6 +397,12 @@ mod tests {
         let hash = Phone::parse("13900000001").unwrap().lookup_hash(&keys.lookup);
         assert!(sql.contains(&hash));
         assert!(PhoneKeys::from_vars("LOOKUP_KEY=12\n").is_err());
+        // Every store person has a member, a code and a card; suppliers' staff have none.
+        let store_people = STAFF.iter().filter(|s| s.scope == "store").count();
+        assert_eq!(sql.matches("INSERT INTO cards").count(), store_people);
+        assert_eq!(sql.matches("INSERT INTO chain_members").count(), store_people);
+        let code = demo_invite_code("13900000002");
+        assert!(tandem_domain::card::well_formed_code(&code) && code.len() == 8 && sql.contains(&code));
     }
 
     #[test]

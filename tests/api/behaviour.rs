@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::http::{Session, call, sign_in};
+use crate::http::{Session, call, session_for, sign_in};
 
 const JINGAN_OWNER: &str = "13900000001";
 const JINGAN_CLERK: &str = "13900000002";
@@ -121,14 +121,14 @@ fn devices_need_their_key_and_clerks_their_store() {
         .expect("the customer's code")
         .to_owned();
 
-    let owner = sign_in(JINGAN_OWNER);
+    let owner = session_for(JINGAN_OWNER);
     let device = call("POST", "/api/store/s-jingan/devices")
         .session(&owner)
         .json(&json!({"name": "试衣镜 1"}))
         .send()
         .expect(201);
     let key = device["key"].as_str().expect("key").to_owned();
-    let clerk = sign_in(JINGAN_CLERK);
+    let clerk = session_for(JINGAN_CLERK);
     call("POST", "/api/store/s-jingan/devices")
         .session(&clerk)
         .json(&json!({"name": "x"}))
@@ -288,7 +288,7 @@ fn goes_with_learns_pairs_and_tried_on_names_the_store() {
     // A try-on at the mirror comes back as "tried on at 静安寺店 — buy online".
     let customer = sign_in(&phone(20));
     consent(&customer, true, true);
-    let owner = sign_in(JINGAN_OWNER);
+    let owner = session_for(JINGAN_OWNER);
     let key = call("POST", "/api/store/s-jingan/devices")
         .session(&owner)
         .json(&json!({"name": "镜 2"}))
@@ -309,7 +309,7 @@ fn goes_with_learns_pairs_and_tried_on_names_the_store() {
 
 #[test]
 fn a_clerks_notes_become_a_follow_up() {
-    let clerk = sign_in(JINGAN_CLERK);
+    let clerk = session_for(JINGAN_CLERK);
     let note = "王女士试了羽绒服，很喜欢，但觉得有点贵，说下个月发工资再来。";
     let answer = call("POST", "/api/store/s-jingan/conversations")
         .session(&clerk)
@@ -346,4 +346,39 @@ fn a_clerks_notes_become_a_follow_up() {
         .send()
         .error(404, "not_found");
     call("POST", "/api/store/s-jingan/conversations").json(&json!({"note": note})).send().error(401, "unauthenticated");
+}
+
+/// The test Worker's model is its development stand-in (`/api/dev/llm`): a polished draft is
+/// used; a slow answer (past the time limit) or one that changes a number leaves the local one.
+#[test]
+fn a_configured_model_polishes_the_draft_and_the_local_draft_is_the_fallback() {
+    let clerk = session_for(JINGAN_CLERK);
+    let note = "王女士试了羽绒服，很喜欢，但觉得有点贵，说下个月发工资再来。";
+    let ask = |customer: &str| {
+        let started = std::time::Instant::now();
+        let answer = call("POST", "/api/store/s-jingan/conversations")
+            .session(&clerk)
+            .json(&json!({"note": note, "customer_name": customer}))
+            .send()
+            .expect(200);
+        (answer, started.elapsed())
+    };
+    let (polished, _) = ask("王女士");
+    assert_eq!(polished["refined_by"], "llm", "{polished}");
+    let draft = polished["analysis"]["draft"]["zh"].as_str().unwrap_or_default();
+    assert!(draft.starts_with("王女士您好") && draft.ends_with("（期待再见到您！）"), "{draft}");
+    assert!(
+        polished["analysis"]["draft"]["en"].as_str().unwrap_or_default().ends_with("(Looking forward to seeing you!)")
+    );
+
+    let (slow, took) = ask("王女士[llm:slow]");
+    assert_eq!(slow["refined_by"], "local", "{slow}");
+    assert!(
+        took < std::time::Duration::from_millis(5_500),
+        "answered after the 4 s limit, not the model's 6 s: {took:?}"
+    );
+    assert!(!slow["analysis"]["draft"]["zh"].as_str().unwrap_or_default().contains("期待再见到您"));
+
+    let (garbled, _) = ask("王女士[llm:garble]");
+    assert_eq!(garbled["refined_by"], "local", "a changed number is refused: {garbled}");
 }

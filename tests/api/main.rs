@@ -3,6 +3,7 @@
 
 mod auth;
 mod behaviour;
+mod cards;
 mod catalog;
 mod chain;
 mod commerce;

@@ -202,11 +202,9 @@ pub struct PaidOrder<'a> {
     pub store_id: &'a str,
 }
 
-/// A fresh invite code: 8 characters of an unambiguous alphabet.
+/// A fresh invite code (the person's card code too).
 pub fn new_invite_code() -> Result<String, ApiError> {
-    const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
-    let bytes = config::random_bytes::<8>()?;
-    Ok(bytes.iter().map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()])).collect())
+    Ok(tandem_domain::card::code_of(&config::random_bytes::<{ tandem_domain::card::PERSON_CODE_LEN }>()?))
 }
 
 /// The statement that gives `member` a place in the network if it has none.

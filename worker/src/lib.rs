@@ -30,6 +30,8 @@ mod db;
 #[cfg(target_arch = "wasm32")]
 mod ledger;
 #[cfg(target_arch = "wasm32")]
+mod llm;
+#[cfg(target_arch = "wasm32")]
 mod rewards;
 #[cfg(target_arch = "wasm32")]
 mod session;

@@ -9,6 +9,8 @@ mod auth;
 #[cfg(target_arch = "wasm32")]
 pub mod behaviour;
 #[cfg(target_arch = "wasm32")]
+mod cards;
+#[cfg(target_arch = "wasm32")]
 mod cart;
 #[cfg(target_arch = "wasm32")]
 mod catalog;
@@ -30,6 +32,8 @@ mod network;
 mod orders;
 #[cfg(target_arch = "wasm32")]
 mod payments;
+#[cfg(target_arch = "wasm32")]
+mod promote;
 #[cfg(target_arch = "wasm32")]
 pub mod recommend;
 #[cfg(target_arch = "wasm32")]
@@ -120,6 +124,24 @@ pub enum Operation {
     CreateDevice,
     Recommendations,
     AnalyseConversation,
+    CardPage,
+    ProductPage,
+    GetCard,
+    CardVcard,
+    CardVisit,
+    MyCard,
+    EditMyCard,
+    UploadCardPhoto,
+    MyRadar,
+    StoreCard,
+    StorePromotions,
+    SetStorePromotions,
+    PreviewStorePromotions,
+    PlatformPromotions,
+    SetPlatformPromotions,
+    PreviewPlatformPromotions,
+    MyOffers,
+    DevLlm,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -218,11 +240,29 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/store/{id}/devices", Operation::CreateDevice),
     route("GET", "/api/recommendations", Operation::Recommendations),
     route("POST", "/api/store/{id}/conversations", Operation::AnalyseConversation),
+    route("GET", "/c/{code}", Operation::CardPage),
+    route("GET", "/p/{id}", Operation::ProductPage),
+    route("GET", "/api/cards/{code}", Operation::GetCard),
+    route("GET", "/api/cards/{code}/vcard", Operation::CardVcard),
+    route("POST", "/api/cards/{code}/visits", Operation::CardVisit),
+    route("GET", "/api/me/card", Operation::MyCard),
+    route("PUT", "/api/me/card", Operation::EditMyCard),
+    route("PUT", "/api/me/card/photo", Operation::UploadCardPhoto),
+    route("GET", "/api/me/radar", Operation::MyRadar),
+    route("GET", "/api/store/{id}/card", Operation::StoreCard),
+    route("GET", "/api/store/{id}/promotions", Operation::StorePromotions),
+    route("PUT", "/api/store/{id}/promotions", Operation::SetStorePromotions),
+    route("POST", "/api/store/{id}/promotions/preview", Operation::PreviewStorePromotions),
+    route("GET", "/api/operator/promotions", Operation::PlatformPromotions),
+    route("PUT", "/api/operator/promotions", Operation::SetPlatformPromotions),
+    route("POST", "/api/operator/promotions/preview", Operation::PreviewPlatformPromotions),
+    route("GET", "/api/me/offers", Operation::MyOffers),
     dev_route("GET", "/api/dev/otp", Operation::DevOtp),
     dev_route("GET", "/api/dev/clock", Operation::DevClock),
     dev_route("PUT", "/api/dev/clock", Operation::DevSetClock),
     dev_route("POST", "/api/dev/jobs", Operation::DevRunJobs),
     dev_route("GET", "/api/dev/stats", Operation::DevStats),
+    dev_route("POST", "/api/dev/llm/chat/completions", Operation::DevLlm),
 ];
 
 /// The OpenAPI 3.1 document served at `/api/openapi.json`.
@@ -276,6 +316,7 @@ pub async fn handle(mut req: worker::Request, env: worker::Env) -> worker::Resul
         Ok(matched) if matched.operation == Operation::UploadMedia => {
             media::upload(&mut req, &env, matched.params[0], matched.params[1]).await
         }
+        Ok(matched) if matched.operation == Operation::UploadCardPhoto => cards::upload_photo(&mut req, &env).await,
         Ok(matched) => match read_body(&mut req, &method, body_limit(matched.operation)).await {
             Ok(body) => dispatch(&matched, &req, &env, &body).await,
             Err(error) => Err(error),
@@ -327,6 +368,22 @@ async fn dispatch(
         Operation::CreateDevice => behaviour::create_device(env, req, matched.params[0], body).await,
         Operation::Recommendations => recommend::recommendations(env, req, &query).await,
         Operation::AnalyseConversation => recommend::analyse_conversation(env, req, matched.params[0], body).await,
+        Operation::CardPage => cards::card_page(env, req, matched.params[0]).await,
+        Operation::ProductPage => cards::product_page(env, req, matched.params[0]).await,
+        Operation::GetCard => cards::get(env, matched.params[0]).await,
+        Operation::CardVcard => cards::vcard(env, req, matched.params[0], &query).await,
+        Operation::CardVisit => cards::visit(env, req, matched.params[0], body).await,
+        Operation::MyCard => cards::mine(env, req).await,
+        Operation::EditMyCard => cards::edit(env, req, body).await,
+        Operation::MyRadar => cards::radar(env, req).await,
+        Operation::StoreCard => cards::store_card(env, req, matched.params[0]).await,
+        Operation::StorePromotions => promote::get(env, req, Some(matched.params[0])).await,
+        Operation::SetStorePromotions => promote::put(env, req, Some(matched.params[0]), body).await,
+        Operation::PreviewStorePromotions => promote::preview(env, req, Some(matched.params[0]), body).await,
+        Operation::PlatformPromotions => promote::get(env, req, None).await,
+        Operation::SetPlatformPromotions => promote::put(env, req, None, body).await,
+        Operation::PreviewPlatformPromotions => promote::preview(env, req, None, body).await,
+        Operation::MyOffers => promote::mine(env, req, &query).await,
         Operation::OpenApi => system::openapi(),
         Operation::ListStores => catalog::list_stores(env, &query).await,
         Operation::StoreShelf => catalog::store_shelf(env, matched.params[0], &query).await,
@@ -353,6 +410,7 @@ async fn dispatch(
         Operation::PaymentNotification => payments::notify(env, matched.params[0], body).await,
         Operation::DevRunJobs => lifecycle::dev_jobs(env).await,
         Operation::DevStats => dev::stats(),
+        Operation::DevLlm => dev::llm(body).await,
         Operation::ConfirmReceived => console::confirm_received(env, req, matched.params[0]).await,
         Operation::StoreOrders => console::store_orders(env, req, matched.params[0], &query).await,
         Operation::VerifyPickup => console::verify_pickup(env, req, matched.params[0], body).await,
@@ -383,7 +441,9 @@ async fn dispatch(
         Operation::SetStoreStatus => manage::set_status(env, req, "stores", matched.params[0], body).await,
         Operation::CreateSupplier => manage::create_supplier(env, req, body).await,
         Operation::SetSupplierStatus => manage::set_status(env, req, "suppliers", matched.params[0], body).await,
-        Operation::UploadMedia => Err(ApiError::internal("uploads are answered before dispatch")),
+        Operation::UploadMedia | Operation::UploadCardPhoto => {
+            Err(ApiError::internal("uploads are answered before dispatch"))
+        }
         Operation::RemoveMedia => {
             media::remove(env, req, matched.params[0], matched.params[1], matched.params[2]).await
         }

@@ -51,7 +51,7 @@ struct StaffRow {
 const MEMBER_SQL: &str = "SELECT m.id, m.phone_hash, m.phone_enc FROM sessions s JOIN members m ON m.id = s.member_id
      WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2";
 
-fn open_phone(env: &Env, sealed: &str) -> Result<Phone, ApiError> {
+pub fn open_phone(env: &Env, sealed: &str) -> Result<Phone, ApiError> {
     crypto::open(&config::key(env, "PHONE_ENC_KEY")?, sealed)
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .and_then(|text| Phone::parse(&text).ok())

@@ -138,5 +138,32 @@ pub async fn report(address: &str) -> Result {
             );
         }
     }
+    cards(&mut probe).await?;
+    Ok(())
+}
+
+/// Opening a card: the card itself (`GET /api/cards/{code}`) and the visit it records (which
+/// also attributes the visitor to the clerk), 1 and 16 visitors.
+async fn cards(probe: &mut Client) -> Result {
+    let address = probe.address().to_owned();
+    // The demo clerk's card (the seed derives it from the phone).
+    let clerk_card = tandem_domain::card::seeded_code("invite:13900000002", tandem_domain::card::PERSON_CODE_LEN);
+    println!("\nCard opens (GET /api/cards/{{code}} then POST …/visits, a clerk's card, {} s)", MEASURE.as_secs());
+    println!("{:<8} {:>10} {:>9} {:>9} {:>7}", "clients", "opens/s", "p50 ms", "p99 ms", "errors");
+    let card: &'static str = Box::leak(format!("/api/cards/{clerk_card}").into_boxed_str());
+    let visit: &'static str = Box::leak(format!("/api/cards/{clerk_card}/visits").into_boxed_str());
+    for count in [1usize, 16] {
+        let clients = visitors(&address, count).await?;
+        let figures = measure(clients, move |mut client, _, _| async move {
+            let ok = client.expect(200, "GET", card, None, None).await.is_ok()
+                && client.expect(200, "POST", visit, Some(&json!({"kind": "card"})), None).await.is_ok();
+            (client, ok)
+        })
+        .await?;
+        println!(
+            "{count:<8} {:>10.1} {:>9.2} {:>9.2} {:>7}",
+            figures.requests_per_second, figures.p50_ms, figures.p99_ms, figures.errors
+        );
+    }
     Ok(())
 }

@@ -142,6 +142,7 @@ fn test() -> Result {
         "tests/browser/commerce.mjs",
         "tests/browser/chain.mjs",
         "tests/browser/recommend.mjs",
+        "tests/browser/card.mjs",
     ] {
         run(Command::new(&tools.node)
             .arg(script)

@@ -32,6 +32,10 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     pub async fn connect(address: &str) -> Result<Self> {
         let stream = TcpStream::connect(address).await.map_err(|e| format!("{address}: {e}"))?;
         let _ = stream.set_nodelay(true);

@@ -120,8 +120,19 @@ impl Server {
         let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
         let mut command = wrangler_dev(tools, &state, port);
-        if profile == Profile::Production {
-            command.arg("--config").arg(production_config()?);
+        match profile {
+            Profile::Production => {
+                command.arg("--config").arg(production_config()?);
+            }
+            // The test Worker's "LLM" is its own development stand-in, so the refinement path
+            // and its fallbacks run in the tests; `cargo xtask dev` has no model unless
+            // `.dev.vars` names one.
+            Profile::Development => {
+                command
+                    .arg("--var")
+                    .arg(format!("LLM_URL:http://127.0.0.1:{port}/api/dev/llm"))
+                    .args(["--var", "LLM_API_KEY:development"]);
+            }
         }
         let child = command
             .stdin(Stdio::null())

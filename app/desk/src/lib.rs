@@ -39,6 +39,7 @@ pub fn Desk() -> impl IntoView {
                 <Route path=path!("/console/operator/network") view=pages::network::NetworkConsole />
                 <Route path=path!("/share") view=pages::share::SharePage />
                 <Route path=path!("/me") view=pages::me::PreferencesPage />
+                <Route path=path!("/me/card") view=pages::mycard::MyCardPage />
             </Routes>
         </Router>
     }

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use tandem_domain::promote::Message;
 use tandem_domain::recommend::serve::Card;
 
 use crate::components::Price;
@@ -81,12 +82,17 @@ pub fn PicksStrip(
             return None;
         }
         let personalised = placed.personalised;
+        let offer = placed.offer.clone();
         Some(view! {
             <section class="picks" data-placement=placement data-personalised=personalised.to_string()>
                 <h2>{move || language.get().t(title)}</h2>
                 <ul>
                     {placed.items.into_iter().map(|card| view! { <PickCard card=card store=store.get_value() /> }).collect_view()}
                 </ul>
+                {offer.map(|offer| {
+                    let text = offer.text.clone();
+                    view! { <p class="offer" data-test="tried-on-offer" data-rule=offer.rule_id.clone()>{move || language.get().pick(&text)}</p> }
+                })}
                 {(placement == "for_you").then(|| view! {
                     <a class="manage" href="/me" rel="external" data-test="preferences-link">{move || language.get().t(Key::ManagePreferences)}</a>
                 })}
@@ -109,5 +115,35 @@ fn PickCard(card: Card, store: String) -> impl IntoView {
                 <span class="why">{move || language.get().pick(&why)}</span>
             </a>
         </li>
+    }
+}
+
+#[derive(Clone, serde::Deserialize)]
+struct Offers {
+    message: Option<Message>,
+}
+
+/// The shopper's own message at this store (a segment's promotion), when they agreed to
+/// personalisation and a rule matches them. It reloads when `refresh` changes.
+#[component]
+pub fn OfferNote(store: String, refresh: RwSignal<u32>) -> impl IntoView {
+    let language = use_language();
+    let store = StoredValue::new(store);
+    let offer = LocalResource::new(move || {
+        refresh.track();
+        async move {
+            track::flush().await;
+            let url = format!("/api/me/offers?store={}", api::encode(&store.get_value()));
+            api::send::<Offers>("GET", &url, None, None).await
+        }
+    });
+    move || {
+        let message = offer.get().and_then(Result::ok)?.message?;
+        let text = message.text.clone();
+        Some(view! {
+            <aside class="offer" data-test="offer" data-rule=message.rule_id.clone()>
+                <p>{move || language.get().pick(&text)}</p>
+            </aside>
+        })
     }
 }

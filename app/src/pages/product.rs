@@ -36,6 +36,14 @@ pub fn ProductPage(id: String) -> impl IntoView {
                     Ok(detail) => {
                         track::record("view", Some(detail.product_id.as_str()), None);
                         let (store, id) = (store.get_untracked(), detail.product_id.to_string());
+                        // Opened from someone's card: their radar hears of it.
+                        if let Some(card) = location.with_untracked(|l| l.get("c")) {
+                            let body = format!(r#"{{"kind":"product","product":"{id}"}}"#);
+                            leptos::task::spawn_local(async move {
+                                let url = format!("/api/cards/{}/visits", api::encode(&card));
+                                let _ = api::send::<serde_json::Value>("POST", &url, Some(body), None).await;
+                            });
+                        }
                         view! {
                             <ProductView detail=detail />
                             <PicksStrip store=store.clone() placement="goes_with" product=id />

@@ -8,7 +8,7 @@ use tandem_domain::catalog::{Category, ShelfItem};
 use crate::api::{self, ApiFailure};
 use crate::components::{ErrorNotice, Price, TopBar};
 use crate::i18n::Key;
-use crate::pages::picks::{ConsentBanner, PicksStrip};
+use crate::pages::picks::{ConsentBanner, OfferNote, PicksStrip};
 use crate::use_language;
 use crate::{route, track};
 
@@ -123,6 +123,7 @@ pub fn Shelf(store: String) -> impl IntoView {
                 {Category::ALL.into_iter().map(|c| tab(Some(c))).collect_view()}
             </nav>
             {move || (category.get().is_none() && search.get().is_empty()).then(|| view! {
+                <OfferNote store=store_id.get_value() refresh=answered />
                 <PicksStrip store=store_id.get_value() placement="for_you" refresh=answered />
             })}
             <ConsentBanner answered=answered />

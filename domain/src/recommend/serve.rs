@@ -149,6 +149,10 @@ pub struct Placed {
     pub personalised: bool,
     pub items: Vec<Card>,
     pub model_built_at: Timestamp,
+    /// "Tried on in store — buy online": the person's own offer at this store, when a segment
+    /// rule gives them a coupon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<crate::promote::Message>,
 }
 
 /// The answer of `POST /api/store/{id}/conversations`: the notes understood, and products from

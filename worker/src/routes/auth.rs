@@ -212,6 +212,7 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         .transpose()?
         .and_then(|rows| rows.into_iter().next())
         .ok_or_else(|| ApiError::internal("the session was not created"))?;
+    super::behaviour::merge_visitor(env, req, &member.member_id, now).await?;
     let mut response =
         json_response(200, &json!({"member": {"id": member.member_id, "phone": phone.masked()}}), "no-store")?;
     let cookie = format!(

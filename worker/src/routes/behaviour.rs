@@ -123,7 +123,7 @@ pub async fn set_consent(env: &Env, req: &Request, text: &str) -> Result<Respons
     };
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    db::run(db::prepare(
+    let mut writes = vec![db::prepare(
         &db,
         "INSERT INTO consents (subject, behaviour, personalised, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (subject) DO UPDATE SET behaviour = ?2, personalised = ?3, updated_at = ?4",
@@ -133,8 +133,14 @@ pub async fn set_consent(env: &Env, req: &Request, text: &str) -> Result<Respons
             db::integer(i64::from(form.personalised)),
             db::integer(now.millis()),
         ],
-    )?)
-    .await?;
+    )?];
+    // The cards this browser opened before agreeing become the person's (their clerk keeps them).
+    if form.behaviour
+        && let Some(anon) = anonymous_key(req)
+    {
+        writes.extend(move_visits(&db, &anon, &subject.key())?);
+    }
+    db::batch(&db, writes).await?;
     let visitor = match &subject {
         Subject::Visitor(id) => Some(id.as_str()),
         Subject::Member(_) => None,
@@ -285,7 +291,7 @@ pub struct Ingested {
 
 /// Stores the new events of a checked batch and folds them into the subject's profile, in one
 /// batch guarded by the profile's version.
-async fn ingest(
+pub async fn ingest(
     env: &Env,
     subject: &Subject,
     events: &[Event],
@@ -421,8 +427,41 @@ pub async fn my_profile(env: &Env, req: &Request) -> Result<Response, ApiError> 
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let key = subject.key();
-    let Stored { consent, profile, .. } = stored_at(&db::batch(&db, stored_reads(&db, &key)?.into()).await?, 0)?;
-    json_response(200, &profile.view(subject.kind(), consent, now, &profile::Config::default()), "no-store")
+    let [consent_read, profile_read] = stored_reads(&db, &key)?;
+    let subjects = serde_json::to_string(&[&key]).map_err(ApiError::internal)?;
+    let results = db::batch(&db, vec![consent_read, profile_read, orders_read(&db, &subjects)?]).await?;
+    let Stored { consent, mut profile, .. } = stored_at(&results, 0)?;
+    let config = profile::Config::default();
+    with_orders(&mut profile, &key, &db::nth(&results, 2)?, &config);
+    json_response(200, &profile.view(subject.kind(), consent, now, &config), "no-store")
+}
+
+/// A paid online order, as the RFM counters see it.
+#[derive(Deserialize)]
+pub struct OrderTouch {
+    subject: String,
+    amount_fen: i64,
+    paid_at: i64,
+}
+
+/// The statement reading the paid online orders (what is left after refunds) of the members
+/// among `subjects` (a JSON array of subject keys). Online orders are not behaviour events:
+/// they join the profile when it is read (see [`with_orders`]), never its stored body.
+pub fn orders_read(db: &D1Database, subjects: &str) -> Result<D1PreparedStatement, ApiError> {
+    db::prepare(
+        db,
+        "SELECT 'm:' || member_id AS subject, goods_fen - refunded_goods_fen AS amount_fen, paid_at FROM orders
+         WHERE paid_at IS NOT NULL AND goods_fen > refunded_goods_fen
+           AND member_id IN (SELECT substr(value, 3) FROM json_each(?1) WHERE value LIKE 'm:%')",
+        &[db::text(subjects)],
+    )
+}
+
+/// Counts a subject's online orders into a profile read for showing or targeting.
+pub fn with_orders(profile: &mut Profile, subject: &str, orders: &[OrderTouch], config: &profile::Config) {
+    for order in orders.iter().filter(|o| o.subject == subject) {
+        profile.purchased(Fen(order.amount_fen), Timestamp(order.paid_at), config);
+    }
 }
 
 /// `DELETE /api/me/profile/tags/{key}`: removes a tag and stops inferring it.
@@ -589,4 +628,139 @@ pub async fn create_device(env: &Env, req: &Request, store: &str, text: &str) ->
     )?)
     .await?;
     json_response(201, &json!({"id": id, "store_id": store_id, "name": name, "key": key}), "no-store")
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: i64,
+}
+
+#[derive(Deserialize)]
+struct BodyRow {
+    body: String,
+}
+
+/// At sign-in: what an anonymous visitor did on this device becomes the member's. The
+/// consented visitor's events, consent (unless the member has their own), card visits and clerk
+/// attribution move to the member, and the member's profile is rebuilt from all their events
+/// with both sets of removed tags kept removed; an anonymous browser's card visits and
+/// attribution move too. Safe to run again: moved rows are gone from the visitor.
+pub async fn merge_visitor(env: &Env, req: &Request, member: &str, now: Timestamp) -> Result<(), ApiError> {
+    let to = format!("m:{member}");
+    let visitor = req.headers().get(VISITOR_HEADER).ok().flatten().filter(|id| well_formed_visitor(id));
+    let anon = anonymous_key(req);
+    let from: Vec<String> = visitor.iter().map(|v| format!("v:{v}")).chain(anon).collect();
+    if from.is_empty() {
+        return Ok(());
+    }
+    let db = db::database(env)?;
+    let mut writes = Vec::new();
+    let mut muted: BTreeSet<String> = BTreeSet::new();
+    let mut moved_events = false;
+    for key in &from {
+        let values = [db::text(key), db::text(&to)];
+        if key.starts_with("v:") {
+            let [_, profile_read] = stored_reads(&db, key)?;
+            let counted =
+                db::prepare(&db, "SELECT COUNT(*) AS n FROM behaviour_events WHERE subject = ?1", &[db::text(key)])?;
+            let results = db::batch(&db, vec![profile_read, counted]).await?;
+            if let Some(row) = db::first::<ProfileRow>(&results, 0)? {
+                let profile: Profile = db::stored(serde_json::from_str(&row.body))?;
+                muted.extend(profile.muted);
+            }
+            moved_events = db::first::<CountRow>(&results, 1)?.is_some_and(|n| n.n > 0);
+            for sql in [
+                "UPDATE OR IGNORE behaviour_events SET subject = ?2 WHERE subject = ?1",
+                "DELETE FROM behaviour_events WHERE subject = ?1",
+                "INSERT INTO consents (subject, behaviour, personalised, updated_at)
+                 SELECT ?2, behaviour, personalised, updated_at FROM consents WHERE subject = ?1
+                 ON CONFLICT (subject) DO NOTHING",
+                "DELETE FROM consents WHERE subject = ?1",
+                "DELETE FROM profiles WHERE subject = ?1",
+            ] {
+                writes.push(db::prepare(&db, sql, bound(sql, &values))?);
+            }
+        }
+        writes.extend(move_visits(&db, key, &to)?);
+    }
+    db::batch(&db, writes).await?;
+    if moved_events {
+        rebuild_profile(&db, &to, muted, now).await?;
+    }
+    Ok(())
+}
+
+/// The anonymous browser key of the request's `tandem_visitor` cookie (`anon:…`).
+fn anonymous_key(req: &Request) -> Option<String> {
+    session::cookie(req, super::chain::VISITOR_COOKIE)
+        .filter(|v| v.len() == 16 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|v| format!("anon:{v}"))
+}
+
+/// The statements that give `from`'s card visits and clerk attribution to `to` (where `to`
+/// already has an attribution at a store, theirs stays).
+fn move_visits(db: &D1Database, from: &str, to: &str) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let values = [db::text(from), db::text(to)];
+    [
+        "UPDATE OR IGNORE card_visits SET visitor = ?2 WHERE visitor = ?1",
+        "DELETE FROM card_visits WHERE visitor = ?1",
+        "UPDATE OR IGNORE clerk_customers SET subject = ?2 WHERE subject = ?1",
+        "DELETE FROM clerk_customers WHERE subject = ?1",
+    ]
+    .into_iter()
+    .map(|sql| db::prepare(db, sql, bound(sql, &values)))
+    .collect()
+}
+
+/// The values a statement uses: D1 refuses more bindings than the SQL has.
+fn bound<'a>(sql: &str, values: &'a [worker::wasm_bindgen::JsValue; 2]) -> &'a [worker::wasm_bindgen::JsValue] {
+    if sql.contains("?2") { values } else { &values[..1] }
+}
+
+/// Rebuilds a subject's profile from all their stored events, keeping its removed tags and
+/// adding `muted`, under the profile's version guard.
+async fn rebuild_profile(db: &D1Database, key: &str, muted: BTreeSet<String>, now: Timestamp) -> Result<(), ApiError> {
+    let config = profile::Config::default();
+    for _ in 0..TRIES {
+        let [_, profile_read] = stored_reads(db, key)?;
+        let results = db::batch(
+            db,
+            vec![
+                profile_read,
+                db::prepare(db, "SELECT body FROM behaviour_events WHERE subject = ?1 ORDER BY at", &[db::text(key)])?,
+                db::prepare(
+                    db,
+                    "SELECT p.id, p.category, (SELECT MIN(min_price_fen) FROM skus WHERE product_id = p.id) AS price_fen
+                     FROM products p WHERE p.id IN (SELECT DISTINCT product_id FROM behaviour_events WHERE subject = ?1)",
+                    &[db::text(key)],
+                )?,
+            ],
+        )
+        .await?;
+        let (mut all_muted, version) = match db::first::<ProfileRow>(&results, 0)? {
+            Some(row) => (db::stored(serde_json::from_str::<Profile>(&row.body))?.muted, Some(row.version)),
+            None => (BTreeSet::new(), None),
+        };
+        all_muted.extend(muted.iter().cloned());
+        let events: Vec<Event> = db::nth::<BodyRow>(&results, 1)?
+            .iter()
+            .map(|row| db::stored(serde_json::from_str::<Event>(&row.body)))
+            .collect::<Result<_, _>>()?;
+        let facts: HashMap<String, Facts> = db::nth::<FactsRow>(&results, 2)?
+            .into_iter()
+            .filter_map(|row| {
+                let category = Category::parse(&row.category).ok()?;
+                Some((row.id, Facts { category, price: Fen(row.price_fen.unwrap_or(0)) }))
+            })
+            .collect();
+        let rebuilt = Profile::rebuild(
+            events.iter().map(|e| (e, e.what.product().and_then(|p| facts.get(p.as_str())))),
+            all_muted,
+            &config,
+        );
+        if db::guarded_batch(db, vec![save_profile(db, key, &rebuilt, version, now)?]).await?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(ApiError::conflict("busy", "the profile is being updated by another request; try again"))
 }

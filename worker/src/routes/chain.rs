@@ -17,11 +17,9 @@ use crate::{body, chain, config, db, ledger, session};
 /// The cookie that remembers an invite code opened before signing in.
 pub const REF_COOKIE: &str = "tandem_ref";
 /// An anonymous visitor's key, so its visits count once toward the sharer's conversion.
-const VISITOR_COOKIE: &str = "tandem_visitor";
+pub const VISITOR_COOKIE: &str = "tandem_visitor";
 
-fn well_formed_code(code: &str) -> bool {
-    (6..=16).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric())
-}
+use tandem_domain::card::well_formed_code;
 
 fn redirect_home(cookies: &[String]) -> Result<Response, ApiError> {
     let mut response = Response::empty().map_err(ApiError::internal)?.with_status(302);
@@ -36,7 +34,8 @@ fn redirect_home(cookies: &[String]) -> Result<Response, ApiError> {
 
 /// `GET /i/{code}`: a sharer's invite link. A signed-in visitor is bound at once (if the rules
 /// allow); anyone else keeps the code in a cookie until sign-in. The visit is recorded either
-/// way, and the visitor lands on the storefront.
+/// way, and the answer is the app's page with the inviter's preview meta, which moves on to the
+/// inviter's store's shelf (the store picker when they have none).
 pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Response, ApiError> {
     if !well_formed_code(code) {
         return redirect_home(&[]);
@@ -44,9 +43,11 @@ pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Respons
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let max_age = 30 * 86_400;
+    let (meta, land) = super::cards::invite_meta(env, req, code).await?;
+    let land = land.unwrap_or_else(|| "/".to_owned());
     if let Ok(caller) = session::caller(env, req).await {
         db::batch(&db, chain::bind_statements(&db, "?1", &db::text(&caller.member_id), code, now)?).await?;
-        return redirect_home(&[]);
+        return super::cards::page(env, req, &meta, Some(&land), &[]).await;
     }
     let visitor = match session::cookie(req, VISITOR_COOKIE).filter(|v| v.len() == 16) {
         Some(visitor) => visitor,
@@ -59,10 +60,11 @@ pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Respons
         &[db::text(code), db::text(&format!("anon:{visitor}")), db::integer(now.millis())],
     )?;
     db::run(visit).await?;
-    redirect_home(&[
+    let cookies = [
         format!("{REF_COOKIE}={code}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"),
         format!("{VISITOR_COOKIE}={visitor}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 365 * 86_400),
-    ])
+    ];
+    super::cards::page(env, req, &meta, Some(&land), &cookies).await
 }
 
 /// The statements sign-in adds to its batch: a place in the network for the member of phone

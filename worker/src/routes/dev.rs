@@ -51,3 +51,51 @@ pub async fn set_clock(env: &Env, text: &str) -> Result<Response, ApiError> {
 pub fn stats() -> Result<Response, ApiError> {
     json_response(200, &json!({"d1_round_trips": crate::db::round_trips()}), "no-store")
 }
+
+#[derive(Deserialize)]
+struct ChatMessage {
+    role: String,
+    content: String,
+}
+
+#[derive(Deserialize)]
+struct ChatRequest {
+    messages: Vec<ChatMessage>,
+}
+
+/// `POST /api/dev/llm/chat/completions`: a stand-in for an OpenAI-compatible model, so tests can
+/// exercise the refinement path without a network: it answers the user's message with a
+/// closing line added in the instruction's language. A message containing `[llm:slow]` is answered after 6 s (past the time limit)
+/// and one containing `[llm:garble]` with a changed number, so the fallbacks are tested too.
+pub async fn llm(text: &str) -> Result<Response, ApiError> {
+    let request: ChatRequest = serde_json::from_str(text).map_err(|e| ApiError::bad_request("body", e.to_string()))?;
+    let draft = request
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.role == "user")
+        .map(|m| m.content.clone())
+        .ok_or_else(|| ApiError::bad_request("messages", "no user message"))?;
+    let chinese = request
+        .messages
+        .iter()
+        .find(|m| m.role == "system")
+        .is_some_and(|m| m.content.chars().any(|c| c as u32 >= 0x4E00));
+    if draft.contains("[llm:slow]") {
+        worker::Delay::from(std::time::Duration::from_secs(6)).await;
+    }
+    let content = if draft.contains("[llm:garble]") {
+        draft.replace(|c: char| c.is_ascii_digit(), "0") + " 12345"
+    } else if chinese {
+        format!("{draft}（期待再见到您！）")
+    } else {
+        format!("{draft} (Looking forward to seeing you!)")
+    };
+    json_response(
+        200,
+        &json!({"id": "dev", "object": "chat.completion", "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        ]}),
+        "no-store",
+    )
+}

@@ -548,6 +548,7 @@ pub async fn create_store(env: &Env, req: &Request, text: &str) -> Result<Respon
         )?,
         tenant_location(&db, "store", id, form.name_zh.trim(), form.name_en.trim())?,
         first_staff(&db, "store", id, "owner", &hash, &sealed, now)?,
+        super::cards::ensure_store_card(&db, id, now)?,
     ];
     if db::guarded_batch(&db, writes).await?.is_none() {
         return Err(ApiError::conflict("id_taken", format!("a store {id} exists already")));

@@ -72,14 +72,7 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
         ));
     }
     let key = format!("{}-{}", product, tandem_domain::crypto::hex(&config::random_bytes::<8>()?));
-    let kv = env.kv("KV").map_err(ApiError::internal)?;
-    kv.put_bytes(&format!("media:{key}"), &bytes)
-        .map_err(ApiError::internal)?
-        .metadata(KvMeta { content_type: format.content_type().to_owned() })
-        .map_err(ApiError::internal)?
-        .execute()
-        .await
-        .map_err(ApiError::internal)?;
+    put_picture(env, &key, &bytes, format.content_type()).await?;
     let url = format!("/api/media/{key}");
     let alt_zh = query_value(req, "alt_zh").filter(|a| !a.trim().is_empty()).unwrap_or(row.name_zh);
     let alt_en = query_value(req, "alt_en").filter(|a| !a.trim().is_empty()).unwrap_or(row.name_en);
@@ -103,6 +96,18 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
         &json!({"url": url, "position": position, "content_type": format.content_type(), "bytes": bytes.len()}),
         "no-store",
     )
+}
+
+/// Keeps a checked picture's bytes in KV under `media:{key}`, served by [`serve`].
+pub async fn put_picture(env: &Env, key: &str, bytes: &[u8], content_type: &str) -> Result<(), ApiError> {
+    let kv = env.kv("KV").map_err(ApiError::internal)?;
+    kv.put_bytes(&format!("media:{key}"), bytes)
+        .map_err(ApiError::internal)?
+        .metadata(KvMeta { content_type: content_type.to_owned() })
+        .map_err(ApiError::internal)?
+        .execute()
+        .await
+        .map_err(ApiError::internal)
 }
 
 /// `GET /api/media/{key}`: an uploaded picture.

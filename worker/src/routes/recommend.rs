@@ -295,7 +295,16 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
         _ => serve::for_you(&trained, &own, profile.as_ref(), personalised, now, &on_shelf, limit),
     };
     let items = cards(env, &store, &picks).await?;
-    let placed = Placed { placement: placement.to_owned(), personalised, items, model_built_at: trained.built_at };
+    let offer = match (placement, &profile) {
+        ("tried_on", Some(profile)) if !items.is_empty() => {
+            let store_name =
+                stores.get(store.as_str()).cloned().unwrap_or_else(|| Text::new(store.as_str(), store.as_str()));
+            super::promote::coupon_for(&db, &store, profile, &store_name, now).await?
+        }
+        _ => None,
+    };
+    let placed =
+        Placed { placement: placement.to_owned(), personalised, items, model_built_at: trained.built_at, offer };
     json_response(200, &placed, "no-store")
 }
 
@@ -404,7 +413,10 @@ pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &
         clerk: clerk.map_or_else(|| Text::new("店员", "your store assistant"), |name| Text::new(name.clone(), name)),
         store: store_name,
     };
-    let analysis = conversation::analyse(note, &catalogue, &parties, now);
+    let mut analysis = conversation::analyse(note, &catalogue, &parties, now);
+    // An LLM, where one is configured, may polish the draft; the local draft is the fallback.
+    let (draft, refined) = crate::llm::polish_both(env, &analysis.draft).await;
+    analysis.draft = draft;
     // Suggested: what goes with the first product mentioned, from the shelf.
     let shelf: HashSet<&str> = catalogue.iter().map(|p| p.id.as_str()).collect();
     let on_shelf = |product: &ProductId| shelf.contains(product.as_str());
@@ -416,5 +428,7 @@ pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &
         }
         None => Vec::new(),
     };
-    json_response(200, &FollowUp { analysis, suggested }, "no-store")
+    let mut answer = serde_json::to_value(FollowUp { analysis, suggested }).map_err(ApiError::internal)?;
+    answer["refined_by"] = serde_json::Value::from(if refined { "llm" } else { "local" });
+    json_response(200, &answer, "no-store")
 }

@@ -121,7 +121,9 @@ pub fn StoreConsole() -> impl IntoView {
                     Err(error) => view! { <p class="note error" role="alert" data-test="pickup-result">{failure(language.get(), &error.code)}</p> }.into_any(),
                 })}
             </form>
+            <crate::pages::mycard::StoreCardPanel store=store />
             <crate::pages::followup::FollowUpPanel store=store />
+            {move || owner().then(|| view! { <crate::pages::promotions::PromotionsPanel store=Some(store) /> })}
             <h2>{move || t(language.get(), T::Orders)}</h2>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || orders.get().map(|result| match result {
@@ -323,6 +325,7 @@ pub fn OperatorConsole() -> impl IntoView {
         <main class="page desk console operator">
             <p class="note"><a href="/console/operator/network" data-test="network-link">{move || crate::text::both(language.get(), "分销网络：规则、提现审核、分销树 →", "Distribution network: rules, withdrawals, tree →")}</a></p>
             <super::manage::OperatorPanels />
+            <crate::pages::promotions::PromotionsPanel store=None />
             <h2>{move || t(language.get(), T::Ledger)}</h2>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || ledger.get().map(|result| match result {

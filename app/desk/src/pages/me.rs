@@ -61,6 +61,7 @@ pub fn PreferencesPage() -> impl IntoView {
     view! {
         <TopBar title=title back=Signal::derive(|| "/".to_owned()) />
         <main class="page desk me" data-test="preferences">
+            <p class="note"><a href="/me/card" data-test="my-card-nav">{move || both(language.get(), "我的名片与访客雷达 →", "My card and visitor radar →")}</a></p>
             {move || note.get().map(|result| match result {
                 Ok(done) => view! { <p class="note ok" data-test="note">{move || done_text(language.get(), done)}</p> }.into_any(),
                 Err(code) => view! { <p class="note error">{move || failure(language.get(), &code)}</p> }.into_any(),

@@ -1,0 +1,796 @@
+//! The AI business card over HTTP: a card by its code, its vCard, visits (which attribute the
+//! visitor to a clerk, bind them as the distribution rules say, and at a store's door record a
+//! check-in), the owner's editing and photo, the visitor radar, a store's card and door code,
+//! and the pages `/c/{code}`, `/p/{id}` and `/i/{code}` with their Open Graph meta.
+
+use serde::Deserialize;
+use serde_json::json;
+use tandem_domain::behaviour::{Event, EventId, What};
+use tandem_domain::card::{
+    self, CardForm, CardView, Featured, PageMeta, Role, StoreRef, Visit, VisitKind, well_formed_code,
+};
+use tandem_domain::catalog::{ProductId, StoreId, Text};
+use tandem_domain::crypto;
+use tandem_domain::fulfilment;
+use tandem_domain::media;
+use tandem_domain::time::Timestamp;
+use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+
+use super::behaviour::{self, Subject};
+use super::chain::{REF_COOKIE, VISITOR_COOKIE};
+use super::json_response;
+use crate::error::ApiError;
+use crate::session::{self, caller_with_access, require_store};
+use crate::{body, chain, config, db};
+
+/// Radar and attribution look this far back.
+const RADAR_DAYS: i64 = 90;
+
+#[derive(Deserialize)]
+struct CardRow {
+    code: String,
+    store_id: Option<String>,
+    title: Option<String>,
+    bio: Option<String>,
+    wechat: Option<String>,
+    email: Option<String>,
+    show_phone: i64,
+    featured: String,
+    photo: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PersonRow {
+    member_id: String,
+    invite_code: String,
+    identity: String,
+    display_name: Option<String>,
+    phone_enc: String,
+    staff_role: Option<String>,
+    staff_store: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StoreRow {
+    id: String,
+    name_zh: String,
+    name_en: String,
+    address_zh: String,
+    address_en: String,
+}
+
+#[derive(Deserialize)]
+struct FeaturedRow {
+    id: String,
+    name_zh: String,
+    name_en: String,
+    price_from_fen: i64,
+    image: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProductIdRow {
+    product_id: String,
+}
+
+#[derive(Deserialize)]
+struct PhotoRow {
+    photo: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CodeRow {
+    code: String,
+}
+
+const CARD_COLUMNS: &str = "code, member_id, store_id, title, bio, wechat, email, show_phone, featured, photo";
+
+/// The person behind a person's code, with the store they work at (if any).
+const PERSON_SQL: &str = "SELECT cm.member_id, cm.invite_code, cm.identity, cm.display_name, m.phone_enc,
+        (SELECT s.role FROM staff s WHERE s.phone_hash = m.phone_hash AND s.scope = 'store' ORDER BY s.added_at, s.scope_id LIMIT 1) AS staff_role,
+        (SELECT s.scope_id FROM staff s WHERE s.phone_hash = m.phone_hash AND s.scope = 'store' ORDER BY s.added_at, s.scope_id LIMIT 1) AS staff_store
+     FROM chain_members cm JOIN members m ON m.id = cm.member_id";
+
+/// Whose card a code is, as read from D1.
+struct Owner {
+    code: String,
+    role: Role,
+    /// The person's member id (none for a store's card).
+    member: Option<String>,
+    name: String,
+    phone: Option<String>,
+    store: Option<String>,
+    card: Option<CardRow>,
+}
+
+/// Reads the owner of `code`: a store's card, or a person's (by invite code). `None` when the
+/// code is nobody's.
+async fn owner_of(env: &Env, db: &D1Database, code: &str) -> Result<Option<Owner>, ApiError> {
+    if !well_formed_code(code) {
+        return Ok(None);
+    }
+    let results = db::batch(
+        db,
+        vec![
+            db::prepare(db, &format!("SELECT {CARD_COLUMNS} FROM cards WHERE code = ?1"), &[db::text(code)])?,
+            db::prepare(db, &format!("{PERSON_SQL} WHERE cm.invite_code = ?1"), &[db::text(code)])?,
+            db::prepare(
+                db,
+                &format!(
+                    "SELECT {CARD_COLUMNS} FROM cards WHERE member_id = (SELECT member_id FROM chain_members WHERE invite_code = ?1)"
+                ),
+                &[db::text(code)],
+            )?,
+        ],
+    )
+    .await?;
+    if let Some(card) = db::first::<CardRow>(&results, 0)?.filter(|c| c.store_id.is_some()) {
+        return Ok(Some(Owner {
+            code: card.code.clone(),
+            role: Role::Store,
+            member: None,
+            name: String::new(),
+            phone: None,
+            store: card.store_id.clone(),
+            card: Some(card),
+        }));
+    }
+    let Some(person) = db::first::<PersonRow>(&results, 1)? else { return Ok(None) };
+    let card = db::first::<CardRow>(&results, 2)?;
+    Ok(Some(person_owner(env, person, card)?))
+}
+
+fn person_owner(env: &Env, person: PersonRow, card: Option<CardRow>) -> Result<Owner, ApiError> {
+    let phone = session::open_phone(env, &person.phone_enc)?;
+    let role = match (person.staff_role.as_deref(), person.identity.as_str()) {
+        (Some("owner"), _) => Role::Owner,
+        (Some(_), _) => Role::Clerk,
+        (None, "agent" | "partner") => Role::Sharer,
+        (None, _) => Role::Shopper,
+    };
+    let shown_phone = card.as_ref().filter(|c| c.show_phone == 1).map(|_| phone.as_str()[3..].to_owned());
+    Ok(Owner {
+        code: person.invite_code,
+        role,
+        member: Some(person.member_id),
+        name: person.display_name.unwrap_or_else(|| phone.masked()),
+        phone: shown_phone,
+        store: person.staff_store,
+        card,
+    })
+}
+
+/// The card as shown: the owner, their store, their featured products (or, on a store's card
+/// with none chosen, the first of its shelf) priced at their store.
+async fn view_of(db: &D1Database, owner: &Owner) -> Result<CardView, ApiError> {
+    let featured_ids: Vec<String> = owner
+        .card
+        .as_ref()
+        .map(|c| serde_json::from_str(&c.featured))
+        .transpose()
+        .map_err(ApiError::internal)?
+        .unwrap_or_default();
+    let ids_json = serde_json::to_string(&featured_ids).map_err(ApiError::internal)?;
+    let store = db::optional_text(owner.store.as_deref());
+    let results = db::batch(
+        db,
+        vec![
+            db::prepare(db, "SELECT id, name_zh, name_en, address_zh, address_en FROM stores WHERE id = ?1", std::slice::from_ref(&store))?,
+            db::prepare(
+                db,
+                "SELECT p.id, p.name_zh, p.name_en, MIN(si.price_fen) AS price_from_fen,
+                        (SELECT m.url FROM media m WHERE m.product_id = p.id AND m.kind = 'image' ORDER BY m.position LIMIT 1) AS image
+                 FROM shelf_items si JOIN products p ON p.id = si.product_id
+                 WHERE (?1 IS NULL OR si.store_id = ?1)
+                   AND (p.id IN (SELECT value FROM json_each(?2)) OR (json_array_length(?2) = 0 AND ?3 = 1))
+                 GROUP BY p.id ORDER BY MIN(si.listed_at), p.id LIMIT 6",
+                &[store, db::text(&ids_json), db::integer(i64::from(owner.role == Role::Store))],
+            )?,
+        ],
+    )
+    .await?;
+    let store = db::first::<StoreRow>(&results, 0)?.and_then(|s| {
+        Some(StoreRef {
+            id: StoreId::parse(&s.id).ok()?,
+            name: Text::new(s.name_zh, s.name_en),
+            address: Text::new(s.address_zh, s.address_en),
+        })
+    });
+    let rows: Vec<FeaturedRow> = db::nth(&results, 1)?;
+    // The owner's order, not the shelf's.
+    let position = |id: &str| featured_ids.iter().position(|f| f == id).unwrap_or(usize::MAX);
+    let mut featured: Vec<Featured> = rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(Featured {
+                product_id: ProductId::parse(&row.id).ok()?,
+                name: Text::new(row.name_zh, row.name_en),
+                price_from_fen: row.price_from_fen,
+                image: row.image,
+            })
+        })
+        .collect();
+    featured.sort_by_key(|f| position(f.product_id.as_str()));
+    let name = match (&store, owner.role) {
+        (Some(store), Role::Store) => store.name.zh.clone(),
+        _ => owner.name.clone(),
+    };
+    let card = owner.card.as_ref();
+    Ok(CardView {
+        code: owner.code.clone(),
+        role: owner.role,
+        role_label: owner.role.label(),
+        initials: card::initials(&name),
+        name,
+        photo: card.and_then(|c| c.photo.clone()),
+        title: card.and_then(|c| c.title.clone()),
+        bio: card.and_then(|c| c.bio.clone()),
+        store,
+        phone: owner.phone.clone(),
+        wechat: card.and_then(|c| c.wechat.clone()),
+        email: card.and_then(|c| c.email.clone()),
+        featured,
+    })
+}
+
+async fn card_view(env: &Env, code: &str) -> Result<(Owner, CardView), ApiError> {
+    let db = db::database(env)?;
+    let owner = owner_of(env, &db, code).await?.ok_or(ApiError::NotFound { resource: "card" })?;
+    let view = view_of(&db, &owner).await?;
+    Ok((owner, view))
+}
+
+fn links(view: &CardView) -> serde_json::Value {
+    json!({
+        "card": format!("/c/{}", view.code),
+        "vcard": format!("/api/cards/{}/vcard", view.code),
+        "invite": (view.role != Role::Store).then(|| format!("/i/{}", view.code)),
+        "door": (view.role == Role::Store).then(|| format!("/c/{}?door=1", view.code)),
+        "shelf": view.store.as_ref().map(|s| format!("/?store={}", s.id)),
+    })
+}
+
+/// `GET /api/cards/{code}`: a card, for anyone.
+pub async fn get(env: &Env, code: &str) -> Result<Response, ApiError> {
+    let (_, view) = card_view(env, code).await?;
+    json_response(200, &json!({"card": view, "links": links(&view)}), "no-store")
+}
+
+/// `GET /api/cards/{code}/vcard`: the card as a contact file (`?lang=en` for English).
+pub async fn vcard(env: &Env, req: &Request, code: &str, query: &[(&str, &str)]) -> Result<Response, ApiError> {
+    let (_, view) = card_view(env, code).await?;
+    let en = query.iter().any(|(k, v)| *k == "lang" && *v == "en");
+    let url = req.url().map_err(ApiError::internal)?;
+    let text = card::vcard(&view, &format!("{}/c/{}", url.origin().ascii_serialization(), view.code), en);
+    let mut response = Response::ok(text).map_err(ApiError::internal)?;
+    let headers = response.headers_mut();
+    headers.set("content-type", "text/vcard; charset=utf-8").map_err(ApiError::internal)?;
+    headers
+        .set("content-disposition", &format!("attachment; filename=\"{}.vcf\"", view.code))
+        .map_err(ApiError::internal)?;
+    headers.set("cache-control", "no-store").map_err(ApiError::internal)?;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisitForm {
+    kind: String,
+    #[serde(default)]
+    product: Option<String>,
+}
+
+/// Who is visiting: a subject (member or consented visitor) or an anonymous browser, whose
+/// cookie is made here when it has none.
+struct Visitor {
+    key: String,
+    subject: Option<Subject>,
+    new_cookie: Option<String>,
+}
+
+async fn visitor(env: &Env, req: &Request) -> Result<Visitor, ApiError> {
+    if let Some(subject) = behaviour::subject(env, req).await? {
+        return Ok(Visitor { key: subject.key(), subject: Some(subject), new_cookie: None });
+    }
+    if let Some(anon) =
+        session::cookie(req, VISITOR_COOKIE).filter(|v| v.len() == 16 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Ok(Visitor { key: format!("anon:{anon}"), subject: None, new_cookie: None });
+    }
+    let anon = crypto::hex(&config::random_bytes::<8>()?);
+    Ok(Visitor {
+        key: format!("anon:{anon}"),
+        subject: None,
+        new_cookie: Some(format!("{VISITOR_COOKIE}={anon}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 365 * 86_400)),
+    })
+}
+
+/// `POST /api/cards/{code}/visits`: someone opened a card (`card`), a product shared from it
+/// (`product`, naming it) or scanned a store's door code (`door`). The visit is recorded for
+/// the radar; a clerk's or store manager's card attributes the visitor to them (the first
+/// clerk per store keeps them); a person's card binds the visitor as an invite link does; a
+/// door scan by someone who agreed to be remembered records a check-in (once a day).
+pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<Response, ApiError> {
+    let form: VisitForm = body::parse_json(text)?;
+    let kind = VisitKind::parse(&form.kind).ok_or_else(|| ApiError::bad_request("kind", "card, product or door"))?;
+    let product = match (kind, form.product.as_deref()) {
+        (VisitKind::Product, Some(id)) => {
+            Some(ProductId::parse(id).map_err(|_| ApiError::bad_request("product", "not a product id"))?)
+        }
+        (VisitKind::Product, None) => return Err(ApiError::bad_request("product", "missing")),
+        (_, Some(_)) => return Err(ApiError::bad_request("product", "only a product visit names a product")),
+        (_, None) => None,
+    };
+    let db = db::database(env)?;
+    let owner = owner_of(env, &db, code).await?.ok_or(ApiError::NotFound { resource: "card" })?;
+    if kind == VisitKind::Door && owner.role != Role::Store {
+        return Err(ApiError::bad_request("kind", "only a store's card has a door code"));
+    }
+    let visitor = visitor(env, req).await?;
+    let now = config::now(env).await?;
+    let own_card = owner.member.as_ref().is_some_and(|m| visitor.key == format!("m:{m}"));
+    let mut writes: Vec<D1PreparedStatement> = Vec::new();
+    let mut cookies: Vec<String> = visitor.new_cookie.iter().cloned().collect();
+    let mut attributed = false;
+    if !own_card {
+        writes.push(db::prepare(
+            &db,
+            "INSERT INTO card_visits (code, visitor, kind, product_id, at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            &[
+                db::text(&owner.code),
+                db::text(&visitor.key),
+                db::text(kind.code()),
+                db::optional_text(product.as_ref().map(ProductId::as_str)),
+                db::integer(now.millis()),
+            ],
+        )?);
+        if let (true, Some(clerk), Some(store)) = (owner.role.attributes_customers(), &owner.member, &owner.store) {
+            attributed = true;
+            writes.push(db::prepare(
+                &db,
+                "INSERT INTO clerk_customers (store_id, subject, clerk, via_code, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (store_id, subject) DO NOTHING",
+                &[
+                    db::text(store),
+                    db::text(&visitor.key),
+                    db::text(clerk),
+                    db::text(&owner.code),
+                    db::integer(now.millis()),
+                ],
+            )?);
+        }
+        if owner.member.is_some() {
+            match &visitor.subject {
+                Some(Subject::Member(member)) => {
+                    writes.extend(chain::bind_statements(&db, "?1", &db::text(member), &owner.code, now)?);
+                }
+                _ => cookies.push(format!(
+                    "{REF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+                    owner.code,
+                    30 * 86_400
+                )),
+            }
+        }
+    }
+    if !writes.is_empty() {
+        db::batch(&db, writes).await?;
+    }
+    let mut checked_in = false;
+    if let (VisitKind::Door, Some(subject), Some(store)) = (kind, &visitor.subject, &owner.store) {
+        let store = StoreId::parse(store).map_err(ApiError::internal)?;
+        let day = now.millis().div_euclid(Timestamp::DAY_MS);
+        let id = EventId::parse(&format!("door-{store}-{day}")).ok_or_else(|| ApiError::internal("door event id"))?;
+        let event = Event { id, at: now, what: What::CheckIn { store: store.clone() } };
+        match behaviour::ingest(env, subject, &[event], &format!("door:{store}"), now).await {
+            Ok(ingested) => checked_in = ingested.accepted == 1,
+            // Not remembered without consent: the visit above is all that is kept.
+            Err(ApiError::Refused { error: "consent_required", .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    let body = json!({
+        "recorded": !own_card,
+        "own_card": own_card,
+        "attributed": attributed,
+        "checked_in": checked_in,
+        "visitor": if visitor.subject.is_some() { "known" } else { "anonymous" },
+    });
+    let mut response = json_response(200, &body, "no-store")?;
+    for cookie in cookies {
+        response.headers_mut().append("set-cookie", &cookie).map_err(ApiError::internal)?;
+    }
+    Ok(response)
+}
+
+/// The caller's own card owner (every signed-in member has a code).
+async fn my_owner(env: &Env, req: &Request) -> Result<(Owner, D1Database), ApiError> {
+    let caller = session::caller(env, req).await?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let results = db::batch(
+        &db,
+        vec![
+            chain::ensure_member(&db, &caller.member_id, now)?,
+            db::prepare(&db, &format!("{PERSON_SQL} WHERE cm.member_id = ?1"), &[db::text(&caller.member_id)])?,
+            db::prepare(
+                &db,
+                &format!("SELECT {CARD_COLUMNS} FROM cards WHERE member_id = ?1"),
+                &[db::text(&caller.member_id)],
+            )?,
+        ],
+    )
+    .await?;
+    let person = db::first::<PersonRow>(&results, 1)?.ok_or_else(|| ApiError::internal("member without a place"))?;
+    let owner = person_owner(env, person, db::first::<CardRow>(&results, 2)?)?;
+    Ok((owner, db))
+}
+
+/// `GET /api/me/card`: the caller's card, as others see it, with its links.
+pub async fn mine(env: &Env, req: &Request) -> Result<Response, ApiError> {
+    let (owner, db) = my_owner(env, req).await?;
+    let view = view_of(&db, &owner).await?;
+    let show_phone = owner.card.as_ref().is_some_and(|c| c.show_phone == 1);
+    let featured: Vec<String> = owner
+        .card
+        .as_ref()
+        .map(|c| serde_json::from_str(&c.featured))
+        .transpose()
+        .map_err(ApiError::internal)?
+        .unwrap_or_default();
+    json_response(
+        200,
+        &json!({"card": view, "links": links(&view), "show_phone": show_phone, "featured_ids": featured}),
+        "no-store",
+    )
+}
+
+/// `PUT /api/me/card`: the caller edits their card (title, bio, WeChat, email, whether the
+/// phone shows, featured products — each must be on some store's shelf).
+pub async fn edit(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+    let form: CardForm = body::parse_json(text)?;
+    let edit = card::check(form).map_err(|e| ApiError::bad_request(e.field, e.message))?;
+    let (owner, db) = my_owner(env, req).await?;
+    let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
+    let ids: Vec<&str> = edit.featured.iter().map(ProductId::as_str).collect();
+    let ids_json = serde_json::to_string(&ids).map_err(ApiError::internal)?;
+    let known: Vec<ProductIdRow> = db::all(db::prepare(
+        &db,
+        "SELECT DISTINCT product_id FROM shelf_items WHERE product_id IN (SELECT value FROM json_each(?1))",
+        &[db::text(&ids_json)],
+    )?)
+    .await?;
+    if let Some(missing) = ids.iter().find(|id| !known.iter().any(|k| k.product_id == **id)) {
+        return Err(ApiError::bad_request("featured", format!("{missing} is on no store's shelf")));
+    }
+    let now = config::now(env).await?;
+    db::run(db::prepare(
+        &db,
+        "INSERT INTO cards (code, member_id, title, bio, wechat, email, show_phone, featured, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (member_id) DO UPDATE SET title = excluded.title, bio = excluded.bio, wechat = excluded.wechat,
+             email = excluded.email, show_phone = excluded.show_phone, featured = excluded.featured,
+             updated_at = excluded.updated_at",
+        &[
+            db::text(&owner.code),
+            db::text(&member),
+            db::optional_text(edit.title.as_deref()),
+            db::optional_text(edit.bio.as_deref()),
+            db::optional_text(edit.wechat.as_deref()),
+            db::optional_text(edit.email.as_deref()),
+            db::integer(i64::from(edit.show_phone)),
+            db::text(&ids_json),
+            db::integer(now.millis()),
+        ],
+    )?)
+    .await?;
+    mine(env, req).await
+}
+
+/// `PUT /api/me/card/photo`: the card's photo as the raw body (PNG, JPEG or WebP, at most
+/// 1 MiB). The old photo's bytes are removed.
+pub async fn upload_photo(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+    let declared_length = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    if declared_length.is_some_and(|length| length > media::MAX_IMAGE_BYTES) {
+        return Err(ApiError::PayloadTooLarge { max_bytes: media::MAX_IMAGE_BYTES });
+    }
+    let (owner, db) = my_owner(env, req).await?;
+    let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
+    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request("body", e.to_string()))?;
+    let declared = req.headers().get("content-type").ok().flatten();
+    let format = media::check_upload(&bytes, declared.as_deref()).map_err(|e| match e {
+        media::MediaError::TooLarge { max } => ApiError::PayloadTooLarge { max_bytes: max },
+        other => ApiError::refused(415, "unsupported_media", other.to_string()),
+    })?;
+    let key = format!("card-{}-{}", owner.code.to_ascii_lowercase(), crypto::hex(&config::random_bytes::<8>()?));
+    super::media::put_picture(env, &key, &bytes, format.content_type()).await?;
+    let url = format!("/api/media/{key}");
+    let now = config::now(env).await?;
+    let old: Option<PhotoRow> =
+        db::one(db::prepare(&db, "SELECT photo FROM cards WHERE member_id = ?1", &[db::text(&member)])?).await?;
+    db::run(db::prepare(
+        &db,
+        "INSERT INTO cards (code, member_id, photo, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (member_id) DO UPDATE SET photo = excluded.photo, updated_at = excluded.updated_at",
+        &[db::text(&owner.code), db::text(&member), db::text(&url), db::integer(now.millis())],
+    )?)
+    .await?;
+    if let Some(old_key) = old.and_then(|o| o.photo).as_deref().and_then(|p| p.strip_prefix("/api/media/")) {
+        let kv = env.kv("KV").map_err(ApiError::internal)?;
+        kv.delete(&format!("media:{old_key}")).await.map_err(ApiError::internal)?;
+    }
+    json_response(200, &json!({"photo": url, "bytes": bytes.len()}), "no-store")
+}
+
+#[derive(Deserialize)]
+struct VisitRow {
+    visitor: String,
+    kind: String,
+    product_id: Option<String>,
+    at: i64,
+    display_name: Option<String>,
+    phone_enc: Option<String>,
+}
+
+/// A visitor's name as the radar shows it: a member's chosen name or masked phone, else a
+/// short handle of an anonymous key.
+fn visitor_name(env: &Env, row: &VisitRow) -> (String, bool) {
+    if let Some(name) = &row.display_name {
+        return (name.clone(), true);
+    }
+    if let Some(phone) = row.phone_enc.as_deref().and_then(|sealed| session::open_phone(env, sealed).ok()) {
+        return (phone.masked(), true);
+    }
+    let handle = crypto::sha256_hex(row.visitor.as_bytes());
+    (format!("访客 · {}", &handle[..4]), false)
+}
+
+fn radar_of(env: &Env, rows: Vec<VisitRow>, now: Timestamp) -> Vec<card::RadarEntry> {
+    let visits = rows
+        .into_iter()
+        .filter_map(|row| {
+            let kind = VisitKind::parse(&row.kind)?;
+            let (name, known) = visitor_name(env, &row);
+            let handle = crypto::sha256_hex(row.visitor.as_bytes())[..12].to_owned();
+            let product = row.product_id.as_deref().and_then(|p| ProductId::parse(p).ok());
+            Some((handle, name, known, Visit { at: Timestamp(row.at), kind, product }))
+        })
+        .collect();
+    card::radar(visits, now)
+}
+
+const VISIT_NAMES: &str =
+    "LEFT JOIN members m ON v.visitor = 'm:' || m.id LEFT JOIN chain_members cm ON cm.member_id = m.id";
+
+/// `GET /api/me/radar`: who opened the caller's card or products shared from it, with their
+/// interest; for a clerk, also the customers attributed to them and their visits to the store.
+pub async fn radar(env: &Env, req: &Request) -> Result<Response, ApiError> {
+    let (owner, db) = my_owner(env, req).await?;
+    let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
+    let now = config::now(env).await?;
+    let since = now.plus_days(-RADAR_DAYS).millis();
+    let results = db::batch(
+        &db,
+        vec![
+            db::prepare(
+                &db,
+                &format!(
+                    "SELECT v.visitor, v.kind, v.product_id, v.at, cm.display_name, m.phone_enc
+                     FROM card_visits v {VISIT_NAMES} WHERE v.code = ?1 AND v.at >= ?2 ORDER BY v.at DESC LIMIT 2000"
+                ),
+                &[db::text(&owner.code), db::integer(since)],
+            )?,
+            db::prepare(
+                &db,
+                &format!(
+                    "SELECT v.visitor, v.kind, v.product_id, v.at, cm.display_name, m.phone_enc
+                     FROM clerk_customers a JOIN card_visits v ON v.visitor = a.subject
+                          AND (v.code = a.via_code OR v.code IN (SELECT code FROM cards WHERE store_id = a.store_id))
+                     {VISIT_NAMES}
+                     WHERE a.clerk = ?1 AND v.at >= ?2 ORDER BY v.at DESC LIMIT 2000"
+                ),
+                &[db::text(&member), db::integer(since)],
+            )?,
+        ],
+    )
+    .await?;
+    let visitors = radar_of(env, db::nth(&results, 0)?, now);
+    let customers = radar_of(env, db::nth(&results, 1)?, now);
+    json_response(
+        200,
+        &json!({"code": owner.code, "role": owner.role, "visitors": visitors, "customers": customers}),
+        "no-store",
+    )
+}
+
+/// The statement that gives a store its card if it has none.
+pub fn ensure_store_card(db: &D1Database, store: &str, now: Timestamp) -> Result<D1PreparedStatement, ApiError> {
+    let code = card::code_of(&config::random_bytes::<{ card::STORE_CODE_LEN }>()?);
+    db::prepare(
+        db,
+        "INSERT INTO cards (code, store_id, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (store_id) DO NOTHING",
+        &[db::text(&code), db::text(store), db::integer(now.millis())],
+    )
+}
+
+/// `GET /api/store/{id}/card`: the store's card, its door code and both QR codes (staff).
+pub async fn store_card(env: &Env, req: &Request, store: &str) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req).await?;
+    let (store, _) = require_store(&access, store)?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let results = db::batch(
+        &db,
+        vec![
+            ensure_store_card(&db, store.as_str(), now)?,
+            db::prepare(&db, "SELECT code FROM cards WHERE store_id = ?1", &[db::text(store.as_str())])?,
+        ],
+    )
+    .await?;
+    let code = db::first::<CodeRow>(&results, 1)?.ok_or_else(|| ApiError::internal("store card missing"))?.code;
+    let (_, view) = card_view(env, &code).await?;
+    let origin = req.url().map_err(ApiError::internal)?.origin().ascii_serialization();
+    let card_url = format!("{origin}/c/{code}");
+    let door_url = format!("{origin}/c/{code}?door=1");
+    json_response(
+        200,
+        &json!({
+            "card": view,
+            "links": links(&view),
+            "card_url": card_url,
+            "door_url": door_url,
+            "card_qr_svg": fulfilment::qr_svg(&card_url),
+            "door_qr_svg": fulfilment::qr_svg(&door_url),
+        }),
+        "no-store",
+    )
+}
+
+/// The app's `index.html`, as the static assets serve it.
+async fn index_html(env: &Env, req: &Request) -> Result<String, ApiError> {
+    let origin = req.url().map_err(ApiError::internal)?.origin().ascii_serialization();
+    let assets = env.assets("ASSETS").map_err(ApiError::internal)?;
+    let mut response = assets.fetch(format!("{origin}/"), None).await.map_err(ApiError::internal)?;
+    response.text().await.map_err(ApiError::internal)
+}
+
+/// An HTML page: the app's `index.html` with the route's meta (and, where the app should move
+/// on at once, the address it lands on).
+pub async fn page(
+    env: &Env,
+    req: &Request,
+    meta: &PageMeta,
+    land: Option<&str>,
+    cookies: &[String],
+) -> Result<Response, ApiError> {
+    let mut html = card::fill_meta(&index_html(env, req).await?, meta);
+    if let Some(land) = land {
+        let tag = format!("  <meta name=\"tandem:land\" content=\"{}\">\n</head>", land.replace('"', "%22"));
+        html = html.replacen("</head>", &tag, 1);
+    }
+    let mut response = Response::from_html(html).map_err(ApiError::internal)?;
+    let headers = response.headers_mut();
+    headers.set("cache-control", "no-store").map_err(ApiError::internal)?;
+    for cookie in cookies {
+        headers.append("set-cookie", cookie).map_err(ApiError::internal)?;
+    }
+    Ok(response)
+}
+
+fn absolute(origin: &str, url: Option<&str>) -> Option<String> {
+    url.map(|u| if u.starts_with('/') { format!("{origin}{u}") } else { u.to_owned() })
+}
+
+/// `GET /c/{code}`: the card page, its preview naming the person, their role and store.
+pub async fn card_page(env: &Env, req: &Request, code: &str) -> Result<Response, ApiError> {
+    let url = req.url().map_err(ApiError::internal)?;
+    let origin = url.origin().ascii_serialization();
+    let db = db::database(env)?;
+    let meta = match owner_of(env, &db, code).await? {
+        Some(owner) => {
+            let view = view_of(&db, &owner).await?;
+            let store = view.store.as_ref().map(|s| s.name.zh.clone());
+            let title = match (view.role, &store) {
+                (Role::Store, _) => format!("{} · Tandem 云店", view.name),
+                (_, Some(store)) => {
+                    format!("{} · {} · {}", view.name, view.title.clone().unwrap_or(view.role_label.zh.clone()), store)
+                }
+                (_, None) => format!("{} 的名片 · Tandem 云店", view.name),
+            };
+            let description = view.bio.clone().unwrap_or_else(|| match &view.store {
+                Some(store) => format!("{} · {}", store.name.zh, store.address.zh),
+                None => "扫码看看我推荐的好物。".to_owned(),
+            });
+            let image =
+                absolute(&origin, view.photo.as_deref().or(view.featured.first().and_then(|f| f.image.as_deref())));
+            PageMeta { title, description, image, url: format!("{origin}/c/{}", view.code) }
+        }
+        None => PageMeta {
+            title: "名片不存在 · Tandem 云店".into(),
+            description: "这张名片不存在或已失效。".into(),
+            image: None,
+            url: url.to_string(),
+        },
+    };
+    page(env, req, &meta, None, &[]).await
+}
+
+#[derive(Deserialize)]
+struct ProductMetaRow {
+    name_zh: String,
+    description_zh: String,
+    image: Option<String>,
+    price_from_fen: Option<i64>,
+}
+
+/// `GET /p/{id}`: a product page, its preview naming the product, its price and picture.
+pub async fn product_page(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
+    let url = req.url().map_err(ApiError::internal)?;
+    let origin = url.origin().ascii_serialization();
+    let store = url.query_pairs().find(|(k, _)| k == "store").map(|(_, v)| v.into_owned());
+    let db = db::database(env)?;
+    let row: Option<ProductMetaRow> = match ProductId::parse(id) {
+        Ok(id) => {
+            db::one(db::prepare(
+                &db,
+                "SELECT p.name_zh, p.description_zh,
+                        (SELECT m.url FROM media m WHERE m.product_id = p.id AND m.kind = 'image' ORDER BY m.position LIMIT 1) AS image,
+                        (SELECT MIN(si.price_fen) FROM shelf_items si WHERE si.product_id = p.id AND (?2 IS NULL OR si.store_id = ?2)) AS price_from_fen
+                 FROM products p WHERE p.id = ?1",
+                &[db::text(id.as_str()), db::optional_text(store.as_deref())],
+            )?)
+            .await?
+        }
+        Err(_) => None,
+    };
+    let meta = match row {
+        Some(row) => PageMeta {
+            title: match row.price_from_fen {
+                Some(fen) => format!("{} · {} 起 · Tandem 云店", row.name_zh, tandem_domain::money::Fen(fen)),
+                None => format!("{} · Tandem 云店", row.name_zh),
+            },
+            description: row.description_zh.chars().take(120).collect(),
+            image: absolute(&origin, row.image.as_deref()),
+            url: url.to_string(),
+        },
+        None => PageMeta {
+            title: "商品不存在 · Tandem 云店".into(),
+            description: "这件商品不存在或已下架。".into(),
+            image: None,
+            url: url.to_string(),
+        },
+    };
+    page(env, req, &meta, None, &[]).await
+}
+
+/// The card view of an invite code's owner, for the invite page's preview.
+pub async fn invite_meta(env: &Env, req: &Request, code: &str) -> Result<(PageMeta, Option<String>), ApiError> {
+    let origin = req.url().map_err(ApiError::internal)?.origin().ascii_serialization();
+    let db = db::database(env)?;
+    let Some(owner) = owner_of(env, &db, code).await?.filter(|o| o.member.is_some()) else {
+        return Ok((
+            PageMeta {
+                title: "Tandem 云店".into(),
+                description: "门店的云货架：供应链好物，到店自提或快递到家。".into(),
+                image: None,
+                url: format!("{origin}/"),
+            },
+            None,
+        ));
+    };
+    let view = view_of(&db, &owner).await?;
+    let land = view.store.as_ref().map(|s| format!("/?store={}", s.id));
+    let title = match &view.store {
+        Some(store) => format!("{} 邀请你逛 {} 的云货架", view.name, store.name.zh),
+        None => format!("{} 邀请你逛 Tandem 云店", view.name),
+    };
+    let image = absolute(&origin, view.photo.as_deref().or(view.featured.first().and_then(|f| f.image.as_deref())));
+    Ok((
+        PageMeta {
+            title,
+            description: "供应链好物，到店自提或快递到家；好友下单，你也有奖励。".into(),
+            image,
+            url: format!("{origin}/i/{}", view.code),
+        },
+        land,
+    ))
+}
