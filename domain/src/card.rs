@@ -201,15 +201,16 @@ pub struct CardView {
     pub featured: Vec<Featured>,
 }
 
-/// The initials of a name: the first character of a Chinese name's given part (its last
-/// character), or the first letters of up to two words.
-pub fn initials(name: &str) -> String {
+/// The initials of a name: the last character of a Chinese name (the given name's), or the
+/// first letters of up to two words; `fallback` when the name has no letters (a masked phone).
+pub fn initials(name: &str, fallback: &str) -> String {
     let name = name.trim();
-    if name.chars().any(|c| c as u32 >= 0x2E80) {
-        return name.chars().last().map(String::from).unwrap_or_default();
+    if let Some(last) = name.chars().rfind(|c| *c as u32 >= 0x2E80) {
+        return last.to_string();
     }
-    let letters: String = name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
-    if letters.is_empty() { "?".to_owned() } else { letters.to_uppercase() }
+    let letters: String =
+        name.split_whitespace().filter_map(|w| w.chars().find(|c| c.is_alphabetic())).take(2).collect();
+    if letters.is_empty() { fallback.to_owned() } else { letters.to_uppercase() }
 }
 
 /// Escapes a vCard value (RFC 6350 §3.4).
@@ -561,7 +562,7 @@ mod tests {
             role: Role::Clerk,
             role_label: Role::Clerk.label(),
             name: "李芳".into(),
-            initials: initials("李芳"),
+            initials: initials("李芳", "员"),
             photo: None,
             title: None,
             bio: Some("擅长母婴好物; 也懂穿搭,欢迎来店\n周末在店".into()),
@@ -596,9 +597,10 @@ mod tests {
 
     #[test]
     fn initials_take_the_given_name_or_two_words() {
-        assert_eq!(initials("李芳"), "芳");
-        assert_eq!(initials("ada lovelace"), "AL");
-        assert_eq!(initials("  "), "?");
+        assert_eq!(initials("李芳", "员"), "芳");
+        assert_eq!(initials("ada lovelace", "员"), "AL");
+        assert_eq!(initials("+86 139****0002", "员"), "员", "a masked phone has no initials");
+        assert_eq!(initials("  ", "?"), "?");
     }
 
     #[test]

@@ -50,8 +50,8 @@ struct ChoiceMessage {
 }
 
 /// The polished message from a reply body, or `None` when it is not one to send: not the
-/// expected JSON, empty, much longer than the draft (the model wandered off), or missing a
-/// number the draft had (a price or a date must not change).
+/// expected JSON, empty, much longer than the draft (the model wandered off), or with numbers
+/// other than the draft's (a price or a date must not change, and none may be made up).
 pub fn polished(reply: &str, draft: &str) -> Option<String> {
     let reply: Reply = serde_json::from_str(reply).ok()?;
     let text = reply.choices.into_iter().next()?.message.content?.trim().trim_matches('"').trim().to_owned();
@@ -61,8 +61,12 @@ pub fn polished(reply: &str, draft: &str) -> Option<String> {
     let numbers = |s: &str| -> Vec<String> {
         s.split(|c: char| !c.is_ascii_digit()).filter(|n| !n.is_empty()).map(str::to_owned).collect()
     };
-    let kept = numbers(draft).iter().all(|n| numbers(&text).contains(n));
-    kept.then_some(text)
+    let (mut before, mut after) = (numbers(draft), numbers(&text));
+    before.sort_unstable();
+    before.dedup();
+    after.sort_unstable();
+    after.dedup();
+    (before == after).then_some(text)
 }
 
 #[cfg(test)]
@@ -88,6 +92,7 @@ mod tests {
         assert_eq!(polished(&reply(good), draft).as_deref(), Some(good));
         assert_eq!(polished(&reply(&format!("  \"{good}\" ")), draft).as_deref(), Some(good), "quotes trimmed");
         assert_eq!(polished(&reply("王女士您好，羽绒服 ¥799 本周有货。"), draft), None, "a changed price");
+        assert_eq!(polished(&reply(&format!("{good} 再送您 50 元券")), draft), None, "a made-up number");
         assert_eq!(polished(&reply(""), draft), None);
         assert_eq!(polished(&reply(&"好".repeat(400)), draft), None, "wandered off");
         assert_eq!(polished("<html>502</html>", draft), None);

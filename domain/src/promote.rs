@@ -317,15 +317,27 @@ pub struct Preview {
     pub rows: Vec<PreviewRow>,
 }
 
-/// Who would get what: `people` are (name, segment, tags) of the store's customers.
-pub fn preview(rules: &[Rule], people: &[(String, Segment, Vec<TagView>)], store: &Text) -> Preview {
+/// One of the people a preview looks at.
+pub struct Person {
+    /// How the preview lists them (a member's name, else a visitor's handle).
+    pub name: String,
+    /// Whether messages may use the name (a member's); others are addressed as
+    /// [`anonymous_name`].
+    pub known: bool,
+    pub segment: Segment,
+    pub tags: Vec<TagView>,
+}
+
+/// Who would get what, for the store's customers.
+pub fn preview(rules: &[Rule], people: &[Person], store: &Text) -> Preview {
     let mut reach: Vec<(String, usize)> = rules.iter().map(|r| (r.id.clone(), 0)).collect();
     let mut untouched = 0;
     let rows: Vec<PreviewRow> = people
         .iter()
-        .map(|(name, segment, tags)| {
-            let name_text = Text::new(name.clone(), name.clone());
-            let message = message_for(rules, tags, &Audience { name: &name_text, store });
+        .map(|person| {
+            let name =
+                if person.known { Text::new(person.name.clone(), person.name.clone()) } else { anonymous_name() };
+            let message = message_for(rules, &person.tags, &Audience { name: &name, store });
             match &message {
                 Some(m) => {
                     if let Some(slot) = reach.iter_mut().find(|(id, _)| *id == m.rule_id) {
@@ -334,7 +346,7 @@ pub fn preview(rules: &[Rule], people: &[(String, Segment, Vec<TagView>)], store
                 }
                 None => untouched += 1,
             }
-            PreviewRow { name: name.clone(), segment: *segment, message }
+            PreviewRow { name: person.name.clone(), segment: person.segment, message }
         })
         .collect();
     Preview { people: people.len(), reach, untouched, rows }
@@ -356,11 +368,12 @@ mod tests {
     fn the_defaults_are_valid_and_reach_the_three_segments() {
         let rules = defaults();
         check(&rules).unwrap();
+        let person = |name: &str, known, segment, tags| Person { name: name.to_owned(), known, segment, tags };
         let people = vec![
-            ("王芳".to_owned(), Segment::Active, vec![tag("category:baby"), tag("life:mother_baby")]),
-            ("Li".to_owned(), Segment::Loyal, vec![tag("visits:high_frequency")]),
-            ("赵磊".to_owned(), Segment::Lapsed, vec![tag("category:clothing"), tag("rfm:lapsed")]),
-            ("新客".to_owned(), Segment::Prospect, vec![tag("category:snacks")]),
+            person("王芳", true, Segment::Active, vec![tag("category:baby"), tag("life:mother_baby")]),
+            person("Li", true, Segment::Loyal, vec![tag("visits:high_frequency")]),
+            person("访客 · 3f2a", false, Segment::Lapsed, vec![tag("category:clothing"), tag("rfm:lapsed")]),
+            person("新客", true, Segment::Prospect, vec![tag("category:snacks")]),
         ];
         let preview = preview(&rules, &people, &store());
         assert_eq!(
@@ -380,6 +393,11 @@ mod tests {
         assert_eq!(baby.offers.len(), 2);
         let back = preview.rows[2].message.as_ref().unwrap();
         assert!(back.text.zh.contains("满 ¥99 减 ¥20，7 天内有效") && !back.text.zh.contains('{'));
+        assert!(
+            back.text.zh.starts_with("亲爱的顾客，") && back.text.en.starts_with("Dear customer,"),
+            "a visitor is not named"
+        );
+        assert_eq!(preview.rows[2].name, "访客 · 3f2a");
         assert_eq!(preview.rows[1].message.as_ref().unwrap().offers, vec![Offer::SharerInvitation]);
         assert!(preview.rows[3].message.is_none());
     }

@@ -159,6 +159,23 @@ fn devices_need_their_key_and_clerks_their_store() {
         .send()
         .error(400, "bad_request");
 
+    // The owner lists the store's devices (no keys) and revokes this one: its key stops working.
+    let device_id = device["id"].as_str().expect("device id");
+    let listed = call("GET", "/api/store/s-jingan/devices").session(&owner).send().expect(200);
+    let row = listed["devices"].as_array().expect("devices").iter().find(|d| d["id"] == device_id).cloned();
+    assert!(row.as_ref().is_some_and(|d| d["revoked_at"].is_null() && d.get("key").is_none()), "{listed}");
+    call("GET", "/api/store/s-jingan/devices").session(&clerk).send().error(403, "owner_only");
+    call("DELETE", &format!("/api/store/s-tianhe/devices/{device_id}")).session(&owner).send().error(404, "not_found");
+    let revoked =
+        call("DELETE", &format!("/api/store/s-jingan/devices/{device_id}")).session(&owner).send().expect(200);
+    assert!(revoked["revoked_at"].is_i64(), "{revoked}");
+    let after = json!({"customer_code": code, "events": [{"id": id("mirror", 3), "type": "try_on", "product": "p-0101", "outcome": "liked"}]});
+    call("POST", "/api/devices/events")
+        .header("authorization", &format!("Bearer {key}"))
+        .json(&after)
+        .send()
+        .error(401, "device_key_required");
+
     // The clerk records the check-in and the purchase; another store's console is not theirs.
     let visit = json!({"customer_phone": customer_phone, "events": [
         {"id": id("desk", 0), "type": "check_in"},

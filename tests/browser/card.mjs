@@ -104,4 +104,25 @@ await step("the store's door code checks the shopper in; the manager previews pr
   await noSideways(owner);
 });
 
+await step("the shopper signs in and their visitor history comes along; the clerk records a try-on", async () => {
+  const shopperPhone = `13${String(Date.now() % 1e9).padStart(9, "0")}`;
+  await shopper.goto(`${base}/signin?next=/me`);
+  await signIn(shopper, shopperPhone);
+  await shopper.waitForURL(/\/me$/);
+  await shopper.locator('[data-tag="category:baby"]').waitFor();
+  await clerk.goto(`${base}/console/store/s-jingan`);
+  const panel = clerk.locator('[data-test="in-store"]');
+  await panel.waitFor();
+  await panel.locator('[data-test="in-store-customer"]').fill(shopperPhone);
+  await panel.locator('[data-test="in-store-kind"]').selectOption("try_on");
+  await panel.locator('[data-test="in-store-product"]').fill("p-0102");
+  await panel.locator('[data-test="in-store-record"]').click();
+  await panel.locator('[data-test="in-store-note"].ok').waitFor();
+  await panel.scrollIntoViewIfNeeded();
+  await shot(clerk, "55-in-store");
+  await noSideways(clerk);
+  await shopper.goto(`${base}/p/p-0301?store=s-jingan`);
+  await shopper.locator('section.picks[data-placement="tried_on"] li.pick[data-product="p-0102"]').waitFor();
+});
+
 await finish();

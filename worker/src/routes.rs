@@ -142,6 +142,8 @@ pub enum Operation {
     PreviewPlatformPromotions,
     MyOffers,
     DevLlm,
+    ListDevices,
+    RevokeDevice,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -238,6 +240,8 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/api/me/export", Operation::ExportMyData),
     route("DELETE", "/api/me/behaviour", Operation::EraseMyBehaviour),
     route("POST", "/api/store/{id}/devices", Operation::CreateDevice),
+    route("GET", "/api/store/{id}/devices", Operation::ListDevices),
+    route("DELETE", "/api/store/{id}/devices/{device}", Operation::RevokeDevice),
     route("GET", "/api/recommendations", Operation::Recommendations),
     route("POST", "/api/store/{id}/conversations", Operation::AnalyseConversation),
     route("GET", "/c/{code}", Operation::CardPage),
@@ -366,6 +370,8 @@ async fn dispatch(
         Operation::ExportMyData => behaviour::export(env, req).await,
         Operation::EraseMyBehaviour => behaviour::erase(env, req).await,
         Operation::CreateDevice => behaviour::create_device(env, req, matched.params[0], body).await,
+        Operation::ListDevices => behaviour::list_devices(env, req, matched.params[0]).await,
+        Operation::RevokeDevice => behaviour::revoke_device(env, req, matched.params[0], matched.params[1]).await,
         Operation::Recommendations => recommend::recommendations(env, req, &query).await,
         Operation::AnalyseConversation => recommend::analyse_conversation(env, req, matched.params[0], body).await,
         Operation::CardPage => cards::card_page(env, req, matched.params[0]).await,

@@ -3,6 +3,7 @@
 pub mod cart;
 pub mod console;
 pub mod followup;
+pub mod instore;
 pub mod manage;
 pub mod me;
 pub mod mycard;

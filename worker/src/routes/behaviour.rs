@@ -606,11 +606,7 @@ pub async fn create_device(env: &Env, req: &Request, store: &str, text: &str) ->
     if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request("name", "1 to 40 characters"));
     }
-    let (_, access) = session::caller_with_access(env, req).await?;
-    let (store_id, right) = session::require_store(&access, store)?;
-    if right != tandem_domain::access::StoreRight::Manage {
-        return Err(ApiError::refused(403, "owner_only", "only the store's owner registers devices"));
-    }
+    let store_id = store_manager(env, req, store).await?;
     let now = config::now(env).await?;
     let id = config::new_id("dev")?;
     let key = format!("tdk_{}", crypto::hex(&config::random_bytes::<24>()?));
@@ -628,6 +624,54 @@ pub async fn create_device(env: &Env, req: &Request, store: &str, text: &str) ->
     )?)
     .await?;
     json_response(201, &json!({"id": id, "store_id": store_id, "name": name, "key": key}), "no-store")
+}
+
+#[derive(Deserialize, serde::Serialize)]
+struct DeviceListRow {
+    id: String,
+    name: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+/// The store's manager, or 403 `owner_only` (404 for another store).
+async fn store_manager(env: &Env, req: &Request, store: &str) -> Result<StoreId, ApiError> {
+    let (_, access) = session::caller_with_access(env, req).await?;
+    let (store_id, right) = session::require_store(&access, store)?;
+    if right != tandem_domain::access::StoreRight::Manage {
+        return Err(ApiError::refused(403, "owner_only", "only the store's owner manages devices"));
+    }
+    Ok(store_id)
+}
+
+/// `GET /api/store/{id}/devices`: the store's devices (never their keys), newest first.
+pub async fn list_devices(env: &Env, req: &Request, store: &str) -> Result<Response, ApiError> {
+    let store_id = store_manager(env, req, store).await?;
+    let db = db::database(env)?;
+    let devices: Vec<DeviceListRow> = db::all(db::prepare(
+        &db,
+        "SELECT id, name, created_at, revoked_at FROM store_devices WHERE store_id = ?1 ORDER BY created_at DESC, id",
+        &[db::text(store_id.as_str())],
+    )?)
+    .await?;
+    json_response(200, &json!({"devices": devices}), "no-store")
+}
+
+/// `DELETE /api/store/{id}/devices/{device}`: revokes a device's key; its requests are refused
+/// from then on. Revoking again is a no-op.
+pub async fn revoke_device(env: &Env, req: &Request, store: &str, device: &str) -> Result<Response, ApiError> {
+    let store_id = store_manager(env, req, store).await?;
+    let now = config::now(env).await?;
+    let db = db::database(env)?;
+    let revoked: Option<DeviceListRow> = db::one(db::prepare(
+        &db,
+        "UPDATE store_devices SET revoked_at = COALESCE(revoked_at, ?3) WHERE id = ?1 AND store_id = ?2
+         RETURNING id, name, created_at, revoked_at",
+        &[db::text(device), db::text(store_id.as_str()), db::integer(now.millis())],
+    )?)
+    .await?;
+    let revoked = revoked.ok_or(ApiError::NotFound { resource: "device" })?;
+    json_response(200, &revoked, "no-store")
 }
 
 #[derive(Deserialize)]

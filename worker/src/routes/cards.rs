@@ -220,7 +220,7 @@ async fn view_of(db: &D1Database, owner: &Owner) -> Result<CardView, ApiError> {
         code: owner.code.clone(),
         role: owner.role,
         role_label: owner.role.label(),
-        initials: card::initials(&name),
+        initials: card::initials(&name, &owner.role.label().zh.chars().last().map(String::from).unwrap_or_default()),
         name,
         photo: card.and_then(|c| c.photo.clone()),
         title: card.and_then(|c| c.title.clone()),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::catalog::{StoreId, Text};
 use tandem_domain::profile::{self, Profile};
-use tandem_domain::promote::{self, Audience, Rule};
+use tandem_domain::promote::{self, Audience, Person, Rule};
 use worker::{D1Database, Env, Request, Response};
 
 use super::behaviour::{self, OrderTouch};
@@ -79,11 +79,7 @@ struct Count {
 /// The people a preview shows: a store's customers (offline events there, attributed by its
 /// clerks, or buyers of its orders), or everyone for the platform, who agreed to
 /// personalisation; and how many more were left out for lack of that consent.
-async fn people(
-    env: &Env,
-    db: &D1Database,
-    store: Option<&StoreId>,
-) -> Result<(Vec<(String, profile::Segment, Vec<profile::TagView>)>, i64), ApiError> {
+async fn people(env: &Env, db: &D1Database, store: Option<&StoreId>) -> Result<(Vec<Person>, i64), ApiError> {
     let pool = "WITH pool AS (
             SELECT subject FROM behaviour_events WHERE ?1 IS NOT NULL AND store_id = ?1
             UNION SELECT subject FROM clerk_customers WHERE ?1 IS NOT NULL AND store_id = ?1
@@ -124,12 +120,19 @@ async fn people(
             None => Profile::default(),
         };
         behaviour::with_orders(&mut profile, &row.subject, &orders, &config);
-        let name = match (&row.display_name, row.phone_enc.as_deref()) {
-            (Some(name), _) => name.clone(),
-            (None, Some(sealed)) => session::open_phone(env, sealed)?.masked(),
-            (None, None) => format!("访客 · {}", &tandem_domain::crypto::sha256_hex(row.subject.as_bytes())[..4]),
+        let (name, known) = match (&row.display_name, row.phone_enc.as_deref()) {
+            (Some(name), _) => (name.clone(), true),
+            (None, Some(sealed)) => (session::open_phone(env, sealed)?.masked(), false),
+            (None, None) => {
+                (format!("访客 · {}", &tandem_domain::crypto::sha256_hex(row.subject.as_bytes())[..4]), false)
+            }
         };
-        out.push((name, profile.segment(now, &config), profile.tags_shown(now, &config)));
+        out.push(Person {
+            name,
+            known,
+            segment: profile.segment(now, &config),
+            tags: profile.tags_shown(now, &config),
+        });
     }
     let left_out = pool_size - i64::try_from(rows.len()).unwrap_or(0);
     Ok((out, left_out.max(0)))

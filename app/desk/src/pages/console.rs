@@ -122,8 +122,12 @@ pub fn StoreConsole() -> impl IntoView {
                 })}
             </form>
             <crate::pages::mycard::StoreCardPanel store=store />
+            <crate::pages::instore::InStorePanel store=store />
             <crate::pages::followup::FollowUpPanel store=store />
-            {move || owner().then(|| view! { <crate::pages::promotions::PromotionsPanel store=Some(store) /> })}
+            {move || owner().then(|| view! {
+                <crate::pages::promotions::PromotionsPanel store=Some(store) />
+                <crate::pages::instore::DevicesPanel store=store />
+            })}
             <h2>{move || t(language.get(), T::Orders)}</h2>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || orders.get().map(|result| match result {
