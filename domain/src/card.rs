@@ -293,7 +293,8 @@ pub struct PageMeta {
     pub url: String,
 }
 
-fn html_escape(text: &str) -> String {
+/// Escapes text for HTML content and quoted attributes (control characters become spaces).
+pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

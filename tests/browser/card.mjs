@@ -16,7 +16,7 @@ await step("a clerk fills in their card and finds its link", async () => {
   await clerk.waitForURL(/\/me\/card/);
   await clerk.locator('[data-test="my-card"]').waitFor();
   await clerk.locator('[data-test="card-title"]').fill("搭配顾问");
-  await clerk.locator('[data-test="card-bio"]').fill("静安寺店的穿搭与母婴顾问，欢迎来店试穿。");
+  await clerk.locator('[data-test="card-bio"]').fill("静安寺店的穿搭与母婴顾问，欢迎来店<b>试穿</b>。");
   await clerk.locator('[data-test="card-add-product"]').fill(`${base}/p/p-0301?store=s-jingan`);
   await clerk.locator('.featured-ids + .row button').click();
   await clerk.locator('[data-test="card-save"]').click();
@@ -38,6 +38,9 @@ await step("a shopper scans the clerk's card, agrees, and browses the store's sh
   assert.equal((await shopper.locator('[data-test="card-role"]').textContent()).includes("搭配顾问"), true);
   assert.match(await shopper.locator('[data-test="card-store"]').textContent(), /静安/);
   assert.equal(await shopper.locator('.featured li.pick[data-product="p-0301"]').count(), 1);
+  // What the clerk typed is shown as text, never as markup.
+  assert.ok((await shopper.locator(".biz-card .bio").textContent()).includes("<b>试穿</b>"));
+  assert.equal(await shopper.locator(".biz-card .bio b").count(), 0);
   assert.match(await shopper.locator('[data-test="card-vcard"]').getAttribute("href"), /\/vcard$/);
   await shot(shopper, "51-card");
   await noSideways(shopper);

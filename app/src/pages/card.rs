@@ -6,13 +6,14 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
-use tandem_domain::card::{CardView, Featured, Role};
+use tandem_domain::card::{CardView, Role, html_escape as escape};
+use tandem_domain::catalog::Text;
 
 use crate::api::{self, ApiFailure};
-use crate::components::{ErrorNotice, Price, TopBar};
+use crate::components::{ErrorNotice, TopBar};
 use crate::i18n::{Key, Language};
 use crate::pages::picks::ConsentBanner;
-use crate::{route, track, use_language};
+use crate::{route, use_language};
 
 #[derive(Clone, Deserialize)]
 struct CardAnswer {
@@ -78,15 +79,81 @@ pub fn CardPage(code: String) -> impl IntoView {
     }
 }
 
+/// What the card says, as HTML (who, bio, channels; then the featured products): it does not
+/// change while shown, and markup written out costs the storefront far fewer bytes than the same
+/// elements built by the view macro. Every value from the card is escaped.
+fn card_html(card: &CardView, code: &str, zh: bool) -> (String, String) {
+    let pick = |text: &Text| escape(if zh { &text.zh } else { &text.en });
+    let is_store = card.role == Role::Store;
+    let mut html = String::from("<header class=\"biz-head\">");
+    match &card.photo {
+        Some(src) => html
+            .push_str(&format!("<img class=\"avatar\" src=\"{}\" alt=\"\" width=\"72\" height=\"72\">", escape(src))),
+        None => html.push_str(&format!(
+            "<span class=\"avatar initials\" aria-hidden=\"true\">{}</span>",
+            escape(&card.initials)
+        )),
+    }
+    let title = card.title.as_deref().map(|t| format!("{} · ", escape(t))).unwrap_or_default();
+    html.push_str(&format!(
+        "<div><h2 data-test=\"card-name\">{}</h2><p class=\"role\" data-test=\"card-role\">{title}{}",
+        escape(&card.name),
+        pick(&card.role_label)
+    ));
+    if let Some(store) = card.store.as_ref().filter(|_| !is_store) {
+        html.push_str(&format!(" · <span data-test=\"card-store\">{}</span>", pick(&store.name)));
+    }
+    html.push_str("</p></div></header>");
+    if let Some(bio) = &card.bio {
+        html.push_str(&format!("<p class=\"bio\">{}</p>", escape(bio)));
+    }
+    html.push_str("<ul class=\"channels\">");
+    if let Some(phone) = &card.phone {
+        html.push_str(&format!("<li><a href=\"tel:{0}\">☎ {0}</a></li>", escape(phone)));
+    }
+    if let Some(id) = &card.wechat {
+        html.push_str(&format!("<li>{}: <strong>{}</strong></li>", if zh { "微信" } else { "WeChat" }, escape(id)));
+    }
+    if let Some(email) = &card.email {
+        html.push_str(&format!("<li><a href=\"mailto:{0}\">✉ {0}</a></li>", escape(email)));
+    }
+    if let Some(store) = card.store.as_ref().filter(|_| is_store) {
+        html.push_str(&format!("<li>{}</li>", pick(&store.address)));
+    }
+    html.push_str("</ul>");
+    let mut featured = String::new();
+    if !card.featured.is_empty() {
+        let store = card.store.as_ref().map(|s| s.id.to_string()).unwrap_or_default();
+        featured.push_str(&format!(
+            "<section class=\"picks featured\"><h2>{}</h2><ul>",
+            if zh { "推荐好物" } else { "Featured" }
+        ));
+        for item in &card.featured {
+            let href = format!("/p/{}?store={}&c={}", item.product_id, api::encode(&store), api::encode(code));
+            let image = item
+                .image
+                .as_deref()
+                .map(|src| {
+                    format!("<img src=\"{}\" alt=\"\" loading=\"lazy\" width=\"120\" height=\"120\">", escape(src))
+                })
+                .unwrap_or_default();
+            featured.push_str(&format!(
+                "<li class=\"pick\" data-product=\"{id}\"><a href=\"{href}\">{image}<span class=\"name\">{name}</span><span class=\"price\">{price}</span></a></li>",
+                id = escape(item.product_id.as_str()),
+                href = escape(&href),
+                name = pick(&item.name),
+                price = tandem_domain::money::Fen(item.price_from_fen),
+            ));
+        }
+        featured.push_str("</ul></section>");
+    }
+    (html, featured)
+}
+
+/// The card, drawn again when the language changes.
 #[component]
 fn CardBody(card: CardView, code: String) -> impl IntoView {
     let language = use_language();
-    let role = card.role_label.clone();
-    let store = card.store.clone();
-    let shelf = store.as_ref().map(|s| format!("/?store={}", s.id));
-    let store_id = store.as_ref().map(|s| s.id.to_string()).unwrap_or_default();
-    let vcard = format!("/api/cards/{code}/vcard");
-    let vcard_en = format!("{vcard}?lang=en");
     let shared = RwSignal::new(false);
     let share = move |_| {
         if let Some(url) = web_sys::window().and_then(|w| w.location().href().ok()) {
@@ -94,52 +161,25 @@ fn CardBody(card: CardView, code: String) -> impl IntoView {
             shared.set(true);
         }
     };
-    let is_store = card.role == Role::Store;
-    view! {
-        <article class="biz-card" data-test="card" data-role=format!("{:?}", card.role).to_lowercase()>
-            <header class="biz-head">
-                {match card.photo.clone() {
-                    Some(src) => view! { <img class="avatar" src=src alt="" width="72" height="72" /> }.into_any(),
-                    None => view! { <span class="avatar initials" aria-hidden="true">{card.initials.clone()}</span> }.into_any(),
-                }}
-                <div>
-                    <h2 data-test="card-name">{card.name.clone()}</h2>
-                    <p class="role" data-test="card-role">
-                        {card.title.clone().unwrap_or_default()}
-                        {card.title.is_some().then_some(" · ")}
-                        {move || language.get().pick(&role)}
-                        {(!is_store).then(|| store.clone().map(|s| view! { " · " <span data-test="card-store">{move || language.get().pick(&s.name)}</span> }))}
-                    </p>
+    let shelf = card.store.as_ref().map(|s| format!("/?store={}", s.id));
+    move || {
+        let zh = language.get() == Language::Zh;
+        let say = move |a: &'static str, b: &'static str| if zh { a } else { b };
+        let vcard = format!("/api/cards/{code}/vcard{}", if zh { "" } else { "?lang=en" });
+        let (who, featured) = card_html(&card, &code, zh);
+        view! {
+            <article class="biz-card" data-test="card">
+                <div inner_html=who></div>
+                <div class="biz-actions">
+                    {shelf.clone().map(|href| view! { <a class="button primary" href=href data-test="card-shelf">{say("逛云货架", "Browse the shelf")}</a> })}
+                    <button class="secondary" data-test="card-share" on:click=share>
+                        {move || if shared.get() { say("链接已分享", "Link shared") } else { say("分享名片", "Share card") }}
+                    </button>
+                    <a class="button secondary" rel="external" download=format!("{code}.vcf") href=vcard data-test="card-vcard">{say("存入通讯录", "Save contact")}</a>
                 </div>
-            </header>
-            {card.bio.clone().map(|bio| view! { <p class="bio">{bio}</p> })}
-            <ul class="channels">
-                {card.phone.clone().map(|phone| view! { <li><a href=format!("tel:{phone}")>"☎ " {phone.clone()}</a></li> })}
-                {card.wechat.clone().map(|id| view! { <li>{move || say(language.get(), "微信", "WeChat")} ": " <strong>{id.clone()}</strong></li> })}
-                {card.email.clone().map(|email| view! { <li><a href=format!("mailto:{email}")>"✉ " {email.clone()}</a></li> })}
-                {is_store.then(|| card.store.clone().map(|s| view! { <li>{move || language.get().pick(&s.address)}</li> }))}
-            </ul>
-            <div class="biz-actions">
-                {shelf.map(|href| view! {
-                    <a class="button primary" href=href data-test="card-shelf">{move || say(language.get(), "逛云货架", "Browse the shelf")}</a>
-                })}
-                <button class="secondary" data-test="card-share" on:click=share>
-                    {move || if shared.get() { say(language.get(), "链接已分享", "Link shared") } else { say(language.get(), "分享名片", "Share card") }}
-                </button>
-                <a class="button secondary" rel="external" download=format!("{code}.vcf")
-                    href=move || if language.get() == Language::Zh { vcard.clone() } else { vcard_en.clone() } data-test="card-vcard">
-                    {move || say(language.get(), "存入通讯录", "Save contact")}
-                </a>
-            </div>
-            {(!card.featured.is_empty()).then(|| view! {
-                <section class="picks featured">
-                    <h2>{move || say(language.get(), "推荐好物", "Featured")}</h2>
-                    <ul>
-                        {card.featured.clone().into_iter().map(|item| view! { <FeaturedItem item=item store=store_id.clone() code=code.clone() /> }).collect_view()}
-                    </ul>
-                </section>
-            })}
-        </article>
+                <div inner_html=featured></div>
+            </article>
+        }
     }
 }
 
@@ -160,24 +200,5 @@ fn share_link(url: &str) {
         && let Ok(clipboard) = js_sys::Reflect::get(&navigator, &"clipboard".into())
     {
         call(&clipboard, "writeText", &url.into());
-    }
-}
-
-#[component]
-fn FeaturedItem(item: Featured, store: String, code: String) -> impl IntoView {
-    let language = use_language();
-    let href = format!("/p/{}?store={}&c={}", item.product_id, api::encode(&store), api::encode(&code));
-    let name = item.name.clone();
-    let price = tandem_domain::money::Fen(item.price_from_fen);
-    let id = item.product_id.to_string();
-    let clicked = id.clone();
-    view! {
-        <li class="pick" data-product=id>
-            <a href=href on:click=move |_| track::record("click", Some(&clicked), None)>
-                {item.image.clone().map(|src| view! { <img src=src alt="" loading="lazy" width="120" height="120" /> })}
-                <span class="name">{move || language.get().pick(&name)}</span>
-                <Price from=price to=price />
-            </a>
-        </li>
     }
 }

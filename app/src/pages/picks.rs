@@ -4,8 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_domain::promote::Message;
-use tandem_domain::recommend::serve::Card;
+use tandem_domain::recommend::serve::{Card, OfferNote};
 
 use crate::components::Price;
 use crate::i18n::Key;
@@ -120,7 +119,7 @@ fn PickCard(card: Card, store: String) -> impl IntoView {
 
 #[derive(Clone, serde::Deserialize)]
 struct Offers {
-    message: Option<Message>,
+    message: Option<OfferNote>,
 }
 
 /// The shopper's own message at this store (a segment's promotion), when they agreed to

@@ -152,7 +152,21 @@ pub struct Placed {
     /// "Tried on in store — buy online": the person's own offer at this store, when a segment
     /// rule gives them a coupon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offer: Option<crate::promote::Message>,
+    pub offer: Option<OfferNote>,
+}
+
+/// A person's offer as the storefront shows it: the rule it comes from and its words (the
+/// offers themselves are in `promote::Message`, which the storefront does not need).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferNote {
+    pub rule_id: String,
+    pub text: Text,
+}
+
+impl From<crate::promote::Message> for OfferNote {
+    fn from(message: crate::promote::Message) -> OfferNote {
+        OfferNote { rule_id: message.rule_id, text: message.text }
+    }
 }
 
 /// The answer of `POST /api/store/{id}/conversations`: the notes understood, and products from

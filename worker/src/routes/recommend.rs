@@ -299,7 +299,7 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
         ("tried_on", Some(profile)) if !items.is_empty() => {
             let store_name =
                 stores.get(store.as_str()).cloned().unwrap_or_else(|| Text::new(store.as_str(), store.as_str()));
-            super::promote::coupon_for(&db, &store, profile, &store_name, now).await?
+            super::promote::coupon_for(&db, &store, profile, &store_name, now).await?.map(Into::into)
         }
         _ => None,
     };
