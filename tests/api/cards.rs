@@ -187,6 +187,14 @@ fn card_product_and_invite_pages_carry_their_preview() {
         "lands on the clerk's store"
     );
     assert_eq!(cookie_pair(&invite), format!("tandem_ref={code}"));
+
+    // An invite link attributes like the card: a signed-in shopper becomes the clerk's customer.
+    let shopper_phone = phone(5);
+    let shopper = sign_in(&shopper_phone);
+    assert_eq!(call("GET", &format!("/i/{code}")).session(&shopper).send().status, 200);
+    let radar = call("GET", "/api/me/radar").session(&clerk).send().expect(200);
+    let masked = format!("+86 {}****{}", &shopper_phone[..3], &shopper_phone[7..]);
+    assert!(radar["customers"].as_array().expect("customers").iter().any(|c| c["name"] == masked.as_str()), "{radar}");
 }
 
 #[test]

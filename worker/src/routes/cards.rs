@@ -402,6 +402,54 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     Ok(response)
 }
 
+/// The writes an opened card or invite link makes for its owner: the visit on their radar and,
+/// for a clerk's or manager's code, the customer attributed to them (the first clerk per store
+/// keeps them). Nothing for the owner opening their own.
+fn visit_writes(
+    db: &D1Database,
+    owner: &Owner,
+    visitor: &str,
+    kind: VisitKind,
+    product: Option<&ProductId>,
+    now: Timestamp,
+) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    if owner.member.as_ref().is_some_and(|m| visitor == format!("m:{m}")) {
+        return Ok(Vec::new());
+    }
+    let mut writes = vec![db::prepare(
+        db,
+        "INSERT INTO card_visits (code, visitor, kind, product_id, at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        &[
+            db::text(&owner.code),
+            db::text(visitor),
+            db::text(kind.code()),
+            db::optional_text(product.map(ProductId::as_str)),
+            db::integer(now.millis()),
+        ],
+    )?];
+    if let (true, Some(clerk), Some(store)) = (owner.role.attributes_customers(), &owner.member, &owner.store) {
+        writes.push(db::prepare(
+            db,
+            "INSERT INTO clerk_customers (store_id, subject, clerk, via_code, at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (store_id, subject) DO NOTHING",
+            &[db::text(store), db::text(visitor), db::text(clerk), db::text(&owner.code), db::integer(now.millis())],
+        )?);
+    }
+    Ok(writes)
+}
+
+/// An invite link was opened by `visitor` (`m:…` or `anon:…`): it shows on the owner's radar and
+/// attributes the visitor as the card would.
+pub async fn invite_opened(env: &Env, code: &str, visitor: &str, now: Timestamp) -> Result<(), ApiError> {
+    let db = db::database(env)?;
+    let Some(owner) = owner_of(env, &db, code).await?.filter(|o| o.member.is_some()) else { return Ok(()) };
+    let writes = visit_writes(&db, &owner, visitor, VisitKind::Card, None, now)?;
+    if !writes.is_empty() {
+        db::batch(&db, writes).await?;
+    }
+    Ok(())
+}
+
 /// The caller's own card owner (every signed-in member has a code).
 async fn my_owner(env: &Env, req: &Request) -> Result<(Owner, D1Database), ApiError> {
     let caller = session::caller(env, req).await?;

@@ -47,6 +47,7 @@ pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Respons
     let land = land.unwrap_or_else(|| "/".to_owned());
     if let Ok(caller) = session::caller(env, req).await {
         db::batch(&db, chain::bind_statements(&db, "?1", &db::text(&caller.member_id), code, now)?).await?;
+        super::cards::invite_opened(env, code, &format!("m:{}", caller.member_id), now).await?;
         return super::cards::page(env, req, &meta, Some(&land), &[]).await;
     }
     let visitor = match session::cookie(req, VISITOR_COOKIE).filter(|v| v.len() == 16) {
@@ -60,6 +61,7 @@ pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Respons
         &[db::text(code), db::text(&format!("anon:{visitor}")), db::integer(now.millis())],
     )?;
     db::run(visit).await?;
+    super::cards::invite_opened(env, code, &format!("anon:{visitor}"), now).await?;
     let cookies = [
         format!("{REF_COOKIE}={code}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"),
         format!("{VISITOR_COOKIE}={visitor}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 365 * 86_400),
