@@ -111,10 +111,11 @@ impl Client {
         Ok(sent.elapsed())
     }
 
-    /// Opens the invite link of `code` signed in: bound to its sharer.
+    /// Opens the invite link of `code` signed in: bound to its sharer (the answer is the app's
+    /// page with the inviter's preview).
     async fn bind_to(&mut self, code: &str) -> Result {
         let answer = self.call("GET", &format!("/i/{code}"), None, None).await?;
-        if answer.status == 302 { Ok(()) } else { Err(format!("invite link: {}", answer.status)) }
+        if answer.status == 200 { Ok(()) } else { Err(format!("invite link: {}", answer.status)) }
     }
 
     async fn round_trips(&mut self) -> Result<u64> {
