@@ -12,7 +12,6 @@ use tandem_domain::card::{
 use tandem_domain::catalog::{ProductId, StoreId, Text};
 use tandem_domain::crypto;
 use tandem_domain::fulfilment;
-use tandem_domain::media;
 use tandem_domain::time::Timestamp;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
@@ -92,7 +91,7 @@ const PERSON_SQL: &str = "SELECT cm.member_id, cm.invite_code, cm.identity, cm.d
      FROM chain_members cm JOIN members m ON m.id = cm.member_id";
 
 /// Whose card a code is, as read from D1.
-struct Owner {
+pub struct Owner {
     code: String,
     role: Role,
     /// The person's member id (none for a store's card).
@@ -101,6 +100,16 @@ struct Owner {
     phone: Option<String>,
     store: Option<String>,
     card: Option<CardRow>,
+}
+
+impl Owner {
+    /// The product ids the owner featured, in their order.
+    fn featured_ids(&self) -> Result<Vec<String>, ApiError> {
+        match &self.card {
+            Some(card) => serde_json::from_str(&card.featured).map_err(ApiError::internal),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
 /// Reads the owner of `code`: a store's card, or a person's (by invite code). `None` when the
@@ -163,13 +172,7 @@ fn person_owner(env: &Env, person: PersonRow, card: Option<CardRow>) -> Result<O
 /// The card as shown: the owner, their store, their featured products (or, on a store's card
 /// with none chosen, the first of its shelf) priced at their store.
 async fn view_of(db: &D1Database, owner: &Owner) -> Result<CardView, ApiError> {
-    let featured_ids: Vec<String> = owner
-        .card
-        .as_ref()
-        .map(|c| serde_json::from_str(&c.featured))
-        .transpose()
-        .map_err(ApiError::internal)?
-        .unwrap_or_default();
+    let featured_ids = owner.featured_ids()?;
     let ids_json = serde_json::to_string(&featured_ids).map_err(ApiError::internal)?;
     let store = db::optional_text(owner.store.as_deref());
     let results = db::batch(
@@ -438,12 +441,12 @@ fn visit_writes(
     Ok(writes)
 }
 
-/// An invite link was opened by `visitor` (`m:…` or `anon:…`): it shows on the owner's radar and
-/// attributes the visitor as the card would.
-pub async fn invite_opened(env: &Env, code: &str, visitor: &str, now: Timestamp) -> Result<(), ApiError> {
+/// An invite link was opened by `visitor` (`m:…` or `anon:…`): it shows on the owner's radar
+/// and attributes the visitor as the card would. `owner` is what [`invite_meta`] read.
+pub async fn invite_opened(env: &Env, owner: Option<&Owner>, visitor: &str, now: Timestamp) -> Result<(), ApiError> {
+    let Some(owner) = owner else { return Ok(()) };
     let db = db::database(env)?;
-    let Some(owner) = owner_of(env, &db, code).await?.filter(|o| o.member.is_some()) else { return Ok(()) };
-    let writes = visit_writes(&db, &owner, visitor, VisitKind::Card, None, now)?;
+    let writes = visit_writes(&db, owner, visitor, VisitKind::Card, None, now)?;
     if !writes.is_empty() {
         db::batch(&db, writes).await?;
     }
@@ -478,13 +481,7 @@ pub async fn mine(env: &Env, req: &Request) -> Result<Response, ApiError> {
     let (owner, db) = my_owner(env, req).await?;
     let view = view_of(&db, &owner).await?;
     let show_phone = owner.card.as_ref().is_some_and(|c| c.show_phone == 1);
-    let featured: Vec<String> = owner
-        .card
-        .as_ref()
-        .map(|c| serde_json::from_str(&c.featured))
-        .transpose()
-        .map_err(ApiError::internal)?
-        .unwrap_or_default();
+    let featured = owner.featured_ids()?;
     json_response(
         200,
         &json!({"card": view, "links": links(&view), "show_phone": show_phone, "featured_ids": featured}),
@@ -537,18 +534,10 @@ pub async fn edit(env: &Env, req: &Request, text: &str) -> Result<Response, ApiE
 /// `PUT /api/me/card/photo`: the card's photo as the raw body (PNG, JPEG or WebP, at most
 /// 1 MiB). The old photo's bytes are removed.
 pub async fn upload_photo(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    let declared_length = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
-    if declared_length.is_some_and(|length| length > media::MAX_IMAGE_BYTES) {
-        return Err(ApiError::PayloadTooLarge { max_bytes: media::MAX_IMAGE_BYTES });
-    }
+    super::media::refuse_declared_oversize(req)?;
     let (owner, db) = my_owner(env, req).await?;
     let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
-    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request("body", e.to_string()))?;
-    let declared = req.headers().get("content-type").ok().flatten();
-    let format = media::check_upload(&bytes, declared.as_deref()).map_err(|e| match e {
-        media::MediaError::TooLarge { max } => ApiError::PayloadTooLarge { max_bytes: max },
-        other => ApiError::refused(415, "unsupported_media", other.to_string()),
-    })?;
+    let (bytes, format) = super::media::read_picture(req).await?;
     let key = format!("card-{}-{}", owner.code.to_ascii_lowercase(), crypto::hex(&config::random_bytes::<8>()?));
     super::media::put_picture(env, &key, &bytes, format.content_type()).await?;
     let url = format!("/api/media/{key}");
@@ -810,8 +799,12 @@ pub async fn product_page(env: &Env, req: &Request, id: &str) -> Result<Response
     page(env, req, &meta, None, &[]).await
 }
 
-/// The card view of an invite code's owner, for the invite page's preview.
-pub async fn invite_meta(env: &Env, req: &Request, code: &str) -> Result<(PageMeta, Option<String>), ApiError> {
+/// The card view of an invite code's owner, for the invite page's preview (and the owner).
+pub async fn invite_meta(
+    env: &Env,
+    req: &Request,
+    code: &str,
+) -> Result<(PageMeta, Option<String>, Option<Owner>), ApiError> {
     let origin = req.url().map_err(ApiError::internal)?.origin().ascii_serialization();
     let db = db::database(env)?;
     let Some(owner) = owner_of(env, &db, code).await?.filter(|o| o.member.is_some()) else {
@@ -822,6 +815,7 @@ pub async fn invite_meta(env: &Env, req: &Request, code: &str) -> Result<(PageMe
                 image: None,
                 url: format!("{origin}/"),
             },
+            None,
             None,
         ));
     };
@@ -840,5 +834,6 @@ pub async fn invite_meta(env: &Env, req: &Request, code: &str) -> Result<(PageMe
             url: format!("{origin}/i/{}", view.code),
         },
         land,
+        Some(owner),
     ))
 }

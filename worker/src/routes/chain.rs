@@ -43,11 +43,11 @@ pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Respons
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let max_age = 30 * 86_400;
-    let (meta, land) = super::cards::invite_meta(env, req, code).await?;
+    let (meta, land, owner) = super::cards::invite_meta(env, req, code).await?;
     let land = land.unwrap_or_else(|| "/".to_owned());
     if let Ok(caller) = session::caller(env, req).await {
         db::batch(&db, chain::bind_statements(&db, "?1", &db::text(&caller.member_id), code, now)?).await?;
-        super::cards::invite_opened(env, code, &format!("m:{}", caller.member_id), now).await?;
+        super::cards::invite_opened(env, owner.as_ref(), &format!("m:{}", caller.member_id), now).await?;
         return super::cards::page(env, req, &meta, Some(&land), &[]).await;
     }
     let visitor = match session::cookie(req, VISITOR_COOKIE).filter(|v| v.len() == 16) {
@@ -61,7 +61,7 @@ pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Respons
         &[db::text(code), db::text(&format!("anon:{visitor}")), db::integer(now.millis())],
     )?;
     db::run(visit).await?;
-    super::cards::invite_opened(env, code, &format!("anon:{visitor}"), now).await?;
+    super::cards::invite_opened(env, owner.as_ref(), &format!("anon:{visitor}"), now).await?;
     let cookies = [
         format!("{REF_COOKIE}={code}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"),
         format!("{VISITOR_COOKIE}={visitor}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 365 * 86_400),

@@ -43,19 +43,11 @@ fn query_value(req: &Request, name: &str) -> Option<String> {
 /// `POST /api/supplier/{id}/products/{product}/media`: one picture as the body
 /// (`Content-Type: image/png|image/jpeg|image/webp`, at most 1 MiB), `?alt_zh=&alt_en=` optional.
 pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str) -> Result<Response, ApiError> {
-    let declared_length = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
-    if declared_length.is_some_and(|length| length > MAX_IMAGE_BYTES) {
-        return Err(ApiError::PayloadTooLarge { max_bytes: MAX_IMAGE_BYTES });
-    }
+    refuse_declared_oversize(req)?;
     let (_, access) = caller_with_access(env, req).await?;
     let supplier = require_supplier(&access, supplier)?;
     let product = ProductId::parse(product).map_err(|_| ApiError::NotFound { resource: "product" })?;
-    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request("body", e.to_string()))?;
-    let declared = req.headers().get("content-type").ok().flatten();
-    let format = media::check_upload(&bytes, declared.as_deref()).map_err(|e| match e {
-        media::MediaError::TooLarge { max } => ApiError::PayloadTooLarge { max_bytes: max },
-        other => ApiError::refused(415, "unsupported_media", other.to_string()),
-    })?;
+    let (bytes, format) = read_picture(req).await?;
     let db = db::database(env)?;
     let read = db::prepare(
         &db,
@@ -96,6 +88,26 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
         &json!({"url": url, "position": position, "content_type": format.content_type(), "bytes": bytes.len()}),
         "no-store",
     )
+}
+
+/// 413 before reading a body whose declared length is over the picture limit.
+pub fn refuse_declared_oversize(req: &Request) -> Result<(), ApiError> {
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_IMAGE_BYTES) {
+        return Err(ApiError::PayloadTooLarge { max_bytes: MAX_IMAGE_BYTES });
+    }
+    Ok(())
+}
+
+/// The request's body as a picture `domain::media` accepts (413 too large, 415 not a picture).
+pub async fn read_picture(req: &mut Request) -> Result<(Vec<u8>, media::ImageFormat), ApiError> {
+    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request("body", e.to_string()))?;
+    let declared = req.headers().get("content-type").ok().flatten();
+    let format = media::check_upload(&bytes, declared.as_deref()).map_err(|e| match e {
+        media::MediaError::TooLarge { max } => ApiError::PayloadTooLarge { max_bytes: max },
+        other => ApiError::refused(415, "unsupported_media", other.to_string()),
+    })?;
+    Ok((bytes, format))
 }
 
 /// Keeps a checked picture's bytes in KV under `media:{key}`, served by [`serve`].
