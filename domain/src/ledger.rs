@@ -182,23 +182,35 @@ pub fn payment(order: &OrderMoney) -> Result<Transaction, LedgerError> {
     Ok(transaction)
 }
 
-/// `part`'s share of `refunded` goods out of `goods`, counted cumulatively: the share of
-/// everything refunded so far minus the share of what was refunded before. Each step floors,
-/// yet once the whole order is refunded each party has given back exactly what it received.
-fn cumulative_share(part: Fen, goods: Fen, before: Fen, now: Fen) -> Fen {
-    if goods.get() == 0 {
-        return Fen::ZERO;
-    }
-    let at = |refunded: Fen| {
-        let share = i128::from(part.get()) * i128::from(refunded.get()) / i128::from(goods.get());
-        i64::try_from(share).unwrap_or(part.get())
-    };
-    Fen(at(before + now) - at(before))
+/// What each party has given back once `refunded` fen of the order's goods are refunded, in
+/// the order of `parts` (each party's share of the payment; they sum to the goods).
+///
+/// The parts are split off one at a time: the first part takes its floored proportion of the
+/// amount, the rest of the parts share what is left the same way. Every party's cumulative
+/// amount is then non-decreasing in `refunded` (so no refund debits a party a negative amount,
+/// which splitting each party's share independently allowed when two floors rose on the same
+/// fen), never exceeds its part, and equals its part exactly once the whole goods are refunded.
+fn cumulative_refund(parts: &[Fen], refunded: Fen) -> Vec<Fen> {
+    let mut weight_left: i128 = parts.iter().map(|part| i128::from(part.get())).sum();
+    let mut amount_left = i128::from(refunded.get());
+    parts
+        .iter()
+        .map(|part| {
+            let part = i128::from(part.get());
+            let taken = if weight_left == 0 { 0 } else { part * amount_left / weight_left };
+            weight_left -= part;
+            amount_left -= taken;
+            // `taken` ≤ `part`, a Fen, so it fits.
+            Fen(i64::try_from(taken).unwrap_or(i64::MAX))
+        })
+        .collect()
 }
 
 /// The transaction of a refund of `goods_fen` of goods and `shipping_fen` of shipping, after
 /// `goods_before_fen` and `shipping_before_fen` were refunded by earlier refunds. Each party
-/// gives back its share of the goods in proportion; the shipper gives back the shipping.
+/// gives back its share of the goods in proportion (the difference of its cumulative amounts
+/// before and after this refund, so the refunds of an order never take back more than its
+/// payment gave); the shipper gives back the shipping.
 pub fn refund(
     order: &OrderMoney,
     goods_before_fen: Fen,
@@ -217,16 +229,23 @@ pub fn refund(
     if shipping_fen > shipping_left {
         return Err(LedgerError::RefundTooLarge { wanted_fen: shipping_fen.get(), left_fen: shipping_left.get() });
     }
-    let mut transaction = Transaction { entries: Vec::new() };
-    let mut taken = Fen::ZERO;
-    for (supplier, amount) in &order.supply {
-        let share = cumulative_share(*amount, order.goods_fen, goods_before_fen, goods_fen);
-        taken = taken + share;
-        transaction.push(Account::SupplierPayable(supplier.clone()), Side::Debit, share);
+    let margin = order.store_margin();
+    if margin.get() < 0 {
+        return Err(LedgerError::NegativeMargin { margin_fen: margin.get() });
     }
-    let fee_share = cumulative_share(order.fee(), order.goods_fen, goods_before_fen, goods_fen);
-    transaction.push(Account::PlatformFee, Side::Debit, fee_share);
-    transaction.push(Account::StorePayable(order.store.clone()), Side::Debit, goods_fen - taken - fee_share);
+    let mut accounts: Vec<Account> =
+        order.supply.iter().map(|(supplier, _)| Account::SupplierPayable(supplier.clone())).collect();
+    accounts.push(Account::PlatformFee);
+    accounts.push(Account::StorePayable(order.store.clone()));
+    let mut parts: Vec<Fen> = order.supply.iter().map(|(_, amount)| *amount).collect();
+    parts.push(order.fee());
+    parts.push(margin);
+    let before = cumulative_refund(&parts, goods_before_fen);
+    let after = cumulative_refund(&parts, goods_before_fen + goods_fen);
+    let mut transaction = Transaction { entries: Vec::new() };
+    for ((account, before), after) in accounts.into_iter().zip(before).zip(after) {
+        transaction.push(account, Side::Debit, after - before);
+    }
     if let Some(shipper) = &order.shipper {
         transaction.push(Account::SupplierPayable(shipper.clone()), Side::Debit, shipping_fen);
     }
@@ -276,6 +295,20 @@ mod tests {
             Err(LedgerError::RefundTooLarge { wanted_fen: 5_001, left_fen: 5_000 })
         );
         assert!(refund(&money, Fen::ZERO, Fen(1_000), Fen::ZERO, Fen(1)).is_err());
+    }
+
+    /// Found by a test client: after 19 fen of a ¥99 order were refunded, a refund of 1 more fen
+    /// made the supplier's and the platform's floors both rise, debiting the store −1 fen.
+    #[test]
+    fn a_one_fen_refund_never_debits_anyone_a_negative_amount() {
+        let money = order(9_900, 0, &[("sup-a", 4_950)], 500);
+        let tx = refund(&money, Fen(19), Fen::ZERO, Fen(1), Fen::ZERO).unwrap();
+        assert_eq!(tx.imbalance(), 0);
+        assert!(tx.entries.iter().all(|e| e.amount_fen.get() > 0), "{tx:?}");
+        for fen in 0..9_900 {
+            let tx = refund(&money, Fen(fen), Fen::ZERO, Fen(1), Fen::ZERO).unwrap();
+            assert!(tx.entries.iter().all(|e| e.amount_fen.get() > 0), "after {fen} fen: {tx:?}");
+        }
     }
 
     #[test]
@@ -330,6 +363,52 @@ mod tests {
             for account in accounts {
                 let net: i64 = transactions.iter().map(|t| t.net(&account)).sum();
                 prop_assert_eq!(net, 0, "{} does not net out", account);
+            }
+        }
+
+        /// Any sequence of small partial refunds: no entry is negative, no party ever gives back
+        /// more than the payment gave it, and the last refund brings everyone back to zero.
+        #[test]
+        fn cumulative_refunds_never_exceed_the_payment_shares(
+            goods in 1i64..20_000,
+            supply_percent in proptest::collection::vec(0i64..40, 1..4),
+            fee_bp in 0u32..2_000,
+            shipping in 0i64..2_000,
+            pieces in proptest::collection::vec((0i64..60, 0i64..300), 1..40),
+        ) {
+            let supplies: Vec<(String, i64)> = supply_percent
+                .iter()
+                .enumerate()
+                .map(|(i, percent)| (format!("sup-{i}"), goods * percent / 100))
+                .collect();
+            let supplies: Vec<(&str, i64)> = supplies.iter().map(|(s, a)| (s.as_str(), *a)).collect();
+            let money = order(goods, shipping, &supplies, fee_bp);
+            let paid = payment(&money);
+            prop_assume!(paid.is_ok());
+            let paid = paid.unwrap();
+            let (mut goods_before, mut shipping_before) = (Fen::ZERO, Fen::ZERO);
+            let mut given_back: std::collections::BTreeMap<Account, i64> = std::collections::BTreeMap::new();
+            let mut pieces: Vec<(Fen, Fen)> = pieces
+                .into_iter()
+                .map(|(g, s)| (Fen(g), Fen(s)))
+                .collect();
+            pieces.push((Fen(goods), Fen(shipping)));
+            for (goods_piece, shipping_piece) in pieces {
+                let goods_piece = Fen(goods_piece.get().min(goods - goods_before.get()));
+                let shipping_piece = Fen(shipping_piece.get().min(shipping - shipping_before.get()));
+                let tx = refund(&money, goods_before, shipping_before, goods_piece, shipping_piece).unwrap();
+                prop_assert_eq!(tx.imbalance(), 0);
+                prop_assert!(tx.entries.iter().all(|e| e.amount_fen.get() > 0), "{:?}", tx);
+                for entry in tx.entries.iter().filter(|e| e.side == Side::Debit) {
+                    let total = given_back.entry(entry.account.clone()).or_default();
+                    *total += entry.amount_fen.get();
+                    prop_assert!(*total <= -paid.net(&entry.account), "{} gave back more than it got", entry.account);
+                }
+                goods_before = goods_before + goods_piece;
+                shipping_before = shipping_before + shipping_piece;
+            }
+            for (account, total) in &given_back {
+                prop_assert_eq!(*total, -paid.net(account), "{} is not back to zero", account);
             }
         }
     }

@@ -1301,6 +1301,45 @@ mod tests {
         assert_eq!(leader(&engine, "D").as_deref(), Some("A"), "D, the 3rd, stayed in A's line: now A's team");
     }
 
+    /// `chain21.md`: members that slid stay in the old leader's team for good, also when the member
+    /// they slid from stood in another agent's `nth` line; that agent's promotion moves only
+    /// members reached through links that did not slide.
+    #[test]
+    fn members_that_slid_from_inside_an_nth_line_stay_when_its_agent_is_promoted() {
+        let mut rules = Rules::chain21();
+        rules.slide.variant = SlideVariant::Nth;
+        rules.upgrade.required_directs = 3;
+        // B (A's 1st) stays in A's line; C (A's 2nd) slides. Inside B's line: X (B's 1st) stays,
+        // Y (B's 2nd) slides to B's leader, P.
+        let mut script = line_of_a(&["B", "C"]);
+        script.bind(100, "X", "B").paid(101, "oX", "X", 10_000, true);
+        script.bind(110, "Y", "B").paid(111, "oY", "Y", 10_000, true);
+        script.bind(200, "D", "A").paid(201, "oD", "D", 10_000, true);
+        let engine = script.run(rules);
+        let leader = |n: &str| engine.team_leader(engine.find(n).unwrap()).map(|m| engine.name(m).to_owned());
+        assert_eq!(engine.identity(engine.find("A").unwrap()), Identity::Partner);
+        assert_eq!(leader("B").as_deref(), Some("A"), "B was in A's line");
+        assert_eq!(leader("X").as_deref(), Some("A"), "X is reached from A through links that did not slide");
+        assert_eq!(leader("Y").as_deref(), Some("P"), "Y slid from B's line and stays with P for good");
+        assert_eq!(leader("C").as_deref(), Some("P"));
+    }
+
+    /// `chain21.md`: a member's own visits to its links are not counted in its conversion.
+    #[test]
+    fn a_members_own_visits_do_not_count_toward_its_conversion() {
+        let mut rules = Rules::chain21();
+        rules.dynamic.tiers = vec![super::super::rules::Tier { min_conversion_bp: 5_000, extra_bp: 300 }];
+        let mut script = line_of_a(&[]);
+        // A opens its own link three times; V1 and V2 visit; V1 pays. Counting A's own visits
+        // would give 1 of 3 (below the tier); without them it is 1 of 2 = 5000 bp.
+        script.visit(20, "A", "A").visit(21, "A", "A").visit(22, "A", "V1").visit(23, "A", "V2").visit(24, "A", "A");
+        script.bind(25, "V1", "A").paid(26, "o1", "V1", 10_000, false);
+        script.bind(27, "V2", "A").paid(28, "o2", "V2", 10_000, false);
+        let engine = script.run(rules);
+        let bonuses: Vec<_> = rows(&engine).into_iter().filter(|r| r.2 == "bonus").map(|r| (r.0, r.1, r.4)).collect();
+        assert_eq!(bonuses, [("o2".to_owned(), "A".to_owned(), 300)]);
+    }
+
     #[test]
     fn first_n_beyond_the_count_stays_in_the_line_until_promotion() {
         let mut rules = Rules::chain21();
@@ -1414,6 +1453,31 @@ mod tests {
         script.paid(31 * DAY, "oD3", "D", 10_000, false);
         let engine = script.run(rules);
         assert!(!rows(&engine).iter().any(|r| r.0 == "oD3" && r.2 == "peer"));
+    }
+
+    #[test]
+    fn the_cap_cuts_the_farther_peer_generation_first() {
+        let mut rules = Rules::chain21();
+        rules.peer.generations = 2;
+        // R partner ← P partner ← A partner ← D buys 10000: direct A 1500, indirect P 500, team A
+        // 1000, peer P 100 (generation 1), peer R 100 (generation 2) = 3200; a cap of 3150 cuts 50
+        // from R.
+        rules.cap.total_bp = 3_150;
+        let mut script = Script::new();
+        script
+            .grant(0, "R", GrantIdentity::Partner)
+            .bind(1, "P", "R")
+            .paid(2, "oP", "P", 10_000, true)
+            .grant(3, "P", GrantIdentity::Partner)
+            .bind(4, "A", "P")
+            .paid(5, "oA", "A", 10_000, true)
+            .grant(6, "A", GrantIdentity::Partner)
+            .bind(7, "D", "A")
+            .paid(8, "oD", "D", 10_000, false);
+        let engine = script.run(rules);
+        let peers: Vec<_> =
+            rows(&engine).into_iter().filter(|r| r.0 == "oD" && r.2 == "peer").map(|r| (r.1, r.3, r.4)).collect();
+        assert_eq!(peers, [("P".to_owned(), 1, 100), ("R".to_owned(), 2, 50)]);
     }
 
     #[test]

@@ -32,10 +32,11 @@ impl Kind {
         [Kind::Direct, Kind::Indirect, Kind::Team, Kind::Peer, Kind::Bonus].into_iter().find(|k| k.as_str() == text)
     }
 
-    /// The cap cuts the highest first: peer, then dynamic bonus, team, indirect, direct.
+    /// The cap cuts the highest first: peer (the farther generation before the nearer), then
+    /// dynamic bonus, team, indirect, direct.
     fn cut_rank(self, generation: u8) -> u8 {
         match self {
-            Kind::Peer => 10 - generation.min(2),
+            Kind::Peer => 6_u8.saturating_add(generation),
             Kind::Bonus => 5,
             Kind::Team => 4,
             Kind::Indirect => 3,
@@ -137,6 +138,18 @@ mod tests {
         assert_eq!(amounts(&step4, 39_900, 2_500), [5_985, 1_995, 1_995, 0]);
         assert_eq!(amounts(&step4, 0, 2_500), [0, 0, 0, 0]);
         assert_eq!(amounts(&step4, 39_900, 0), [0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn the_cap_cuts_the_farther_peer_generation_before_the_nearer() {
+        let mut near = candidate("P", Kind::Peer, 1, 1_000);
+        near.of_team_bp = Some(1_000);
+        let mut far = candidate("R", Kind::Peer, 2, 1_000);
+        far.of_team_bp = Some(1_000);
+        let order = vec![candidate("A", Kind::Direct, 1, 1_500), candidate("A", Kind::Team, 1, 1_000), near, far];
+        // 1500 + 1000 + 100 + 100 = 2700 on 10000; a cap of 2650 cuts 50, all from R.
+        assert_eq!(amounts(&order, 10_000, 2_650), [1_500, 1_000, 100, 50]);
+        assert_eq!(amounts(&order, 10_000, 2_550), [1_500, 1_000, 50, 0]);
     }
 
     #[test]
