@@ -2,28 +2,55 @@
 //! `error` tag of the Worker's JSON body, so screens can say what went wrong.
 
 use serde::de::DeserializeOwned;
+use tandem_domain::api::Problem;
 use tandem_domain::catalog::{ProductDetail, StoreSummary};
 use tandem_domain::recommend::serve::Placed;
 use tandem_domain::shelf::ShelfPage;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+/// Why a call did not give its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiFailure {
-    /// The Worker's `error` tag (`not_found`, `bad_request`, …), or `network` when no answer came.
-    pub code: String,
-    pub status: u16,
+pub enum ApiFailure {
+    /// The Worker refused: its [`Problem`] (with what it names) and status. Checks the app makes
+    /// before sending (a missing field) are the API's own problems, with the status it would give.
+    Api { problem: Problem, status: u16 },
+    /// No answer came.
+    Network,
+    /// The browser cannot make the random key a request needs.
+    NoSecureRandom,
 }
 
 impl ApiFailure {
     fn network() -> Self {
-        Self { code: "network".to_owned(), status: 0 }
+        ApiFailure::Network
     }
-}
 
-#[derive(serde::Deserialize)]
-struct ErrorBody {
-    error: String,
+    /// A problem found before asking the Worker, with the status it would have answered.
+    pub fn local(problem: Problem) -> Self {
+        let status = problem.status();
+        ApiFailure::Api { problem, status }
+    }
+
+    /// The `error` tag (`not_found`, `out_of_stock`, …), or `network` when no answer came.
+    pub fn code(&self) -> String {
+        match self {
+            ApiFailure::Api { problem, .. } => problem.tag().to_owned(),
+            ApiFailure::Network => "network".to_owned(),
+            ApiFailure::NoSecureRandom => "crypto_unavailable".to_owned(),
+        }
+    }
+
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            ApiFailure::Api { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+
+    pub fn is(&self, problem: &Problem) -> bool {
+        self.problem() == Some(problem)
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -42,13 +69,33 @@ pub async fn send<T: DeserializeOwned>(
     body: Option<String>,
     idempotency_key: Option<&str>,
 ) -> Result<T, ApiFailure> {
+    let body = body.map(|text| (wasm_bindgen::JsValue::from_str(&text), "application/json"));
+    fetch(method, url, body.as_ref().map(|(value, kind)| (value, *kind)), idempotency_key).await
+}
+
+/// One call whose body is raw bytes of a type (a picture file for an upload).
+pub async fn send_raw<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: &wasm_bindgen::JsValue,
+    content_type: &str,
+) -> Result<T, ApiFailure> {
+    fetch(method, url, Some((body, content_type)), None).await
+}
+
+async fn fetch<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<(&wasm_bindgen::JsValue, &str)>,
+    idempotency_key: Option<&str>,
+) -> Result<T, ApiFailure> {
     let window = web_sys::window().ok_or_else(ApiFailure::network)?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(|_| ApiFailure::network())?;
-    if let Some(body) = body {
-        headers.set("content-type", "application/json").map_err(|_| ApiFailure::network())?;
-        init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+    if let Some((body, content_type)) = body {
+        headers.set("content-type", content_type).map_err(|_| ApiFailure::network())?;
+        init.set_body(body);
     }
     if let Some(key) = idempotency_key {
         headers.set("idempotency-key", key).map_err(|_| ApiFailure::network())?;
@@ -64,10 +111,10 @@ pub async fn send<T: DeserializeOwned>(
     let text = JsFuture::from(text_promise).await.map_err(|_| ApiFailure::network())?.as_string().unwrap_or_default();
     let status = response.status();
     if response.ok() {
-        serde_json::from_str(&text).map_err(|_| ApiFailure { code: "internal".to_owned(), status })
+        serde_json::from_str(&text).map_err(|_| ApiFailure::Api { problem: Problem::Internal, status })
     } else {
-        let code = serde_json::from_str::<ErrorBody>(&text).map_or_else(|_| "internal".to_owned(), |body| body.error);
-        Err(ApiFailure { code, status })
+        let problem = serde_json::from_str::<Problem>(&text).unwrap_or(Problem::Internal);
+        Err(ApiFailure::Api { problem, status })
     }
 }
 

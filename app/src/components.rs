@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use tandem_domain::money::Fen;
 use tandem_domain::stock::Availability;
 
+use crate::api::ApiFailure;
 use crate::i18n::Key;
 use crate::use_language;
 
@@ -31,17 +32,12 @@ pub fn TopBar(
 
 /// What went wrong, in the shopper's language, with a retry button when retrying can help.
 #[component]
-pub fn ErrorNotice(code: String, #[prop(optional)] retry: Option<Callback<()>>) -> impl IntoView {
+pub fn ErrorNotice(failure: ApiFailure, #[prop(optional)] retry: Option<Callback<()>>) -> impl IntoView {
     let language = use_language();
-    let key = match code.as_str() {
-        "not_found" => Key::ErrorNotFound,
-        "bad_request" => Key::ErrorBadRequest,
-        "network" => Key::ErrorNetwork,
-        _ => Key::ErrorServer,
-    };
+    let code = failure.code();
     view! {
         <div class="notice error" role="alert" data-error=code>
-            <p>{move || language.get().t(key)}</p>
+            <p>{move || crate::errors::describe(language.get(), &failure)}</p>
             {retry.map(|retry| view! {
                 <button on:click=move |_| retry.run(())>{move || language.get().t(Key::Retry)}</button>
             })}

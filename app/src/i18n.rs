@@ -72,10 +72,7 @@ pub enum Key {
     Back,
     ChangeStore,
     Retry,
-    ErrorNotFound,
-    ErrorBadRequest,
     ErrorNetwork,
-    ErrorServer,
     View3d,
     Units,
     AddToCart,
@@ -123,15 +120,8 @@ impl Key {
             Key::Back => ("返回", "Back"),
             Key::ChangeStore => ("切换门店", "Change store"),
             Key::Retry => ("重试", "Retry"),
-            Key::ErrorNotFound => {
-                ("找不到该页面或商品，它可能已下架。", "Not found: it may have been taken off the shelf.")
-            }
-            Key::ErrorBadRequest => ("请求参数有误", "Something in the request was not right"),
             Key::ErrorNetwork => {
                 ("网络连接失败，请检查网络后重试。", "Could not reach the store. Check your connection and retry.")
-            }
-            Key::ErrorServer => {
-                ("服务暂时不可用，请稍后重试。", "The service is unavailable right now. Please retry shortly.")
             }
             Key::View3d => ("3D 查看", "View in 3D"),
             Key::Units => ("件", "left"),

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod components;
+pub mod errors;
 pub mod i18n;
 pub mod pages;
 pub mod route;
@@ -37,7 +38,7 @@ pub fn App() -> impl IntoView {
             None if path.starts_with("/c/") => {
                 view! { <pages::card::CardPage code=path[3..].trim_end_matches('/').to_owned() /> }.into_any()
             }
-            None => view! { <components::ErrorNotice code="not_found".to_owned() /> }.into_any(),
+            None => view! { <components::ErrorNotice failure=api::ApiFailure::local(tandem_domain::api::Problem::NotFound { resource: "route".to_owned() }) /> }.into_any(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Sign-in with a phone number and a one-time code, and sessions.
 //!
-//! Codes are 6 digits, single use, valid 5 minutes, at most 5 tries. Only a keyed hash of a
+//! Codes are 6 digits, single use, valid 5 minutes; a phone keeps one live code per requester,
+//! and tries are limited per requester and per phone. Only a keyed hash of a
 //! code is stored, bound to its phone, so a database leak does not reveal live codes. Session
 //! tokens are 128 random bits handed to the browser once; the database keeps their SHA-256.
 
@@ -63,12 +64,11 @@ impl From<Phone> for String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OtpPolicy {
     pub ttl_minutes: i64,
-    pub max_attempts: u32,
 }
 
 impl Default for OtpPolicy {
     fn default() -> Self {
-        Self { ttl_minutes: 5, max_attempts: 5 }
+        Self { ttl_minutes: 5 }
     }
 }
 
@@ -84,7 +84,6 @@ pub struct IssuedCode {
 pub struct OtpChallenge {
     pub code_hash: String,
     pub expires_at: Timestamp,
-    pub attempts: u32,
     pub used: bool,
 }
 
@@ -113,7 +112,6 @@ pub fn issue_code(random: u64, phone: &Phone, key: &[u8], now: Timestamp, policy
     let challenge = OtpChallenge {
         code_hash: code_hash(key, phone, &code),
         expires_at: now.plus_minutes(policy.ttl_minutes),
-        attempts: 0,
         used: false,
     };
     IssuedCode { code, challenge }
@@ -124,38 +122,64 @@ pub fn is_well_formed_code(given: &str) -> bool {
     given.len() == 6 && given.bytes().all(|b| b.is_ascii_digit())
 }
 
-impl OtpChallenge {
-    /// Checks a try. On success the challenge comes back used; on a wrong code it comes back
-    /// with one more attempt counted. Either way the caller stores what comes back.
-    pub fn attempt(
-        &self,
-        phone: &Phone,
-        given: &str,
-        key: &[u8],
-        now: Timestamp,
-        policy: OtpPolicy,
-    ) -> (OtpChallenge, Result<(), OtpError>) {
-        let unchanged = |error| (self.clone(), Err(error));
-        if !is_well_formed_code(given) {
-            return unchanged(OtpError::Malformed);
-        }
-        if self.used {
-            return unchanged(OtpError::AlreadyUsed);
-        }
-        if now > self.expires_at {
-            return unchanged(OtpError::Expired);
-        }
-        if self.attempts >= policy.max_attempts {
-            return unchanged(OtpError::TooManyAttempts);
-        }
-        let mut next = self.clone();
-        next.attempts += 1;
-        if crypto::hmac_verify(key, format!("{}|{given}", phone.as_str()).as_bytes(), &self.code_hash) {
-            next.used = true;
-            (next, Ok(()))
-        } else {
-            let attempts_left = policy.max_attempts.saturating_sub(next.attempts);
-            (next, Err(if attempts_left == 0 { OtpError::TooManyAttempts } else { OtpError::Wrong { attempts_left } }))
+/// How many sign-in tries a window allows: per phone and requester (so a stranger's wrong
+/// guesses cannot lock the owner out) and per phone in all (so many requesters together cannot
+/// search the codes). The window is [`GUESS_WINDOW_MINUTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuessLimits {
+    pub per_requester: u32,
+    pub per_phone: u32,
+}
+
+/// The window sign-in tries are counted in: twice a code's life.
+pub const GUESS_WINDOW_MINUTES: i64 = 10;
+
+impl Default for GuessLimits {
+    fn default() -> Self {
+        Self { per_requester: 5, per_phone: 50 }
+    }
+}
+
+impl GuessLimits {
+    pub fn window_ms(self) -> i64 {
+        GUESS_WINDOW_MINUTES * Timestamp::MINUTE_MS
+    }
+}
+
+/// The sign-in tries counted in the current window, this one included: they are counted before
+/// the check, atomically, so parallel guesses cannot share a try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tries {
+    pub by_requester: u32,
+    pub for_phone: u32,
+}
+
+/// A sign-in try against every live code of a phone: a phone keeps one code per requester, so
+/// a code asked for by someone else never voids the owner's. Answers which code matched.
+pub fn check_sign_in(
+    codes: &[OtpChallenge],
+    tries: Tries,
+    limits: GuessLimits,
+    phone: &Phone,
+    given: &str,
+    key: &[u8],
+    now: Timestamp,
+) -> Result<usize, OtpError> {
+    if !is_well_formed_code(given) {
+        return Err(OtpError::Malformed);
+    }
+    if tries.by_requester > limits.per_requester || tries.for_phone > limits.per_phone {
+        return Err(OtpError::TooManyAttempts);
+    }
+    let signed = format!("{}|{given}", phone.as_str());
+    let matching = codes.iter().position(|c| crypto::hmac_verify(key, signed.as_bytes(), &c.code_hash));
+    match matching {
+        Some(index) if codes[index].used => Err(OtpError::AlreadyUsed),
+        Some(index) if now > codes[index].expires_at => Err(OtpError::Expired),
+        Some(index) => Ok(index),
+        None => {
+            let left = (limits.per_requester - tries.by_requester).min(limits.per_phone - tries.for_phone);
+            Err(if left == 0 { OtpError::TooManyAttempts } else { OtpError::Wrong { attempts_left: left } })
         }
     }
 }
@@ -226,43 +250,77 @@ mod tests {
         assert_ne!(phone().lookup_hash(KEY), phone().lookup_hash(b"other key"));
     }
 
-    #[test]
-    fn a_code_works_once() {
-        let issued = issue_code(42, &phone(), KEY, NOW, OtpPolicy::default());
-        assert_eq!(issued.code, "000042");
-        let (used, result) =
-            issued.challenge.attempt(&phone(), "000042", KEY, NOW.plus_minutes(4), OtpPolicy::default());
-        assert_eq!(result, Ok(()));
-        let (_, again) = used.attempt(&phone(), "000042", KEY, NOW, OtpPolicy::default());
-        assert_eq!(again, Err(OtpError::AlreadyUsed));
+    const LIMITS: GuessLimits = GuessLimits { per_requester: 5, per_phone: 50 };
+
+    fn tries(by_requester: u32, for_phone: u32) -> Tries {
+        Tries { by_requester, for_phone }
     }
 
     #[test]
-    fn codes_expire_and_allow_five_tries() {
-        let policy = OtpPolicy::default();
-        let issued = issue_code(123_456, &phone(), KEY, NOW, policy);
-        let (_, late) = issued.challenge.attempt(&phone(), "123456", KEY, NOW.plus_minutes(5).plus_millis(1), policy);
-        assert_eq!(late, Err(OtpError::Expired));
-        let mut challenge = issued.challenge;
-        for left in (1..5).rev() {
-            let (next, result) = challenge.attempt(&phone(), "000000", KEY, NOW, policy);
-            assert_eq!(result, Err(OtpError::Wrong { attempts_left: left }));
-            challenge = next;
+    fn a_code_works_once_and_expires() {
+        let issued = issue_code(42, &phone(), KEY, NOW, OtpPolicy::default());
+        assert_eq!(issued.code, "000042");
+        let codes = [issued.challenge.clone()];
+        assert_eq!(check_sign_in(&codes, tries(1, 1), LIMITS, &phone(), "000042", KEY, NOW.plus_minutes(4)), Ok(0));
+        let used = [OtpChallenge { used: true, ..issued.challenge.clone() }];
+        assert_eq!(check_sign_in(&used, tries(2, 2), LIMITS, &phone(), "000042", KEY, NOW), Err(OtpError::AlreadyUsed));
+        let late = NOW.plus_minutes(5).plus_millis(1);
+        assert_eq!(check_sign_in(&codes, tries(1, 1), LIMITS, &phone(), "000042", KEY, late), Err(OtpError::Expired));
+    }
+
+    /// A stranger who asks for codes for the owner's phone gets a code of their own: the owner's
+    /// stays valid, and the stranger's wrong guesses use up only the stranger's tries.
+    #[test]
+    fn every_live_code_of_a_phone_is_accepted() {
+        let owners = issue_code(111_111, &phone(), KEY, NOW, OtpPolicy::default()).challenge;
+        let strangers = issue_code(222_222, &phone(), KEY, NOW.plus_minutes(1), OtpPolicy::default()).challenge;
+        let codes = [owners, strangers];
+        assert_eq!(check_sign_in(&codes, tries(1, 6), LIMITS, &phone(), "111111", KEY, NOW), Ok(0));
+        assert_eq!(check_sign_in(&codes, tries(1, 7), LIMITS, &phone(), "222222", KEY, NOW), Ok(1));
+    }
+
+    #[test]
+    fn tries_are_limited_per_requester_and_per_phone() {
+        let codes = [issue_code(123_456, &phone(), KEY, NOW, OtpPolicy::default()).challenge];
+        for n in 1..5 {
+            assert_eq!(
+                check_sign_in(&codes, tries(n, n), LIMITS, &phone(), "000000", KEY, NOW),
+                Err(OtpError::Wrong { attempts_left: 5 - n })
+            );
         }
-        let (challenge, fifth) = challenge.attempt(&phone(), "000000", KEY, NOW, policy);
-        assert_eq!(fifth, Err(OtpError::TooManyAttempts));
-        let (_, right_but_late) = challenge.attempt(&phone(), "123456", KEY, NOW, policy);
-        assert_eq!(right_but_late, Err(OtpError::TooManyAttempts));
+        assert_eq!(
+            check_sign_in(&codes, tries(5, 5), LIMITS, &phone(), "000000", KEY, NOW),
+            Err(OtpError::TooManyAttempts)
+        );
+        assert_eq!(
+            check_sign_in(&codes, tries(6, 6), LIMITS, &phone(), "123456", KEY, NOW),
+            Err(OtpError::TooManyAttempts),
+            "even the right code, from a requester that used its tries"
+        );
+        assert_eq!(
+            check_sign_in(&codes, tries(1, 6), LIMITS, &phone(), "123456", KEY, NOW),
+            Ok(0),
+            "another requester"
+        );
+        assert_eq!(
+            check_sign_in(&codes, tries(1, 51), LIMITS, &phone(), "123456", KEY, NOW),
+            Err(OtpError::TooManyAttempts)
+        );
+        assert_eq!(
+            check_sign_in(&codes, tries(1, 49), LIMITS, &phone(), "000000", KEY, NOW),
+            Err(OtpError::Wrong { attempts_left: 1 })
+        );
     }
 
     #[test]
     fn a_code_is_bound_to_its_phone() {
-        let issued = issue_code(7, &phone(), KEY, NOW, OtpPolicy::default());
+        let codes = [issue_code(7, &phone(), KEY, NOW, OtpPolicy::default()).challenge];
         let other = Phone::parse("13900000000").unwrap();
-        let (_, result) = issued.challenge.attempt(&other, "000007", KEY, NOW, OtpPolicy::default());
-        assert!(matches!(result, Err(OtpError::Wrong { .. })));
-        let (_, malformed) = issued.challenge.attempt(&phone(), "7", KEY, NOW, OtpPolicy::default());
-        assert_eq!(malformed, Err(OtpError::Malformed));
+        assert!(matches!(
+            check_sign_in(&codes, tries(1, 1), LIMITS, &other, "000007", KEY, NOW),
+            Err(OtpError::Wrong { .. })
+        ));
+        assert_eq!(check_sign_in(&codes, tries(1, 1), LIMITS, &phone(), "7", KEY, NOW), Err(OtpError::Malformed));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //!
+//! - [`binding`]: whether a member binds to a sharer (unbound, never paid, no cycle, first wins).
 //! - [`rules`]: the rules as data (TOML/JSON), presets, overrides, validation, compliance.
 //! - [`events`]: the replay's events, strict JSON lines.
 //! - [`rewards`]: one order's reward candidates, amounts and the cap's cut.
@@ -10,6 +11,7 @@
 //! - [`settle`]: the lifecycle of stored rewards: freeze, thaw, refund cuts, withdrawals.
 //! - [`simulate`]: a synthetic network, to see what a rule set does at scale.
 
+pub mod binding;
 pub mod engine;
 pub mod events;
 pub mod poster;

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //!
+//! - [`api`]: the wire error every route can answer (`Problem`, `ErrorBody`), shared with the app.
 //! - [`money`]: integer fen, basis points and the one rounding rule for shares.
 //! - [`catalog`]: ids, categories, products, SKUs and their variants, bilingual text.
 //! - [`pricing`]: a supplier's price band and the shelf-price guard a store must pass.
@@ -31,6 +32,7 @@
 //! - [`random`]: the seeded generator of the synthetic worlds.
 
 pub mod access;
+pub mod api;
 pub mod auth;
 pub mod behaviour;
 pub mod card;

@@ -185,6 +185,17 @@ impl Order {
     }
 
     /// The order after `event` at `now`, or why it cannot happen.
+    /// What paying does: the order is paid, and a pickup order is then ready at once (its goods
+    /// are on the store's shelf already). Each step with the order after it, for the timeline.
+    pub fn pay(self, now: Timestamp, policy: OrderPolicy) -> Result<Vec<(OrderEvent, Order)>, OrderError> {
+        let paid = self.apply(OrderEvent::Pay, now, policy)?;
+        let mut steps = vec![(OrderEvent::Pay, paid)];
+        if paid.fulfilment == Fulfilment::Pickup {
+            steps.push((OrderEvent::Prepare, paid.apply(OrderEvent::Prepare, now, policy)?));
+        }
+        Ok(steps)
+    }
+
     pub fn apply(self, event: OrderEvent, now: Timestamp, policy: OrderPolicy) -> Result<Order, OrderError> {
         use OrderEvent as E;
         use OrderState as S;
@@ -255,6 +266,18 @@ mod tests {
 
     fn run(fulfilment: Fulfilment, events: &[OrderEvent]) -> Result<Order, OrderError> {
         events.iter().try_fold(Order::new(fulfilment), |order, &event| order.apply(event, NOW, OrderPolicy::default()))
+    }
+
+    #[test]
+    fn paying_readies_a_pickup_order_at_once_and_leaves_a_delivery_order_paid() {
+        let policy = OrderPolicy::default();
+        let pickup = Order::new(Fulfilment::Pickup).pay(NOW, policy).unwrap();
+        let steps: Vec<_> = pickup.iter().map(|(event, order)| (*event, order.state)).collect();
+        assert_eq!(steps, [(OrderEvent::Pay, OrderState::Paid), (OrderEvent::Prepare, OrderState::ReadyForPickup)]);
+        let delivery = Order::new(Fulfilment::Delivery).pay(NOW, policy).unwrap();
+        assert_eq!(delivery.iter().map(|(_, o)| o.state).collect::<Vec<_>>(), [OrderState::Paid]);
+        let paid = delivery[0].1;
+        assert!(paid.pay(NOW, policy).is_err(), "paid once");
     }
 
     #[test]

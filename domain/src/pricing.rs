@@ -58,6 +58,55 @@ impl Default for PricingPolicy {
     }
 }
 
+/// The highest fee an operator may set on goods (20 %).
+pub const MAX_PLATFORM_FEE_BP: u32 = 2_000;
+
+/// The fee an operator asks for, if the platform allows it.
+pub fn platform_fee(bp: u32) -> Result<BasisPoints, SettingError> {
+    BasisPoints::new(bp)
+        .ok()
+        .filter(|fee| fee.get() <= MAX_PLATFORM_FEE_BP)
+        .ok_or(SettingError { key: "platform_fee_bp".to_owned(), value: i64::from(bp) })
+}
+
+/// A stored setting that is not a rate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the setting {key} = {value} is not a rate in basis points")]
+pub struct SettingError {
+    pub key: String,
+    pub value: i64,
+}
+
+impl PricingPolicy {
+    /// The policy in force: the operator's stored settings (`platform_fee_bp`,
+    /// `distribution_cap_bp`) over the defaults, and the published distribution rules' cap
+    /// over the cap setting once rules are published (`money.md`, "Pricing guard").
+    pub fn from_settings<'a>(
+        settings: impl IntoIterator<Item = (&'a str, i64)>,
+        published_cap_bp: Option<u32>,
+    ) -> Result<Self, SettingError> {
+        let mut policy = PricingPolicy::default();
+        for (key, value) in settings {
+            let rate = || {
+                u32::try_from(value)
+                    .ok()
+                    .and_then(|bp| BasisPoints::new(bp).ok())
+                    .ok_or_else(|| SettingError { key: key.to_owned(), value })
+            };
+            match key {
+                "platform_fee_bp" => policy.platform_fee = rate()?,
+                "distribution_cap_bp" => policy.distribution_cap = rate()?,
+                _ => {}
+            }
+        }
+        if let Some(cap) = published_cap_bp {
+            policy.distribution_cap = BasisPoints::new(cap)
+                .map_err(|_| SettingError { key: "cap.total_bp".to_owned(), value: i64::from(cap) })?;
+        }
+        Ok(policy)
+    }
+}
+
 impl PriceBand {
     pub fn new(supply_fen: Fen, min_fen: Fen, max_fen: Fen) -> Result<Self, PriceBandError> {
         if !supply_fen.is_positive() {
@@ -116,6 +165,25 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn the_policy_is_the_settings_over_the_defaults_and_the_published_cap_over_the_setting() {
+        assert_eq!(PricingPolicy::from_settings([], None).unwrap(), PricingPolicy::default());
+        let set = PricingPolicy::from_settings(
+            [("platform_fee_bp", 300), ("distribution_cap_bp", 2_000), ("other", 1)],
+            None,
+        )
+        .unwrap();
+        assert_eq!((set.platform_fee.get(), set.distribution_cap.get()), (300, 2_000));
+        let published = PricingPolicy::from_settings([("distribution_cap_bp", 2_000)], Some(1_500)).unwrap();
+        assert_eq!(published.distribution_cap.get(), 1_500);
+        assert_eq!(platform_fee(2_000).map(BasisPoints::get), Ok(2_000));
+        assert!(platform_fee(2_001).is_err());
+        assert_eq!(
+            PricingPolicy::from_settings([("platform_fee_bp", -1)], None),
+            Err(SettingError { key: "platform_fee_bp".into(), value: -1 })
+        );
+    }
 
     fn band(supply: i64, min: i64, max: i64) -> PriceBand {
         PriceBand::new(Fen(supply), Fen(min), Fen(max)).unwrap()

@@ -88,7 +88,8 @@ fn bad_sign_in_input_is_refused_with_the_field_named() {
     assert_eq!(field(r#"{"phone":"12345"}"#), "phone");
     assert_eq!(field(r#"{"phone":"13800000005","admin":true}"#), "admin");
     assert_eq!(field("{}"), "phone");
-    assert_eq!(field(r#"{"phone":13800000005}"#), "body");
+    assert_eq!(field(r#"{"phone":13800000005}"#), "phone", "the field whose value has the wrong type");
+    assert_eq!(field(r#"["13800000005"]"#), "body", "an array is not the object the route takes");
     assert_eq!(field("{not json"), "body");
     let huge = format!(r#"{{"phone":"{}"}}"#, "1".repeat(20_000));
     let too_large = call("POST", "/api/auth/code").raw(&huge).send();
@@ -110,4 +111,40 @@ fn sessions_are_per_device_and_revoked_one_by_one() {
     assert_eq!(call("DELETE", "/api/auth/session").session(&first).send().status, 200);
     assert_eq!(call("GET", "/api/me").session(&first).send().status, 401);
     assert_eq!(call("GET", "/api/me").session(&second).send().expect(200)["member"]["id"], second.member_id.as_str());
+}
+
+/// A stranger cannot lock a phone out of sign-in: their code requests (from another address)
+/// neither void the code the owner was sent nor use up the owner's requests, and their wrong
+/// guesses use up only their own tries.
+#[test]
+fn a_stranger_cannot_lock_the_owner_out() {
+    let phone = "13800000005";
+    let from = |address: &str, path: &str, body: serde_json::Value| {
+        call("POST", path).header("cf-connecting-ip", address).json(&body).send()
+    };
+    let asked = from("198.51.100.1", "/api/auth/code", serde_json::json!({"phone": phone}));
+    assert_eq!(asked.status, 200, "{}", asked.text);
+    let owners_code =
+        crate::http::ok_json(&format!("/api/dev/otp?phone={phone}"))["code"].as_str().expect("code").to_owned();
+    for _ in 0..5 {
+        assert_eq!(from("203.0.113.9", "/api/auth/code", serde_json::json!({"phone": phone})).status, 200);
+    }
+    assert_eq!(
+        from("203.0.113.9", "/api/auth/code", serde_json::json!({"phone": phone})).status,
+        429,
+        "the stranger is limited"
+    );
+    let wrong = if owners_code == "000000" { "111111" } else { "000000" };
+    for _ in 0..6 {
+        from("203.0.113.9", "/api/auth/session", serde_json::json!({"phone": phone, "code": wrong}));
+    }
+    let locked = from("203.0.113.9", "/api/auth/session", serde_json::json!({"phone": phone, "code": owners_code}));
+    assert_eq!(locked.json()["error"], "too_many_attempts", "the stranger used up their own tries");
+    let owner = from("198.51.100.1", "/api/auth/session", serde_json::json!({"phone": phone, "code": owners_code}));
+    assert_eq!(owner.status, 200, "the owner's code survived the stranger's requests: {}", owner.text);
+    assert_eq!(
+        from("198.51.100.1", "/api/auth/code", serde_json::json!({"phone": phone})).status,
+        200,
+        "and the owner can ask again"
+    );
 }

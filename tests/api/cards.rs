@@ -323,3 +323,20 @@ fn promotions_by_segment_are_previewed_edited_and_reach_the_shopper() {
     call("GET", "/api/operator/promotions").session(&session_for(OPERATOR)).send().expect(200);
     assert!(call("GET", "/api/operator/promotions").session(&clerk).send().status >= 400);
 }
+
+/// A card edit takes the JSON object the document describes, in UTF-8: an array read by
+/// position or bytes that are not UTF-8 are refused and change nothing.
+#[test]
+fn a_card_edit_takes_a_json_object_in_utf8_only() {
+    let me = sign_in(&phone(90));
+    call("PUT", "/api/me/card").session(&me).json(&json!({"title": "店长", "bio": "你好"})).send().expect(200);
+    let array = call("PUT", "/api/me/card").session(&me).raw(r#"["t","b"]"#).send();
+    assert_eq!(array.error(400, "bad_request")["field"], "body");
+    let not_utf8 =
+        call("PUT", "/api/me/card").session(&me).bytes("application/json", b"{\"title\":\"\xff\xfe\"}").send();
+    assert_eq!(not_utf8.error(400, "bad_request")["field"], "body");
+    let wrong_type = call("PUT", "/api/me/card").session(&me).json(&json!({"title": 3})).send();
+    assert_eq!(wrong_type.error(400, "bad_request")["field"], "title");
+    let card = call("GET", "/api/me/card").session(&me).send().expect(200)["card"].clone();
+    assert_eq!((card["title"].as_str(), card["bio"].as_str()), (Some("店长"), Some("你好")), "{card}");
+}

@@ -189,6 +189,20 @@ fn unknown_routes_and_methods_answer_json() {
     let answer = call("POST", "/api/stores").send();
     assert_eq!(answer.status, 405);
     assert_eq!(answer.json()["error"], "method_not_allowed");
+    assert_eq!(answer.allow.as_deref(), Some("GET, HEAD"));
+    // Methods no route takes are refused, never served as a GET.
+    for (method, path, allow) in [
+        ("QUERY", "/api/cart", "GET, HEAD"),
+        ("PROPFIND", "/api/me/export", "GET, HEAD"),
+        ("PATCH", "/api/me/card", "GET, HEAD, PUT"),
+    ] {
+        // Sent by hand: the HTTP client refuses methods it does not know.
+        let answer = crate::http::raw_request(method, path);
+        assert!(answer.starts_with("HTTP/1.1 405"), "{method} {path}: {answer}");
+        let allow_header = format!("allow: {}", allow.to_ascii_lowercase());
+        assert!(answer.to_ascii_lowercase().contains(&allow_header), "{method} {path}: {answer}");
+        assert!(answer.contains(&format!(r#""allowed":"{allow}""#)), "{method} {path}: {answer}");
+    }
 }
 
 /// Every route in the served OpenAPI document exists on the running Worker (it may refuse the
@@ -244,6 +258,10 @@ fn the_app_is_served_beside_the_api() {
     for asset in ["/app.css", "/pkg/app.js", "/pkg/app_bg.wasm", "/favicon.svg"] {
         assert_eq!(get(asset).status, 200, "{asset}");
     }
+    let robots = get("/robots.txt");
+    assert_eq!(robots.status, 200);
+    assert!(robots.text.contains("User-agent: *") && robots.text.contains("Disallow: /api/"), "{}", robots.text);
+    assert!(!robots.text.contains("id=\"app\""), "robots.txt is not the app's page");
     let page = ok_json("/api/stores/s-chunxi/shelf?limit=50");
     for item in page["items"].as_array().unwrap() {
         let image = item["image"].as_str().unwrap();

@@ -457,6 +457,77 @@ fn holds_expire_and_give_the_stock_back() {
     call("POST", &format!("/api/orders/{id}/cancel")).session(&shopper).send().error(409, "order_not_cancellable");
 }
 
+/// The notification handler refuses money for a checkout whose hold ran out, also before the
+/// release job has run (a minute in production, never by itself here).
+#[test]
+fn money_after_the_hold_ran_out_is_returned_before_the_release_job() {
+    let shopper = sign_in("13700000021");
+    let placed = checkout(
+        &shopper,
+        "late-1",
+        &json!({"store_id": "s-jingan", "lines": [line("p-0103-09", 1, "delivery")], "address": address()}),
+    );
+    let id = placed["id"].as_str().expect("id");
+    let payment =
+        call("POST", &format!("/api/checkouts/{id}/payments")).session(&shopper).send().expect(201)["payment"].clone();
+    let ledger_before = assert_ledger_holds();
+    move_clock(16 * 60_000);
+    let late_confirm = call("POST", &format!("/api/payments/{}/confirm", payment["id"].as_str().expect("id")))
+        .session(&shopper)
+        .send();
+    let late_payment = call("POST", &format!("/api/checkouts/{id}/payments")).session(&shopper).send();
+    run_jobs();
+    move_clock(0);
+    assert_eq!(late_confirm.expect(200)["result"], "returned", "the hold had run out");
+    late_payment.error(409, "hold_expired");
+    let status = call("GET", &format!("/api/payments/{}", payment["id"].as_str().expect("id")))
+        .session(&shopper)
+        .send()
+        .expect(200);
+    assert_eq!(status["payment"]["status"], "returned");
+    assert_eq!(order(&shopper, &order_id(&placed, "delivery"))["state"], "cancelled");
+    let ledger_after = assert_ledger_holds();
+    assert_eq!(ledger_after["payments_fen"], ledger_before["payments_fen"], "nothing was posted");
+}
+
+/// Five requests at once to pay one checkout open one payment: a real provider could otherwise
+/// charge the shopper several times.
+#[test]
+fn concurrent_requests_to_pay_one_checkout_open_one_payment() {
+    let shopper = sign_in("13700000022");
+    let placed = checkout(
+        &shopper,
+        "five-pay-1",
+        &json!({"store_id": "s-jingan", "lines": [line("p-0103-09", 1, "delivery")], "address": address()}),
+    );
+    let id = placed["id"].as_str().expect("id").to_owned();
+    let barrier = Arc::new(Barrier::new(5));
+    let answers: Vec<Answer> = (0..5)
+        .map(|_| {
+            let (barrier, shopper, id) = (barrier.clone(), shopper.clone(), id.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                call("POST", &format!("/api/checkouts/{id}/payments")).session(&shopper).send()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let created = answers.iter().filter(|a| a.status == 201).count();
+    assert_eq!(created, 1, "{:?}", answers.iter().map(|a| (a.status, a.text.clone())).collect::<Vec<_>>());
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| {
+            assert!(a.status == 201 || a.status == 200, "{}", a.text);
+            a.json()["payment"]["id"].as_str().expect("id").to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one payment: {ids:?}");
+    pay(&shopper, &placed);
+    assert_ledger_holds();
+}
+
 /// 200 buyers at once for a SKU with 50 in stock: exactly 50 checkouts hold, all 50 pay, the
 /// stock ends at 0 and nothing is oversold.
 #[test]
@@ -569,7 +640,7 @@ fn bad_input_is_refused_and_writes_nothing() {
     let before = units("p-0103", "p-0103-01", "delivery");
     let cases: Vec<(&str, u16, &str)> = vec![
         ("{not json", 400, "body"),
-        (r#"{"store_id":"s-jingan","lines":"many"}"#, 400, "body"),
+        (r#"{"store_id":"s-jingan","lines":"many"}"#, 400, "lines"),
         (r#"{"store_id":"s-jingan","lines":[],"coupon":"FREE"}"#, 400, "coupon"),
         (r#"{"store_id":"s-jingan","lines":[]}"#, 400, "lines"),
         (
@@ -585,9 +656,13 @@ fn bad_input_is_refused_and_writes_nothing() {
         (
             r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":1.5,"fulfilment":"pickup"}]}"#,
             400,
-            "body",
+            "lines[0].quantity",
         ),
-        (r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":1,"fulfilment":"drone"}]}"#, 400, "body"),
+        (
+            r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":1,"fulfilment":"drone"}]}"#,
+            400,
+            "lines[0].fulfilment",
+        ),
         (
             r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":1,"fulfilment":"delivery"}]}"#,
             400,
@@ -596,7 +671,7 @@ fn bad_input_is_refused_and_writes_nothing() {
         (
             r#"{"store_id":"s-jingan","lines":[{"sku_id":"p-0103-01","quantity":1,"fulfilment":"pickup","price_fen":1}]}"#,
             400,
-            "price_fen",
+            "lines[0].price_fen",
         ),
     ];
     for (i, (body, status, field)) in cases.iter().enumerate() {

@@ -10,6 +10,8 @@ pub struct Answer {
     pub content_type: String,
     pub nosniff: bool,
     pub set_cookie: Option<String>,
+    /// The `Allow` header of a 405.
+    pub allow: Option<String>,
     pub text: String,
 }
 
@@ -100,8 +102,9 @@ impl Call {
         let content_type = header("content-type").unwrap_or_default();
         let nosniff = header("x-content-type-options").is_some_and(|v| v == "nosniff");
         let set_cookie = header("set-cookie");
+        let allow = header("allow");
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        Answer { status: response.status().as_u16(), content_type, nosniff, set_cookie, text }
+        Answer { status: response.status().as_u16(), content_type, nosniff, set_cookie, allow, text }
     }
 }
 
@@ -176,4 +179,18 @@ pub fn call_at(base: &str, method: &str, path: &str, body: Option<&Value>) -> An
         Some(body) if method != "GET" => request.json(body).send_to(base),
         _ => request.send_to(base),
     }
+}
+
+/// A request with any method, written by hand over TCP (for methods the HTTP client refuses to
+/// send); the whole answer as text.
+pub fn raw_request(method: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let base = base_url();
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("{host}: {e}"));
+    let request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("a request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("an answer");
+    answer
 }

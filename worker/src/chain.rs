@@ -9,7 +9,9 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::catalog::StoreId;
+use tandem_domain::chain21::binding::{self, Binding};
 use tandem_domain::chain21::engine::{Engine, Identity, MemberRecord};
 use tandem_domain::chain21::events::{Event, EventKind, Line};
 use tandem_domain::chain21::rules::Rules;
@@ -20,7 +22,11 @@ use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use crate::error::ApiError;
-use crate::{config, db, ledger};
+use crate::store::chain as network;
+use crate::store::d1::D1;
+use crate::store::sql::Guarded;
+use crate::store::{d1, ledger};
+use crate::{config, db};
 
 /// The published rules: version and body.
 #[derive(Deserialize)]
@@ -295,7 +301,10 @@ pub fn payment_writes(
         if !transaction.entries.is_empty() {
             let id = format!("t-reward-{}", order.id);
             let reference = format!("reward:{}", order.id);
-            writes.extend(ledger::post(db, &id, "reward", &reference, Some(order.id), now, &transaction)?);
+            writes.extend(d1::prepared_all(
+                db,
+                &ledger::post(&id, "reward", &reference, Some(order.id), now, &transaction)?,
+            )?);
         }
     }
     let changed: Vec<serde_json::Value> = (0..engine.member_count())
@@ -363,41 +372,30 @@ fn member_json(record: &MemberRecord) -> serde_json::Value {
     })
 }
 
-/// The statements that bind the member of `member_sql` (SQL over `?1`) to the owner of invite
-/// code `?2` at time `?3`, as the spec says: only an unbound member that has not paid, never to
-/// itself or into a cycle; the first binding wins. The network's version moves, so a payment
-/// that read the member unbound recomputes.
-pub fn bind_statements(
+/// Binds `member_id` to the owner of invite code `code` when the distribution rules allow it
+/// (`chain21::binding::decide`: unbound, never paid, not to itself, not into a cycle; the first
+/// binding wins). The binding is written guarded by the network's version as read; when
+/// another binding or a payment changed the network meanwhile, it is read and decided again.
+/// `None` when the member or the code has no place in the network.
+pub async fn bind_member(
     db: &D1Database,
-    member_sql: &str,
-    member: &JsValue,
+    member_id: &str,
     code: &str,
     now: Timestamp,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    let sharer = "(SELECT member_id FROM chain_members WHERE invite_code = ?2)";
-    let bind = format!(
-        "UPDATE chain_members SET inviter = {sharer}, bound_at = ?3
-         WHERE member_id = {member_sql} AND inviter IS NULL AND has_paid = 0
-           AND {sharer} IS NOT NULL AND {sharer} <> member_id
-           AND member_id NOT IN (
-               WITH RECURSIVE up(id) AS (
-                   SELECT {sharer}
-                   UNION ALL SELECT m.inviter FROM chain_members m JOIN up ON m.member_id = up.id
-                   WHERE m.inviter IS NOT NULL)
-               SELECT id FROM up)"
-    );
-    let values = [member.clone(), db::text(code), db::integer(now.millis())];
-    Ok(vec![
-        db::prepare(db, &bind, &values)?,
-        db::prepare(
-            db,
-            &format!(
-                "INSERT INTO chain_visits (sharer, visitor, at) SELECT {sharer}, {member_sql}, ?3
-                 WHERE {sharer} IS NOT NULL AND {member_sql} IS NOT NULL
-                 ON CONFLICT DO NOTHING"
-            ),
-            &values,
-        )?,
-        db::prepare(db, "UPDATE chain_network SET version = version + 1 WHERE id = 1", &[])?,
-    ])
+) -> Result<Option<Binding<String>>, ApiError> {
+    let store = D1(db);
+    for _ in 0..20 {
+        let read = network::for_binding(&store, member_id, code).await?;
+        let (Some((current, has_paid)), Some(sharer)) = (&read.member, &read.sharer) else { return Ok(None) };
+        let member = member_id.to_owned();
+        let decision =
+            binding::decide(&member, current.as_ref(), *has_paid, sharer, || read.sharer_upline.contains(&member));
+        if decision != Binding::Binds {
+            return Ok(Some(decision));
+        }
+        if let Guarded::Written(()) = network::bind(&store, member_id, sharer, read.version, now).await? {
+            return Ok(Some(Binding::Binds));
+        }
+    }
+    Err(ApiError::refused(Problem::Busy, "the network is busy; try again"))
 }

@@ -41,9 +41,17 @@ fn number(env: &Env, name: &str) -> Option<i64> {
     text(env, name).and_then(|v| v.trim().parse().ok())
 }
 
-/// Codes a phone may ask for per window: production's limit unless configured.
+/// Codes one requester may ask for one phone per window: production's limit unless configured.
 pub fn otp_phone_limit(env: &Env) -> RateLimit {
     let max = number(env, "OTP_PHONE_LIMIT").and_then(|n| u32::try_from(n).ok()).unwrap_or(5);
+    RateLimit { max, window_ms: 60 * Timestamp::MINUTE_MS }
+}
+
+/// Codes a phone may be sent per window by all requesters together (SMS costs money, and a
+/// phone should not be flooded): `OTP_PHONE_TOTAL_LIMIT`, 20 unless configured. A stranger
+/// needs several addresses to reach it, and the owner's code already sent stays valid.
+pub fn otp_phone_total_limit(env: &Env) -> RateLimit {
+    let max = number(env, "OTP_PHONE_TOTAL_LIMIT").and_then(|n| u32::try_from(n).ok()).unwrap_or(20);
     RateLimit { max, window_ms: 60 * Timestamp::MINUTE_MS }
 }
 

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 /// over a run by the requests it made (`GET /api/dev/stats`).
 static ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
 
-fn count_round_trip() {
+pub fn count_round_trip() {
     ROUND_TRIPS.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -70,25 +70,25 @@ pub async fn all<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<
     rows(&result)
 }
 
-/// Runs a batch whose statements are written to fail when the world changed under them (a
-/// CHECK, a NOT NULL from `CASE WHEN state = … END`, a UNIQUE). `Ok(None)` means D1 refused
-/// it on such a constraint and nothing of it was written; the caller re-reads to learn why.
+/// Runs a batch whose statements are written to fail when the world changed under them (the
+/// constraints of [`crate::store::sql::RACE_GUARDS`]). `Ok(None)` means one of those refused it
+/// and nothing of it was written; the caller re-reads to learn why. Any other refusal is a
+/// defect and an internal error.
 pub async fn guarded_batch(
     db: &D1Database,
     statements: Vec<D1PreparedStatement>,
 ) -> Result<Option<Vec<D1Result>>, ApiError> {
+    use crate::store::sql::{RACE_GUARDS, StoreError};
     count_round_trip();
     match db.batch(statements).await {
         Ok(results) => Ok(Some(results)),
-        Err(error) => {
-            let message = error.to_string();
-            if message.contains("constraint failed") || message.contains("SQLITE_CONSTRAINT") {
-                worker::console_log!("batch refused by a constraint: {message}");
+        Err(error) => match StoreError::from_message(&error.to_string()) {
+            StoreError::Refused(constraint) if RACE_GUARDS.iter().any(|g| g.matches(&constraint)) => {
+                worker::console_log!("batch refused by its guard: {constraint:?}");
                 Ok(None)
-            } else {
-                Err(ApiError::internal(message))
             }
-        }
+            other => Err(ApiError::internal(other)),
+        },
     }
 }
 

@@ -2,7 +2,8 @@
 //! `error` tag the app matches on; internal failures are logged in full and answered with an
 //! opaque 500, so no database message ever reaches a client.
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use tandem_domain::api::{ErrorBody, Problem};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -12,21 +13,20 @@ pub enum ApiError {
     NotFound { resource: &'static str },
     /// 404 for a path no route answers.
     NoRoute,
-    /// 405: the path exists but not with this method.
-    MethodNotAllowed { allowed: &'static str },
+    /// 405: the path exists but not with this method; `allowed` lists the methods it takes
+    /// (`GET, HEAD, PUT`), as the `Allow` header does.
+    MethodNotAllowed { allowed: String },
     /// 401: no valid session.
     Unauthenticated,
-    /// 401: a sign-in code was refused; `reason` is the tag (`wrong_code`, `code_expired`, …).
-    SignInRefused { reason: &'static str, attempts_left: Option<u32> },
     /// 413: the request body is larger than the route accepts.
     PayloadTooLarge { max_bytes: usize },
     /// 429: a rate limit was reached.
     RateLimited { retry_after_s: i64 },
     /// 409: a SKU does not have the stock asked for; nothing was written.
     OutOfStock { sku_id: String, fulfilment: &'static str, available: i64, requested: i64 },
-    /// 4xx with its own tag: the request is understood but the state of things refuses it
-    /// (409 `order_not_cancellable`, 422 `idempotency_key_reused`, 400 `bad_signature`, …).
-    Refused { status: u16, error: &'static str, message: String },
+    /// Any other [`Problem`] (409 `checkout_closed`, 422 `idempotency_key_reused`, 401
+    /// `wrong_code`, …) with its message; the status is the problem's.
+    Refused { problem: Problem, message: String },
     /// 500: logged with `detail`; the client sees only the tag.
     Internal { detail: String },
 }
@@ -36,62 +36,63 @@ impl ApiError {
         ApiError::BadRequest { field: field.into(), message: message.into() }
     }
 
-    pub fn refused(status: u16, error: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Refused { status, error, message: message.into() }
-    }
-
-    pub fn conflict(error: &'static str, message: impl Into<String>) -> Self {
-        Self::refused(409, error, message)
+    pub fn refused(problem: Problem, message: impl Into<String>) -> Self {
+        ApiError::Refused { problem, message: message.into() }
     }
 
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         ApiError::Internal { detail: detail.to_string() }
     }
 
-    pub fn status(&self) -> u16 {
+    /// What the client is told, and the message beside it.
+    pub fn problem(&self) -> (Problem, String) {
         match self {
-            ApiError::BadRequest { .. } => 400,
-            ApiError::NotFound { .. } | ApiError::NoRoute => 404,
-            ApiError::Unauthenticated | ApiError::SignInRefused { .. } => 401,
-            ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::PayloadTooLarge { .. } => 413,
-            ApiError::RateLimited { .. } => 429,
-            ApiError::OutOfStock { .. } => 409,
-            ApiError::Refused { status, .. } => *status,
-            ApiError::Internal { .. } => 500,
+            ApiError::BadRequest { field, message } => (Problem::BadRequest { field: field.clone() }, message.clone()),
+            ApiError::NotFound { resource } => {
+                (Problem::NotFound { resource: (*resource).to_owned() }, format!("{resource} not found"))
+            }
+            ApiError::NoRoute => (Problem::NotFound { resource: "route".to_owned() }, "no such route".to_owned()),
+            ApiError::MethodNotAllowed { allowed } => {
+                (Problem::MethodNotAllowed { allowed: allowed.clone() }, format!("use one of {allowed}"))
+            }
+            ApiError::Unauthenticated => (Problem::Unauthenticated, "sign in first".to_owned()),
+            ApiError::PayloadTooLarge { max_bytes } => (
+                Problem::PayloadTooLarge { max_bytes: u64::try_from(*max_bytes).unwrap_or(u64::MAX) },
+                format!("at most {max_bytes} bytes"),
+            ),
+            ApiError::RateLimited { retry_after_s } => (
+                Problem::RateLimited { retry_after_s: *retry_after_s },
+                "too many requests; try again later".to_owned(),
+            ),
+            ApiError::OutOfStock { sku_id, fulfilment, available, requested } => (
+                Problem::OutOfStock {
+                    sku_id: sku_id.clone(),
+                    fulfilment: (*fulfilment).to_owned(),
+                    available: *available,
+                    requested: *requested,
+                },
+                format!("only {available} of {sku_id} left for {fulfilment}"),
+            ),
+            ApiError::Refused { problem, message } => (problem.clone(), message.clone()),
+            ApiError::Internal { .. } => (Problem::Internal, "internal error".to_owned()),
         }
     }
 
+    pub fn status(&self) -> u16 {
+        self.problem().0.status()
+    }
+
     pub fn body(&self) -> Value {
-        match self {
-            ApiError::BadRequest { field, message } => {
-                json!({"error": "bad_request", "field": field, "message": message})
-            }
-            ApiError::NotFound { resource } => {
-                json!({"error": "not_found", "resource": resource, "message": format!("{resource} not found")})
-            }
-            ApiError::NoRoute => json!({"error": "not_found", "resource": "route", "message": "no such route"}),
-            ApiError::MethodNotAllowed { allowed } => {
-                json!({"error": "method_not_allowed", "allowed": allowed, "message": format!("use {allowed}")})
-            }
-            ApiError::Unauthenticated => json!({"error": "unauthenticated", "message": "sign in first"}),
-            ApiError::SignInRefused { reason, attempts_left } => {
-                json!({"error": reason, "attempts_left": attempts_left, "message": "the sign-in code was not accepted"})
-            }
-            ApiError::PayloadTooLarge { max_bytes } => {
-                json!({"error": "payload_too_large", "max_bytes": max_bytes, "message": format!("at most {max_bytes} bytes")})
-            }
-            ApiError::RateLimited { retry_after_s } => {
-                json!({"error": "rate_limited", "retry_after_s": retry_after_s, "message": "too many requests; try again later"})
-            }
-            ApiError::OutOfStock { sku_id, fulfilment, available, requested } => json!({
-                "error": "out_of_stock", "sku_id": sku_id, "fulfilment": fulfilment,
-                "available": available, "requested": requested,
-                "message": format!("only {available} of {sku_id} left for {fulfilment}"),
-            }),
-            ApiError::Refused { error, message, .. } => json!({"error": error, "message": message}),
-            ApiError::Internal { .. } => json!({"error": "internal", "message": "internal error"}),
-        }
+        let (problem, message) = self.problem();
+        serde_json::to_value(ErrorBody { problem, message })
+            .unwrap_or_else(|_| serde_json::json!({"error": "internal", "message": "internal error"}))
+    }
+}
+
+/// A database failure on a path with no guard of its own is an internal error, logged.
+impl From<crate::store::sql::StoreError> for ApiError {
+    fn from(error: crate::store::sql::StoreError) -> Self {
+        ApiError::internal(error)
     }
 }
 

@@ -14,12 +14,13 @@
 //! - [`body`]: size-limited, strict JSON request bodies.
 //! - `session`: the caller behind the session cookie, and their roles.
 //! - `chain`: the distribution network on D1: what a payment reads of it and writes to it.
-//! - `ledger`: storing ledger transactions; the stock statements (hold, release, commit).
+//! - [`store`]: the store layer, the one place with SQL (the move is under way).
 //! - `config`: development mode, secrets, limits, the (settable in development) clock, randomness.
 
 pub mod body;
 pub mod error;
 pub mod routes;
+pub mod store;
 
 #[cfg(target_arch = "wasm32")]
 mod chain;
@@ -27,8 +28,6 @@ mod chain;
 mod config;
 #[cfg(target_arch = "wasm32")]
 mod db;
-#[cfg(target_arch = "wasm32")]
-mod ledger;
 #[cfg(target_arch = "wasm32")]
 mod llm;
 #[cfg(target_arch = "wasm32")]

@@ -6,15 +6,16 @@
 use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::catalog::StoreId;
-use tandem_domain::chain21::engine::{Bucket, RewardState};
+use tandem_domain::chain21::engine::{Identity, RewardState};
 use tandem_domain::chain21::rewards::Kind;
 use tandem_domain::chain21::rules::Rules;
-use tandem_domain::chain21::settle::{self, Step, StoredReward};
+use tandem_domain::chain21::settle::{self, Qualification, Step, StoredReward};
 use tandem_domain::time::Timestamp;
 use worker::{D1Database, D1PreparedStatement, D1Result};
 
+use crate::db;
 use crate::error::ApiError;
-use crate::{db, ledger};
+use crate::store::{d1, ledger};
 
 #[derive(Deserialize)]
 struct ChainOrderRow {
@@ -55,11 +56,20 @@ impl RewardRow {
     }
 }
 
-/// An order's rewards as read, with the rules they were posted under.
+#[derive(Deserialize)]
+struct QualificationRow {
+    identity: String,
+    fixed: i64,
+    fixed_leader: Option<String>,
+    qualifying_order: Option<String>,
+}
+
+/// An order's rewards as read, with the rules they were posted under and the buyer's place.
 pub struct OrderRewards {
     order_id: String,
     store: StoreId,
     buyer: String,
+    buyer_place: Qualification,
     base_fen: i64,
     base_left_fen: i64,
     rules: Rules,
@@ -67,7 +77,7 @@ pub struct OrderRewards {
     rewards: Vec<StoredReward>,
 }
 
-/// The two reads of [`OrderRewards`] for the order `?1`.
+/// The three reads of [`OrderRewards`] for the order `?1`.
 pub fn order_reads(db: &D1Database, order_id: &str) -> Result<Vec<D1PreparedStatement>, ApiError> {
     Ok(vec![
         db::prepare(
@@ -81,6 +91,12 @@ pub fn order_reads(db: &D1Database, order_id: &str) -> Result<Vec<D1PreparedStat
             &format!("SELECT {REWARD_COLUMNS} FROM chain_rewards WHERE order_id = ?1 ORDER BY position"),
             &[db::text(order_id)],
         )?,
+        db::prepare(
+            db,
+            "SELECT m.identity, m.fixed, m.fixed_leader, m.qualifying_order
+             FROM chain_members m JOIN chain_orders o ON o.buyer = m.member_id WHERE o.order_id = ?1",
+            &[db::text(order_id)],
+        )?,
     ])
 }
 
@@ -91,11 +107,20 @@ impl OrderRewards {
         let Some(order) = db::first::<ChainOrderRow>(results, offset)? else { return Ok(None) };
         let rows: Vec<RewardRow> = db::nth(results, offset + 1)?;
         let rewards = rows.iter().map(RewardRow::stored).collect::<Result<Vec<_>, _>>()?;
+        let place = db::first::<QualificationRow>(results, offset + 2)?
+            .ok_or_else(|| ApiError::internal(format!("the buyer of {} has no place", order.order_id)))?;
+        let buyer_place = Qualification {
+            identity: db::stored(Identity::parse(&place.identity).ok_or("an unknown identity"))?,
+            fixed: place.fixed != 0,
+            fixed_leader: place.fixed_leader,
+            qualifying_order: place.qualifying_order,
+        };
         Ok(Some(OrderRewards {
             store: db::stored(StoreId::parse(&order.store_id))?,
             rules: db::stored(Rules::from_json(&order.body))?,
             order_id: order.order_id,
             buyer: order.buyer,
+            buyer_place,
             base_fen: order.base_fen,
             base_left_fen: order.base_left_fen,
             rows,
@@ -129,7 +154,7 @@ impl OrderRewards {
         let base_left = settle::base_left(self.base_fen, total_fen, left_fen).min(self.base_left_fen);
         let steps = settle::refund(&self.rewards, base_left, self.rules.cap.total_bp);
         let mut writes = self.step_writes(db, &steps, None)?;
-        let (voids, clawbacks): (Vec<Step>, Vec<Step>) = steps.iter().partition(|s| s.from != Bucket::Available);
+        let (voids, clawbacks) = settle::voids_and_clawbacks(&steps);
         writes.extend(self.post(db, "void", &format!("void:{refund_id}"), &voids, now)?);
         writes.extend(self.post(db, "clawback", &format!("clawback:{refund_id}"), &clawbacks, now)?);
         let taken = self.base_left_fen - base_left;
@@ -138,19 +163,31 @@ impl OrderRewards {
             "UPDATE chain_orders SET base_left_fen = CASE WHEN base_left_fen = ?2 THEN ?3 END WHERE order_id = ?1",
             &[db::text(&self.order_id), db::integer(self.base_left_fen), db::integer(base_left)],
         )?);
-        let revoke = settle::revokes(&self.rules, left_fen == 0, completed);
         writes.push(db::prepare(
             db,
-            "UPDATE chain_members SET spend_fen = spend_fen - ?2,
-                 identity = CASE WHEN ?3 AND identity = 'agent' AND qualifying_order = ?4 THEN 'member' ELSE identity END,
-                 fixed = CASE WHEN ?3 AND identity = 'agent' AND qualifying_order = ?4 THEN 0 ELSE fixed END,
-                 fixed_leader = CASE WHEN ?3 AND identity = 'agent' AND qualifying_order = ?4 THEN NULL ELSE fixed_leader END,
-                 qualifying_order = CASE WHEN ?3 AND identity = 'agent' AND qualifying_order = ?4 THEN NULL
-                                         ELSE qualifying_order END
-             WHERE member_id = ?1",
-            &[db::text(&self.buyer), db::integer(taken), db::integer(i64::from(revoke)), db::text(&self.order_id)],
+            "UPDATE chain_members SET spend_fen = spend_fen - ?2 WHERE member_id = ?1",
+            &[db::text(&self.buyer), db::integer(taken)],
         )?);
-        if revoke || taken > 0 {
+        let revoked = settle::revocation(&self.rules, &self.buyer_place, &self.order_id, left_fen == 0, completed);
+        if let Some(place) = &revoked {
+            // Guarded by the place as read: a concurrent change of the buyer refuses the batch.
+            writes.push(db::prepare(
+                db,
+                "UPDATE chain_members SET identity = CASE WHEN identity = ?2 AND qualifying_order IS ?3 THEN ?4 END,
+                     fixed = ?5, fixed_leader = ?6, qualifying_order = ?7
+                 WHERE member_id = ?1",
+                &[
+                    db::text(&self.buyer),
+                    db::text(self.buyer_place.identity.as_str()),
+                    db::optional_text(self.buyer_place.qualifying_order.as_deref()),
+                    db::text(place.identity.as_str()),
+                    db::integer(i64::from(place.fixed)),
+                    db::optional_text(place.fixed_leader.as_deref()),
+                    db::optional_text(place.qualifying_order.as_deref()),
+                ],
+            )?);
+        }
+        if revoked.is_some() || taken > 0 {
             // What the buyer spent and who is an agent are read by the next payments.
             writes.push(db::prepare(db, "UPDATE chain_network SET version = version + 1 WHERE id = 1", &[])?);
         }
@@ -171,43 +208,32 @@ impl OrderRewards {
             .iter()
             .map(|step| {
                 let row = &self.rows[step.reward];
-                let (state, amount, voided, clawback) = match step.to {
-                    Bucket::StorePayable => {
-                        let clawback = row.state == RewardState::Available.as_str();
-                        let taken = step.amount_fen;
-                        (
-                            row.state.as_str(),
-                            row.amount_fen - taken,
-                            if clawback { 0 } else { taken },
-                            if clawback { taken } else { 0 },
-                        )
-                    }
-                    to => (to.as_str(), row.amount_fen, 0, 0),
-                };
-                json!([
-                    row.beneficiary,
-                    row.kind,
-                    row.generation,
-                    row.state,
-                    row.amount_fen,
-                    state,
-                    amount,
-                    voided,
-                    clawback
-                ])
+                let change = step.change(&self.rewards[step.reward]);
+                json!({
+                    "beneficiary": row.beneficiary,
+                    "kind": row.kind,
+                    "generation": row.generation,
+                    "state_read": row.state,
+                    "amount_read": row.amount_fen,
+                    "state": change.state.as_str(),
+                    "amount_fen": change.amount_fen,
+                    "voided_fen": change.voided_fen,
+                    "clawback_fen": change.clawback_fen,
+                })
             })
             .collect();
         Ok(vec![db::prepare(
             db,
             "UPDATE chain_rewards SET
-                 state = CASE WHEN state = r.value ->> '$[3]' AND amount_fen = r.value ->> '$[4]' THEN r.value ->> '$[5]' END,
-                 amount_fen = r.value ->> '$[6]',
-                 voided_fen = voided_fen + (r.value ->> '$[7]'),
-                 clawback_fen = clawback_fen + (r.value ->> '$[8]'),
+                 state = CASE WHEN state = r.value ->> '$.state_read' AND amount_fen = r.value ->> '$.amount_read'
+                              THEN r.value ->> '$.state' END,
+                 amount_fen = r.value ->> '$.amount_fen',
+                 voided_fen = voided_fen + (r.value ->> '$.voided_fen'),
+                 clawback_fen = clawback_fen + (r.value ->> '$.clawback_fen'),
                  thaw_at = coalesce(?3, thaw_at)
              FROM json_each(?2) AS r
-             WHERE chain_rewards.order_id = ?1 AND beneficiary = r.value ->> '$[0]' AND kind = r.value ->> '$[1]'
-               AND generation = r.value ->> '$[2]'",
+             WHERE chain_rewards.order_id = ?1 AND beneficiary = r.value ->> '$.beneficiary'
+               AND kind = r.value ->> '$.kind' AND generation = r.value ->> '$.generation'",
             &[
                 db::text(&self.order_id),
                 db::text(&serde_json::Value::Array(rows).to_string()),
@@ -228,7 +254,10 @@ impl OrderRewards {
             return Ok(Vec::new());
         }
         let transaction = settle::transaction(&self.store, &self.rewards, steps);
-        ledger::post(db, &format!("t-{reference}"), kind, reference, Some(&self.order_id), now, &transaction)
+        Ok(d1::prepared_all(
+            db,
+            &ledger::post(&format!("t-{reference}"), kind, reference, Some(&self.order_id), now, &transaction)?,
+        )?)
     }
 }
 

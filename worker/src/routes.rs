@@ -279,19 +279,29 @@ pub struct Matched<'a> {
     pub params: Vec<&'a str>,
 }
 
-/// Finds the route for a method and path. A path that matches with another method gets 405,
-/// naming the method it does take; a path that matches nothing gets 404.
+/// Finds the route for a method and path. A path that matches with other methods only gets
+/// 405, naming every method it takes (`HEAD` wherever `GET` is); a path that matches nothing
+/// gets 404. `method` is the request's own, so a method no route takes (`QUERY`, `PROPFIND`)
+/// is never mistaken for another.
 pub fn resolve<'a>(method: &str, path: &'a str, dev_mode: bool) -> Result<Matched<'a>, ApiError> {
-    let mut wrong_method = None;
+    let mut allowed: Vec<&'static str> = Vec::new();
     for route in ROUTES.iter().filter(|route| dev_mode || !route.dev_only) {
         if let Some(params) = match_template(route.path, path) {
             if route.method == method || (method == "HEAD" && route.method == "GET") {
                 return Ok(Matched { operation: route.operation, params });
             }
-            wrong_method = Some(route.method);
+            allowed.push(route.method);
+            if route.method == "GET" {
+                allowed.push("HEAD");
+            }
         }
     }
-    Err(wrong_method.map_or(ApiError::NoRoute, |allowed| ApiError::MethodNotAllowed { allowed }))
+    if allowed.is_empty() {
+        return Err(ApiError::NoRoute);
+    }
+    allowed.sort_unstable();
+    allowed.dedup();
+    Err(ApiError::MethodNotAllowed { allowed: allowed.join(", ") })
 }
 
 fn match_template<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
@@ -314,7 +324,8 @@ fn match_template<'a>(template: &str, path: &'a str) -> Option<Vec<&'a str>> {
 #[cfg(target_arch = "wasm32")]
 pub async fn handle(mut req: worker::Request, env: worker::Env) -> worker::Result<worker::Response> {
     let path = req.path();
-    let method = req.method().to_string();
+    // The request's own method: workers-rs maps methods it does not know to GET.
+    let method = req.inner().method();
     let outcome = match resolve(&method, &path, crate::config::dev_mode(&env)) {
         // A picture is raw bytes, larger than any JSON body: its route reads the body itself.
         Ok(matched) if matched.operation == Operation::UploadMedia => {
@@ -331,8 +342,12 @@ pub async fn handle(mut req: worker::Request, env: worker::Env) -> worker::Resul
         if let ApiError::Internal { detail } = &error {
             worker::console_error!("internal error on {method} {path}: {detail}");
         }
-        json_response(error.status(), &error.body(), "no-store")
-            .map_err(|_| worker::Error::RustError("could not build the error response".into()))
+        let mut response = json_response(error.status(), &error.body(), "no-store")
+            .map_err(|_| worker::Error::RustError("could not build the error response".into()))?;
+        if let ApiError::MethodNotAllowed { allowed } = &error {
+            response.headers_mut().set("allow", allowed)?;
+        }
+        Ok(response)
     })
 }
 
@@ -469,11 +484,12 @@ async fn read_body(req: &mut worker::Request, method: &str, max_bytes: usize) ->
     if declared.is_some_and(|length| length > max_bytes) {
         return Err(ApiError::PayloadTooLarge { max_bytes });
     }
-    let text = req.text().await.map_err(|e| ApiError::bad_request("body", e.to_string()))?;
-    if text.len() > max_bytes {
+    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request("body", e.to_string()))?;
+    if bytes.len() > max_bytes {
         return Err(ApiError::PayloadTooLarge { max_bytes });
     }
-    Ok(text)
+    // Decoded strictly: a body that is not UTF-8 is refused, not stored with U+FFFD in it.
+    String::from_utf8(bytes).map_err(|_| ApiError::bad_request("body", "the body is not valid UTF-8"))
 }
 
 /// The largest body an operation reads: event batches (100 events) are larger than forms.
@@ -536,7 +552,22 @@ mod tests {
     fn unknown_paths_and_methods_are_told_apart() {
         assert_eq!(resolve("GET", "/api/nothing", false), Err(ApiError::NoRoute));
         assert_eq!(resolve("GET", "/api/stores//shelf", false), Err(ApiError::NoRoute));
-        assert_eq!(resolve("POST", "/api/stores", false), Err(ApiError::MethodNotAllowed { allowed: "GET" }));
+        assert_eq!(
+            resolve("POST", "/api/stores", false),
+            Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD".into() })
+        );
+        assert_eq!(
+            resolve("QUERY", "/api/cart", false),
+            Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD".into() })
+        );
+        assert_eq!(
+            resolve("PATCH", "/api/me/card", false),
+            Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD, PUT".into() })
+        );
+        assert_eq!(
+            resolve("PROPFIND", "/api/me/export", false),
+            Err(ApiError::MethodNotAllowed { allowed: "GET, HEAD".into() })
+        );
     }
 
     #[test]
@@ -544,6 +575,28 @@ mod tests {
         assert_eq!(resolve("GET", "/api/dev/otp", false), Err(ApiError::NoRoute));
         assert_eq!(resolve("PUT", "/api/dev/clock", false), Err(ApiError::NoRoute));
         assert_eq!(resolve("GET", "/api/dev/otp", true).unwrap().operation, Operation::DevOtp);
+    }
+
+    /// What the router and the body reader answer for every route is in the document: a route
+    /// that reads a body may answer 400 (a body it cannot use) and 413 (too large), and a route
+    /// with query parameters 400 (one it cannot use).
+    #[test]
+    fn openapi_lists_the_statuses_every_route_can_answer() {
+        let document: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap().iter().filter(|(m, _)| *m != "parameters") {
+                let responses = operation["responses"].as_object().unwrap();
+                if matches!(method.as_str(), "post" | "put" | "patch") {
+                    for status in ["400", "413"] {
+                        assert!(responses.contains_key(status), "{method} {path} does not document {status}");
+                    }
+                }
+                let queried = operation["parameters"].as_array().is_some_and(|p| p.iter().any(|p| p["in"] == "query"));
+                if queried {
+                    assert!(responses.contains_key("400"), "{method} {path} takes a query but does not document 400");
+                }
+            }
+        }
     }
 
     /// Every route in the table is in the OpenAPI document with its method, and the document

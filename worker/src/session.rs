@@ -1,6 +1,5 @@
 //! The caller of a request: the member behind the session cookie, and their roles.
 
-use serde::Deserialize;
 use tandem_domain::access::{Access, Role, operator_phones};
 use tandem_domain::auth::{Phone, SessionToken};
 use tandem_domain::catalog::{StoreId, SupplierId};
@@ -8,6 +7,8 @@ use tandem_domain::crypto;
 use worker::{Env, Request};
 
 use crate::error::ApiError;
+use crate::store::d1::D1;
+use crate::store::sessions::{self as stored, SessionMember, StaffRow};
 use crate::{config, db};
 
 pub const COOKIE: &str = "tandem_session";
@@ -33,24 +34,6 @@ pub fn token(req: &Request) -> Option<SessionToken> {
     cookie(req, COOKIE).and_then(|value| SessionToken::parse(&value))
 }
 
-#[derive(Deserialize)]
-struct SessionRow {
-    id: String,
-    phone_hash: String,
-    phone_enc: String,
-}
-
-#[derive(Deserialize)]
-struct StaffRow {
-    scope: String,
-    scope_id: String,
-    role: String,
-}
-
-/// The statement that reads the session's member; `?1` is the token hash, `?2` now.
-const MEMBER_SQL: &str = "SELECT m.id, m.phone_hash, m.phone_enc FROM sessions s JOIN members m ON m.id = s.member_id
-     WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2";
-
 pub fn open_phone(env: &Env, sealed: &str) -> Result<Phone, ApiError> {
     crypto::open(&config::key(env, "PHONE_ENC_KEY")?, sealed)
         .and_then(|bytes| String::from_utf8(bytes).ok())
@@ -58,8 +41,8 @@ pub fn open_phone(env: &Env, sealed: &str) -> Result<Phone, ApiError> {
         .ok_or_else(|| ApiError::internal("a stored phone number does not open"))
 }
 
-fn caller_from(env: &Env, rows: Vec<SessionRow>) -> Result<Caller, ApiError> {
-    let row = rows.into_iter().next().ok_or(ApiError::Unauthenticated)?;
+fn caller_from(env: &Env, member: Option<SessionMember>) -> Result<Caller, ApiError> {
+    let row = member.ok_or(ApiError::Unauthenticated)?;
     Ok(Caller { phone: open_phone(env, &row.phone_enc)?, member_id: row.id, phone_hash: row.phone_hash })
 }
 
@@ -68,8 +51,7 @@ pub async fn caller(env: &Env, req: &Request) -> Result<Caller, ApiError> {
     let token = token(req).ok_or(ApiError::Unauthenticated)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let statement = db::prepare(&db, MEMBER_SQL, &[db::text(&token.stored_hash()), db::integer(now.millis())])?;
-    caller_from(env, db::all(statement).await?)
+    caller_from(env, stored::member_of(&D1(&db), &token.stored_hash(), now).await?)
 }
 
 /// The caller and their roles, read together in one D1 round trip.
@@ -77,19 +59,8 @@ pub async fn caller_with_access(env: &Env, req: &Request) -> Result<(Caller, Acc
     let token = token(req).ok_or(ApiError::Unauthenticated)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let values = [db::text(&token.stored_hash()), db::integer(now.millis())];
-    let member = db::prepare(&db, MEMBER_SQL, &values)?;
-    let staff = db::prepare(
-        &db,
-        "SELECT scope, scope_id, role FROM staff WHERE phone_hash = (
-             SELECT m.phone_hash FROM sessions s JOIN members m ON m.id = s.member_id
-             WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2)
-         ORDER BY scope, scope_id",
-        &values,
-    )?;
-    let results = db::batch(&db, vec![member, staff]).await?;
-    let caller = caller_from(env, results.first().map(db::rows).transpose()?.unwrap_or_default())?;
-    let staff: Vec<StaffRow> = results.get(1).map(db::rows).transpose()?.unwrap_or_default();
+    let (member, staff) = stored::member_and_staff(&D1(&db), &token.stored_hash(), now).await?;
+    let caller = caller_from(env, member)?;
     let access = access_from(env, &caller, &staff);
     Ok((caller, access))
 }
@@ -97,12 +68,7 @@ pub async fn caller_with_access(env: &Env, req: &Request) -> Result<(Caller, Acc
 /// The caller's roles, for a caller already read.
 pub async fn access(env: &Env, caller: &Caller) -> Result<Access, ApiError> {
     let db = db::database(env)?;
-    let statement = db::prepare(
-        &db,
-        "SELECT scope, scope_id, role FROM staff WHERE phone_hash = ?1 ORDER BY scope, scope_id",
-        &[db::text(&caller.phone_hash)],
-    )?;
-    Ok(access_from(env, caller, &db::all(statement).await?))
+    Ok(access_from(env, caller, &stored::staff_of(&D1(&db), &caller.phone_hash).await?))
 }
 
 fn access_from(env: &Env, caller: &Caller, staff: &[StaffRow]) -> Access {

@@ -26,7 +26,7 @@ pub fn Desk() -> impl IntoView {
     Effect::new(move |_| i18n::remember_language(language.get()));
     view! {
         <Router>
-            <Routes fallback=move || view! { <ErrorNotice code="not_found".to_owned() /> }>
+            <Routes fallback=move || view! { <ErrorNotice failure=tandem_app::api::ApiFailure::local(tandem_domain::api::Problem::NotFound { resource: "route".to_owned() }) /> }>
                 <Route path=path!("/signin") view=pages::signin::SignIn />
                 <Route path=path!("/cart") view=pages::cart::CartPage />
                 <Route path=path!("/pay/:id") view=pages::pay::PayPage />
@@ -63,19 +63,24 @@ pub fn signed_in<T>(
     result: Result<T, tandem_app::api::ApiFailure>,
     here: &str,
 ) -> Result<T, tandem_app::api::ApiFailure> {
-    if matches!(&result, Err(failure) if failure.code == "unauthenticated") {
+    if matches!(&result, Err(failure) if failure.is(&tandem_domain::api::Problem::Unauthenticated)) {
         go(&format!("/signin?next={}", tandem_app::api::encode(here)));
     }
     result
 }
 
-/// A fresh random key, for an `Idempotency-Key` header.
-pub fn random_key() -> String {
+/// A fresh random key, for an `Idempotency-Key` header or a request key; `None` when the
+/// platform's crypto is unavailable, since a key of zeros would make every request one request.
+pub fn random_key() -> Option<String> {
+    let crypto = web_sys::window()?.crypto().ok()?;
     let mut bytes = [0u8; 16];
-    if let Some(crypto) = web_sys::window().and_then(|w| w.crypto().ok()) {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    }
-    tandem_domain::crypto::hex(&bytes)
+    crypto.get_random_values_with_u8_array(&mut bytes).ok()?;
+    Some(tandem_domain::crypto::hex(&bytes))
+}
+
+/// The failure a request shows when [`random_key`] has no key to give.
+pub fn no_random_key() -> tandem_app::api::ApiFailure {
+    tandem_app::api::ApiFailure::NoSecureRandom
 }
 
 /// A time as the shopper's clock shows it: `2026-11-24 21:05`.

@@ -69,10 +69,6 @@ pub enum T {
     LedgerBalanced,
     Account,
     Balance,
-    SignInFirst,
-    WrongCode,
-    TryAgainLater,
-    SomethingWrong,
     AttemptsLeft,
     Shelf,
     Clerks,
@@ -179,10 +175,6 @@ fn texts(key: T) -> (&'static str, &'static str) {
         T::LedgerBalanced => ("借贷平衡", "Balanced"),
         T::Account => ("科目", "Account"),
         T::Balance => ("余额", "Balance"),
-        T::SignInFirst => ("请先登录", "Please sign in first"),
-        T::WrongCode => ("验证码错误", "Wrong code"),
-        T::TryAgainLater => ("请求太频繁，请稍后再试", "Too many requests; try again later"),
-        T::SomethingWrong => ("操作失败，请重试", "That did not work; please retry"),
         T::AttemptsLeft => ("剩余次数", "attempts left"),
         T::Shelf => ("货架与定价", "Shelf and prices"),
         T::Clerks => ("店员", "Clerks"),
@@ -223,12 +215,6 @@ pub fn state(language: Language, state: OrderState) -> &'static str {
 }
 
 /// What an API error tag means to the person at the screen.
-pub fn failure(language: Language, code: &str) -> String {
-    let key = match code {
-        "unauthenticated" => T::SignInFirst,
-        "wrong_code" | "code_expired" | "code_used" | "no_code" | "too_many_attempts" => T::WrongCode,
-        "rate_limited" => T::TryAgainLater,
-        _ => T::SomethingWrong,
-    };
-    t(language, key).to_owned()
+pub fn failure(language: Language, failure: &tandem_app::api::ApiFailure) -> String {
+    tandem_app::errors::describe(language, failure)
 }

@@ -68,7 +68,7 @@ pub fn CardPage(code: String) -> impl IntoView {
             <Suspense fallback=move || view! { <div class="skeleton-block"></div> }>
                 {move || card.get().map(|result| match result {
                     Ok(answer) => view! { <CardBody card=answer.card code=code.get_value() /> }.into_any(),
-                    Err(error) => view! { <ErrorNotice code=error.code /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice failure=error /> }.into_any(),
                 })}
             </Suspense>
             {move || (door && checked_in.get()).then(|| view! {

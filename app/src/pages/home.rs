@@ -47,7 +47,7 @@ fn StorePicker() -> impl IntoView {
                         </ul>
                     }.into_any(),
                     Err(failure) => view! {
-                        <ErrorNotice code=failure.code retry=Callback::new(move |()| stores.refetch()) />
+                        <ErrorNotice failure=failure retry=Callback::new(move |()| stores.refetch()) />
                     }.into_any(),
                 })}
             </Suspense>

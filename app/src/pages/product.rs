@@ -51,7 +51,7 @@ pub fn ProductPage(id: String) -> impl IntoView {
                         }.into_any()
                     }
                     Err(failure) => view! {
-                        <ErrorNotice code=failure.code retry=Callback::new(move |()| product.refetch()) />
+                        <ErrorNotice failure=failure retry=Callback::new(move |()| product.refetch()) />
                     }.into_any(),
                 })}
             </Suspense>
@@ -133,11 +133,11 @@ fn ProductView(detail: ProductDetail) -> impl IntoView {
 fn AddToCart(store: String, product: String, selected: Memo<Option<SkuOffer>>) -> impl IntoView {
     let product_id = StoredValue::new(product);
     let language = use_language();
-    let added = RwSignal::new(None::<Result<(), String>>);
+    let added = RwSignal::new(None::<Result<(), api::ApiFailure>>);
     let add = Action::new_local(move |(sku, fulfilment): &(String, Fulfilment)| {
         let (store, sku, pickup) = (store.clone(), sku.clone(), *fulfilment == Fulfilment::Pickup);
         async move {
-            let added = api::add_to_cart(&store, &sku, pickup).await.map(drop).map_err(|e| e.code);
+            let added = api::add_to_cart(&store, &sku, pickup).await.map(drop);
             if added.is_ok() {
                 track::record("cart", Some(product_id.get_value().as_str()), None);
             }
@@ -170,7 +170,7 @@ fn AddToCart(store: String, product: String, selected: Memo<Option<SkuOffer>>) -
                     <p class="note" role="status" data-test="added">{move || language.get().t(Key::Added)} " "
                         <a href="/cart" rel="external" data-test="go-to-cart">{move || language.get().t(Key::GoToCart)}</a></p>
                 }.into_any(),
-                Err(_) => view! { <p class="note error" role="alert">{move || language.get().t(Key::ErrorServer)}</p> }.into_any(),
+                Err(failure) => view! { <p class="note error" role="alert">{move || crate::errors::describe(language.get(), &failure)}</p> }.into_any(),
             })}
         </section>
     }

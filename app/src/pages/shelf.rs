@@ -133,7 +133,7 @@ pub fn Shelf(store: String) -> impl IntoView {
                 </For>
             </ul>
             {move || failure.get().map(|error| view! {
-                <ErrorNotice code=error.code retry=Callback::new(move |()| load(items.with_untracked(Vec::is_empty))) />
+                <ErrorNotice failure=error retry=Callback::new(move |()| load(items.with_untracked(Vec::is_empty))) />
             })}
             <div class="list-end">
                 {move || {

@@ -14,6 +14,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
+use super::binding::{self, Binding, Refusal};
 use super::events::{Event, EventKind, GrantIdentity, Line};
 use super::rewards::{self, Candidate, Kind};
 use super::rules::{EntryMode, PeerSource, QualifyOn, Rules, SlideVariant};
@@ -542,16 +543,17 @@ impl Engine {
 
     fn bind(&mut self, member: Member, inviter: Member) {
         let state = &self.members[member as usize];
-        let refusal = match state.inviter {
-            Some(existing) if existing == inviter => return,
-            Some(existing) => format!("already bound to {}", self.name(existing)),
-            None if member == inviter => "a member cannot invite itself".to_owned(),
-            None if state.has_paid => "it has already paid an order".to_owned(),
-            None if self.is_ancestor(member, inviter) => "it would make a cycle".to_owned(),
-            None => {
+        let decision = binding::decide(&member, state.inviter.as_ref(), state.has_paid, &inviter, || {
+            self.is_ancestor(member, inviter)
+        });
+        let refusal = match decision {
+            Binding::Binds => {
                 self.members[member as usize].inviter = Some(inviter);
                 return;
             }
+            Binding::AlreadyThere => return,
+            Binding::Refused(Refusal::AlreadyBound { to }) => format!("already bound to {}", self.name(to)),
+            Binding::Refused(other) => other.to_string(),
         };
         let message = format!("binding {} to {} refused: {refusal}", self.name(member), self.name(inviter));
         self.warn("bind_refused", message);

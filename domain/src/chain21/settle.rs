@@ -8,7 +8,7 @@ use crate::ledger::{Account, Side, Transaction};
 use crate::money::Fen;
 use crate::time::Timestamp;
 
-use super::engine::{Bucket, RewardState};
+use super::engine::{Bucket, Identity, RewardState};
 use super::rewards::{self, Candidate, Kind};
 use super::rules::{QualifyOn, Rules};
 
@@ -148,6 +148,79 @@ pub fn revokes(rules: &Rules, fully_refunded: bool, completed: bool) -> bool {
     fully_refunded && !completed && rules.qualify_on == QualifyOn::Paid
 }
 
+/// A stored reward after one step of its lifecycle: where it stands, what it is worth, and
+/// what was voided and clawed back by the step (added to what was before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RewardChange {
+    pub state: RewardState,
+    pub amount_fen: i64,
+    pub voided_fen: i64,
+    pub clawback_fen: i64,
+}
+
+impl Step {
+    /// A cut that gives the store back money already available to the member (a clawback),
+    /// not money still pending or frozen (a void).
+    pub fn is_clawback(&self) -> bool {
+        self.to == Bucket::StorePayable && self.from == Bucket::Available
+    }
+
+    /// What `reward` becomes by this step: a move to another bucket changes its state; a cut
+    /// keeps the state and lowers the amount, as a void or as a clawback.
+    pub fn change(&self, reward: &StoredReward) -> RewardChange {
+        let unchanged =
+            RewardChange { state: reward.state, amount_fen: reward.amount_fen, voided_fen: 0, clawback_fen: 0 };
+        match self.to {
+            Bucket::StorePayable if self.is_clawback() => RewardChange {
+                amount_fen: reward.amount_fen - self.amount_fen,
+                clawback_fen: self.amount_fen,
+                ..unchanged
+            },
+            Bucket::StorePayable => RewardChange {
+                amount_fen: reward.amount_fen - self.amount_fen,
+                voided_fen: self.amount_fen,
+                ..unchanged
+            },
+            Bucket::Pending => RewardChange { state: RewardState::Pending, ..unchanged },
+            Bucket::Frozen => RewardChange { state: RewardState::Frozen, ..unchanged },
+            Bucket::Available | Bucket::Withdrawing | Bucket::PaidOut => {
+                RewardChange { state: RewardState::Available, ..unchanged }
+            }
+        }
+    }
+}
+
+/// A refund's cuts as the ledger posts them: the voids, then the clawbacks.
+pub fn voids_and_clawbacks(steps: &[Step]) -> (Vec<Step>, Vec<Step>) {
+    steps.iter().partition(|step| !step.is_clawback())
+}
+
+/// The buyer's place as far as a revocation is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Qualification {
+    pub identity: Identity,
+    pub fixed: bool,
+    pub fixed_leader: Option<String>,
+    /// The order the buyer qualified as an agent by.
+    pub qualifying_order: Option<String>,
+}
+
+/// What a refund of `order_id` does to the buyer's identity (`chain21.md`, "Reward
+/// lifecycle"): an agent that qualified by this order, refunded in full before completion when
+/// identity comes with payment, is a member again, placed like any member; anyone else keeps
+/// their place. `None` when nothing changes.
+pub fn revocation(
+    rules: &Rules,
+    buyer: &Qualification,
+    order_id: &str,
+    fully_refunded: bool,
+    completed: bool,
+) -> Option<Qualification> {
+    let qualified_by_it = buyer.identity == Identity::Agent && buyer.qualifying_order.as_deref() == Some(order_id);
+    let member = Qualification { identity: Identity::Member, fixed: false, fixed_leader: None, qualifying_order: None };
+    (qualified_by_it && revokes(rules, fully_refunded, completed)).then_some(member)
+}
+
 /// The ledger transaction of `steps` for the rewards of an order of `store`.
 pub fn transaction(store: &StoreId, rewards: &[StoredReward], steps: &[Step]) -> Transaction {
     let mut transaction = Transaction { entries: Vec::new() };
@@ -272,5 +345,43 @@ mod tests {
         assert!(matches!(check_withdrawal(-50, 100), Err(WithdrawalError::NotCovered { .. })));
         assert!(matches!(check_withdrawal(1_000, 99), Err(WithdrawalError::TooSmall { .. })));
         assert!(matches!(check_withdrawal(i64::MAX, WITHDRAWAL_MAX_FEN + 1), Err(WithdrawalError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn a_step_changes_a_reward_by_its_kind() {
+        let pending = reward("P", Kind::Direct, 1500, 5985, RewardState::Pending);
+        let void = Step { reward: 0, from: Bucket::Pending, to: Bucket::StorePayable, amount_fen: 985 };
+        assert_eq!(
+            void.change(&pending),
+            RewardChange { state: RewardState::Pending, amount_fen: 5000, voided_fen: 985, clawback_fen: 0 }
+        );
+        let available = reward("P", Kind::Direct, 1500, 5985, RewardState::Available);
+        let clawback = Step { reward: 0, from: Bucket::Available, to: Bucket::StorePayable, amount_fen: 985 };
+        assert_eq!(clawback.change(&available).clawback_fen, 985);
+        let freeze = Step { reward: 0, from: Bucket::Pending, to: Bucket::Frozen, amount_fen: 5985 };
+        assert_eq!(freeze.change(&pending).state, RewardState::Frozen);
+        assert_eq!(freeze.change(&pending).amount_fen, 5985);
+        let (voids, clawbacks) = voids_and_clawbacks(&[void, clawback]);
+        assert_eq!((voids, clawbacks), (vec![void], vec![clawback]));
+    }
+
+    #[test]
+    fn only_the_agent_that_qualified_by_the_refunded_order_is_revoked() {
+        let rules = Rules::preset("chain21").unwrap();
+        let agent = Qualification {
+            identity: Identity::Agent,
+            fixed: true,
+            fixed_leader: Some("P".into()),
+            qualifying_order: Some("o-1".into()),
+        };
+        let member =
+            Qualification { identity: Identity::Member, fixed: false, fixed_leader: None, qualifying_order: None };
+        assert_eq!(revocation(&rules, &agent, "o-1", true, false), Some(member.clone()));
+        assert_eq!(revocation(&rules, &agent, "o-2", true, false), None, "another order");
+        assert_eq!(revocation(&rules, &agent, "o-1", false, false), None, "a partial refund");
+        assert_eq!(revocation(&rules, &agent, "o-1", true, true), None, "after completion");
+        let partner = Qualification { identity: Identity::Partner, ..agent.clone() };
+        assert_eq!(revocation(&rules, &partner, "o-1", true, false), None, "a partner stays a partner");
+        assert_eq!(revocation(&rules, &member, "o-1", true, false), None);
     }
 }

@@ -2,13 +2,18 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use tandem_domain::auth::{OtpChallenge, OtpError, Phone, RateLimit, SessionToken, is_well_formed_code, issue_code};
+use tandem_domain::api::Problem;
+use tandem_domain::auth::{
+    GuessLimits, OtpError, Phone, RateLimit, SessionToken, check_sign_in, is_well_formed_code, issue_code,
+};
 use tandem_domain::crypto;
 use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
+use crate::store::auth as stored;
+use crate::store::d1::{D1, prepared};
 use crate::{body, config, db, session};
 
 const SESSION_DAYS: i64 = 30;
@@ -30,30 +35,19 @@ fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
     Phone::parse(raw).map_err(|e| ApiError::bad_request("phone", e.to_string()))
 }
 
-/// The client's address as Cloudflare reports it.
-fn client_address(req: &Request) -> String {
-    req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".to_owned())
+/// Who is asking, as a keyed hash of the client's address as Cloudflare reports it: codes and
+/// tries are counted per requester without keeping anyone's address.
+fn requester(env: &Env, req: &Request) -> Result<String, ApiError> {
+    let address = req.headers().get("cf-connecting-ip").ok().flatten().unwrap_or_else(|| "unknown".to_owned());
+    Ok(crypto::hmac_hex(&config::key(env, "LOOKUP_KEY")?, format!("requester|{address}").as_bytes()))
 }
 
 /// Counts one event against each limit in one batch and refuses when any is over.
 async fn count_against(env: &Env, now: Timestamp, limits: &[(String, RateLimit)]) -> Result<(), ApiError> {
     let db = db::database(env)?;
-    let mut statements = Vec::new();
-    for (key, limit) in limits {
-        statements.push(db::prepare(
-            &db,
-            "INSERT INTO rate_counters (key, window, count) VALUES (?1, ?2, 1)
-             ON CONFLICT (key, window) DO UPDATE SET count = count + 1 RETURNING count",
-            &[db::text(key), db::integer(limit.window(now))],
-        )?);
-    }
-    let results = db::batch(&db, statements).await?;
-    for ((_, limit), result) in limits.iter().zip(&results) {
-        #[derive(Deserialize)]
-        struct Count {
-            count: u32,
-        }
-        let count = db::rows::<Count>(result)?.first().map_or(0, |c| c.count);
+    let counters: Vec<(String, i64)> = limits.iter().map(|(key, limit)| (key.clone(), limit.window(now))).collect();
+    let counts = stored::count(&D1(&db), &counters).await.map_err(ApiError::internal)?;
+    for ((_, limit), count) in limits.iter().zip(counts) {
         // `allows` is asked about the events before this one.
         if !limit.allows(count.saturating_sub(1)) {
             let window_end = (limit.window(now) + 1) * limit.window_ms;
@@ -64,18 +58,22 @@ async fn count_against(env: &Env, now: Timestamp, limits: &[(String, RateLimit)]
 }
 
 /// `POST /api/auth/code`: sends a sign-in code (in development: logs it and keeps it for
-/// `/api/dev/otp`).
+/// `/api/dev/otp`). Codes are limited per phone and requester, per requester, and per phone
+/// in all; a requester's new code replaces only its own earlier one, so nobody else's request
+/// can void the code the owner of the phone was sent.
 pub async fn request_code(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
     let form: CodeRequest = body::parse_json(text)?;
     let phone = parse_phone(&form.phone)?;
     let now = config::now(env).await?;
     let lookup = phone.lookup_hash(&config::key(env, "LOOKUP_KEY")?);
+    let requester = requester(env, req)?;
     count_against(
         env,
         now,
         &[
-            (format!("otp:phone:{lookup}"), config::otp_phone_limit(env)),
-            (format!("otp:address:{}", client_address(req)), config::otp_address_limit(env)),
+            (format!("otp:phone:{lookup}:{requester}"), config::otp_phone_limit(env)),
+            (format!("otp:address:{requester}"), config::otp_address_limit(env)),
+            (format!("otp:phone:{lookup}"), config::otp_phone_total_limit(env)),
         ],
     )
     .await?;
@@ -83,18 +81,7 @@ pub async fn request_code(env: &Env, req: &Request, text: &str) -> Result<Respon
     let policy = config::otp_policy();
     let issued = issue_code(random, &phone, &config::key(env, "OTP_KEY")?, now, policy);
     let db = db::database(env)?;
-    let statement = db::prepare(
-        &db,
-        "INSERT INTO otp_codes (phone_hash, code_hash, expires_at, attempts, used, created_at) VALUES (?1, ?2, ?3, 0, 0, ?4)
-         ON CONFLICT (phone_hash) DO UPDATE SET code_hash = ?2, expires_at = ?3, attempts = 0, used = 0, created_at = ?4",
-        &[
-            db::text(&lookup),
-            db::text(&issued.challenge.code_hash),
-            db::integer(issued.challenge.expires_at.millis()),
-            db::integer(now.millis()),
-        ],
-    )?;
-    db::run(statement).await?;
+    stored::keep_code(&D1(&db), &lookup, &requester, &issued.challenge, now).await.map_err(ApiError::internal)?;
     if config::dev_mode(env) {
         worker::console_log!("sign-in code for {}: {}", phone.masked(), issued.code);
         let kv = env.kv("KV").map_err(ApiError::internal)?;
@@ -108,19 +95,6 @@ pub async fn request_code(env: &Env, req: &Request, text: &str) -> Result<Respon
     json_response(200, &json!({"sent": true, "expires_in_s": policy.ttl_minutes * 60}), "no-store")
 }
 
-#[derive(Deserialize)]
-struct MemberRow {
-    member_id: String,
-}
-
-#[derive(Deserialize)]
-struct ChallengeRow {
-    code_hash: String,
-    expires_at: i64,
-    attempts: u32,
-    used: u32,
-}
-
 /// `POST /api/auth/session`: checks the code, creates the member on first sign-in, starts a
 /// session and sets its cookie.
 pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
@@ -131,52 +105,35 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
     }
     let now = config::now(env).await?;
     let lookup = phone.lookup_hash(&config::key(env, "LOOKUP_KEY")?);
+    let requester = requester(env, req)?;
     let db = db::database(env)?;
-    let read = db::prepare(
-        &db,
-        "SELECT code_hash, expires_at, attempts, used FROM otp_codes WHERE phone_hash = ?1",
-        &[db::text(&lookup)],
-    )?;
-    let Some(row) = db::one::<ChallengeRow>(read).await? else {
-        return Err(ApiError::SignInRefused { reason: "no_code", attempts_left: None });
-    };
-    let challenge = OtpChallenge {
-        code_hash: row.code_hash,
-        expires_at: Timestamp(row.expires_at),
-        attempts: row.attempts,
-        used: row.used != 0,
-    };
-    let policy = config::otp_policy();
-    let (next, outcome) = challenge.attempt(&phone, &form.code, &config::key(env, "OTP_KEY")?, now, policy);
-    // Record the attempt only if nobody else did in between, so parallel guesses cannot share
-    // one attempt.
-    let record = db::prepare(
-        &db,
-        "UPDATE otp_codes SET attempts = ?2, used = ?3 WHERE phone_hash = ?1 AND attempts = ?4 AND used = 0",
-        &[
-            db::text(&lookup),
-            db::integer(i64::from(next.attempts)),
-            db::integer(i64::from(next.used)),
-            db::integer(i64::from(challenge.attempts)),
-        ],
-    )?;
-    if next != challenge {
-        let result = db::run(record).await?;
-        let changed = db::changes(&result);
-        if changed != 1 {
-            return Err(ApiError::SignInRefused { reason: "code_used", attempts_left: None });
-        }
+    let limits = GuessLimits::default();
+    let window = now.millis().div_euclid(limits.window_ms());
+    let read = stored::for_sign_in(
+        &D1(&db),
+        &lookup,
+        (&format!("signin:{lookup}:{requester}"), window),
+        (&format!("signin:{lookup}"), window),
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    if read.codes.is_empty() {
+        return Err(ApiError::refused(Problem::NoCode, "no code was sent to this phone; ask for one"));
     }
-    if let Err(error) = outcome {
-        let (reason, attempts_left) = match error {
-            OtpError::Expired => ("code_expired", None),
-            OtpError::TooManyAttempts => ("too_many_attempts", Some(0)),
-            OtpError::AlreadyUsed => ("code_used", None),
-            OtpError::Wrong { attempts_left } => ("wrong_code", Some(attempts_left)),
-            OtpError::Malformed => ("bad_code", None),
-        };
-        return Err(ApiError::SignInRefused { reason, attempts_left });
-    }
+    let challenges: Vec<_> = read.codes.iter().map(|(_, challenge)| challenge.clone()).collect();
+    let matched =
+        check_sign_in(&challenges, read.tries, limits, &phone, &form.code, &config::key(env, "OTP_KEY")?, now)
+            .map_err(|error| {
+                let problem = match error {
+                    OtpError::Expired => Problem::CodeExpired,
+                    OtpError::TooManyAttempts => Problem::TooManyAttempts { attempts_left: 0 },
+                    OtpError::AlreadyUsed => Problem::CodeUsed,
+                    OtpError::Wrong { attempts_left } => Problem::WrongCode { attempts_left },
+                    OtpError::Malformed => Problem::BadCode,
+                };
+                ApiError::refused(problem, error.to_string())
+            })?;
+    let code_owner = &read.codes[matched].0;
 
     let member_id = format!("m-{}", crypto::hex(&config::random_bytes::<8>()?));
     let sealed =
@@ -184,34 +141,33 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
             .ok_or_else(|| ApiError::internal("could not seal a phone number"))?;
     let token = SessionToken::from_random(config::random_bytes::<16>()?);
     let expires_at = now.plus_days(SESSION_DAYS);
-    let create_member = db::prepare(
-        &db,
-        "INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (phone_hash) DO NOTHING",
-        &[db::text(&member_id), db::text(&lookup), db::text(&sealed), db::integer(now.millis())],
-    )?;
-    let create_session = db::prepare(
-        &db,
-        "INSERT INTO sessions (token_hash, member_id, created_at, expires_at)
-         SELECT ?1, id, ?2, ?3 FROM members WHERE phone_hash = ?4 RETURNING member_id",
-        &[
-            db::text(&token.stored_hash()),
-            db::integer(now.millis()),
-            db::integer(expires_at.millis()),
-            db::text(&lookup),
-        ],
-    )?;
-    let mut statements = vec![create_member, create_session];
-    statements.extend(super::chain::sign_in_statements(&db, req, &lookup, now)?);
+    let store_statements = [
+        stored::use_code(&lookup, code_owner),
+        stored::ensure_member(&member_id, &lookup, &sealed, now),
+        stored::create_session(&token.stored_hash(), &lookup, now, expires_at),
+    ];
+    let mut statements =
+        store_statements.iter().map(|s| prepared(&db, s)).collect::<Result<Vec<_>, _>>().map_err(ApiError::internal)?;
+    statements.extend(super::chain::sign_in_statements(&db, &lookup, now)?);
     let merges = super::cart::merge_statements(&db, req, &lookup, now)?;
     let had_anonymous_cart = !merges.is_empty();
     statements.extend(merges);
-    let results = db::batch(&db, statements).await?;
+    // The code is marked used in this same batch, guarded: a second sign-in with it fails whole.
+    let Some(results) = db::guarded_batch(&db, statements).await? else {
+        return Err(ApiError::refused(Problem::CodeUsed, OtpError::AlreadyUsed.to_string()));
+    };
     let member = results
-        .get(1)
-        .map(db::rows::<MemberRow>)
+        .get(2)
+        .map(db::rows::<stored::SessionMember>)
         .transpose()?
         .and_then(|rows| rows.into_iter().next())
         .ok_or_else(|| ApiError::internal("the session was not created"))?;
+    if let Some(code) = super::chain::invite_cookie(req) {
+        // A binding that cannot be made now (the network busy) does not fail the sign-in.
+        if let Err(error) = crate::chain::bind_member(&db, &member.member_id, &code, now).await {
+            worker::console_warn!("binding at sign-in failed: {error:?}");
+        }
+    }
     super::behaviour::merge_visitor(env, req, &member.member_id, now).await?;
     let mut response =
         json_response(200, &json!({"member": {"id": member.member_id, "phone": phone.masked()}}), "no-store")?;
@@ -250,12 +206,7 @@ pub async fn sign_out(env: &Env, req: &Request) -> Result<Response, ApiError> {
     let token = session::token(req).ok_or(ApiError::Unauthenticated)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let statement = db::prepare(
-        &db,
-        "UPDATE sessions SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
-        &[db::text(&token.stored_hash()), db::integer(now.millis())],
-    )?;
-    db::run(statement).await?;
+    stored::revoke_session(&D1(&db), &token.stored_hash(), now).await.map_err(ApiError::internal)?;
     let mut response = json_response(200, &json!({"signed_out": true}), "no-store")?;
     response
         .headers_mut()

@@ -7,6 +7,7 @@
 //! when another batch for the same person got there first.
 
 use std::collections::{BTreeSet, HashMap};
+use tandem_domain::api::Problem;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -232,11 +233,11 @@ pub async fn post_device_events(env: &Env, req: &Request, text: &str) -> Result<
 }
 
 fn device_refused() -> ApiError {
-    ApiError::refused(401, "device_key_required", "send the store device's key as Authorization: Bearer …")
+    ApiError::refused(Problem::DeviceKeyRequired, "send the store device's key as Authorization: Bearer …")
 }
 
 fn consent_required() -> ApiError {
-    ApiError::conflict("consent_required", "the person has not agreed to their behaviour being recorded")
+    ApiError::refused(Problem::ConsentRequired, "the person has not agreed to their behaviour being recorded")
 }
 
 #[derive(Deserialize)]
@@ -370,7 +371,7 @@ pub async fn ingest(
             return Ok(Ingested { accepted, duplicates });
         }
     }
-    Err(ApiError::conflict("busy", "the profile is being updated by another request; try again"))
+    Err(ApiError::refused(Problem::Busy, "the profile is being updated by another request; try again"))
 }
 
 fn insert_event(db: &D1Database, subject: &str, event: &Event, source: &str) -> Result<D1PreparedStatement, ApiError> {
@@ -483,7 +484,7 @@ pub async fn mute_tag(env: &Env, req: &Request, tag: &str) -> Result<Response, A
             return json_response(200, &json!({"muted": tag}), "no-store");
         }
     }
-    Err(ApiError::conflict("busy", "the profile is being updated by another request; try again"))
+    Err(ApiError::refused(Problem::Busy, "the profile is being updated by another request; try again"))
 }
 
 /// A path segment as sent (`category%3Ababy`) decoded by the platform's decodeURIComponent;
@@ -639,7 +640,7 @@ async fn store_manager(env: &Env, req: &Request, store: &str) -> Result<StoreId,
     let (_, access) = session::caller_with_access(env, req).await?;
     let (store_id, right) = session::require_store(&access, store)?;
     if right != tandem_domain::access::StoreRight::Manage {
-        return Err(ApiError::refused(403, "owner_only", "only the store's owner manages devices"));
+        return Err(ApiError::refused(Problem::OwnerOnly, "only the store's owner manages devices"));
     }
     Ok(store_id)
 }
@@ -806,5 +807,5 @@ async fn rebuild_profile(db: &D1Database, key: &str, muted: BTreeSet<String>, no
             return Ok(());
         }
     }
-    Err(ApiError::conflict("busy", "the profile is being updated by another request; try again"))
+    Err(ApiError::refused(Problem::Busy, "the profile is being updated by another request; try again"))
 }

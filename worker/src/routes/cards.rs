@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::behaviour::{Event, EventId, What};
 use tandem_domain::card::{
     self, CardForm, CardView, Featured, PageMeta, Role, StoreRef, Visit, VisitKind, well_formed_code,
@@ -335,6 +336,7 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     let mut writes: Vec<D1PreparedStatement> = Vec::new();
     let mut cookies: Vec<String> = visitor.new_cookie.iter().cloned().collect();
     let mut attributed = false;
+    let mut bind_to: Option<String> = None;
     if !own_card {
         writes.push(db::prepare(
             &db,
@@ -364,9 +366,7 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
         }
         if owner.member.is_some() {
             match &visitor.subject {
-                Some(Subject::Member(member)) => {
-                    writes.extend(chain::bind_statements(&db, "?1", &db::text(member), &owner.code, now)?);
-                }
+                Some(Subject::Member(member)) => bind_to = Some(member.clone()),
                 _ => cookies.push(format!(
                     "{REF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
                     owner.code,
@@ -378,6 +378,9 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     if !writes.is_empty() {
         db::batch(&db, writes).await?;
     }
+    if let Some(member) = bind_to {
+        chain::bind_member(&db, &member, &owner.code, now).await?;
+    }
     let mut checked_in = false;
     if let (VisitKind::Door, Some(subject), Some(store)) = (kind, &visitor.subject, &owner.store) {
         let store = StoreId::parse(store).map_err(ApiError::internal)?;
@@ -387,7 +390,7 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
         match behaviour::ingest(env, subject, &[event], &format!("door:{store}"), now).await {
             Ok(ingested) => checked_in = ingested.accepted == 1,
             // Not remembered without consent: the visit above is all that is kept.
-            Err(ApiError::Refused { error: "consent_required", .. }) => {}
+            Err(ApiError::Refused { problem: Problem::ConsentRequired, .. }) => {}
             Err(other) => return Err(other),
         }
     }

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::auth::Phone;
 use tandem_domain::chain21::engine::Bucket;
 use tandem_domain::chain21::{poster, rewards, settle};
@@ -12,7 +13,8 @@ use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
-use crate::{body, chain, config, db, ledger, session};
+use crate::store::{d1, ledger};
+use crate::{body, chain, config, db, session};
 
 /// The cookie that remembers an invite code opened before signing in.
 pub const REF_COOKIE: &str = "tandem_ref";
@@ -46,7 +48,7 @@ pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Respons
     let (meta, land, owner) = super::cards::invite_meta(env, req, code).await?;
     let land = land.unwrap_or_else(|| "/".to_owned());
     if let Ok(caller) = session::caller(env, req).await {
-        db::batch(&db, chain::bind_statements(&db, "?1", &db::text(&caller.member_id), code, now)?).await?;
+        chain::bind_member(&db, &caller.member_id, code, now).await?;
         super::cards::invite_opened(env, owner.as_ref(), &format!("m:{}", caller.member_id), now).await?;
         return super::cards::page(env, req, &meta, Some(&land), &[]).await;
     }
@@ -69,16 +71,20 @@ pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Respons
     super::cards::page(env, req, &meta, Some(&land), &cookies).await
 }
 
-/// The statements sign-in adds to its batch: a place in the network for the member of phone
-/// hash `lookup`, and the binding an invite link left in the cookie.
+/// The invite code an invite link left in the cookie, to bind the member to once signed in.
+pub fn invite_cookie(req: &Request) -> Option<String> {
+    session::cookie(req, REF_COOKIE).filter(|c| well_formed_code(c))
+}
+
+/// The statement sign-in adds to its batch: a place in the network for the member of phone
+/// hash `lookup`.
 pub fn sign_in_statements(
     db: &worker::D1Database,
-    req: &Request,
     lookup: &str,
     now: tandem_domain::time::Timestamp,
 ) -> Result<Vec<worker::D1PreparedStatement>, ApiError> {
     let member_sql = "(SELECT id FROM members WHERE phone_hash = ?1)";
-    let mut statements = vec![db::prepare(
+    let statements = vec![db::prepare(
         db,
         &format!(
             "INSERT INTO chain_members (member_id, invite_code, joined_at) SELECT {member_sql}, ?2, ?3
@@ -86,9 +92,6 @@ pub fn sign_in_statements(
         ),
         &[db::text(lookup), db::text(&chain::new_invite_code()?), db::integer(now.millis())],
     )?];
-    if let Some(code) = session::cookie(req, REF_COOKIE).filter(|c| well_formed_code(c)) {
-        statements.extend(chain::bind_statements(db, member_sql, &db::text(lookup), &code, now)?);
-    }
     Ok(statements)
 }
 
@@ -416,7 +419,7 @@ pub async fn request_withdrawal(env: &Env, req: &Request, text: &str) -> Result<
     }
     let available = balances(&db::nth(&results, 1)?, member)["available_fen"].as_i64().unwrap_or(0);
     settle::check_withdrawal(available, form.amount_fen).map_err(|e| match e {
-        settle::WithdrawalError::NotCovered { .. } => ApiError::conflict("insufficient_balance", e.to_string()),
+        settle::WithdrawalError::NotCovered { .. } => ApiError::refused(Problem::InsufficientBalance, e.to_string()),
         _ => ApiError::bad_request("amount_fen", e.to_string()),
     })?;
     let id = config::new_id("w")?;
@@ -438,21 +441,16 @@ pub async fn request_withdrawal(env: &Env, req: &Request, text: &str) -> Result<
         ],
     )?];
     let transaction = settle::withdrawal_transaction(member, Bucket::Available, Bucket::Withdrawing, form.amount_fen);
-    writes.extend(ledger::post(
+    writes.extend(d1::prepared_all(
         &db,
-        &format!("t-{id}"),
-        "withdrawal",
-        &format!("withdrawal:{id}"),
-        None,
-        now,
-        &transaction,
+        &ledger::post(&format!("t-{id}"), "withdrawal", &format!("withdrawal:{id}"), None, now, &transaction)?,
     )?);
     if db::guarded_batch(&db, writes).await?.is_none() {
         // The same key won meanwhile, or the balance no longer covers it.
         if let Some(done) = db::one::<WithdrawalRow>(existing(&db)?).await? {
             return json_response(200, &json!({"withdrawal": done}), "no-store");
         }
-        return Err(ApiError::conflict("insufficient_balance", "the available balance changed meanwhile"));
+        return Err(ApiError::refused(Problem::InsufficientBalance, "the available balance changed meanwhile"));
     }
     let created =
         db::one::<WithdrawalRow>(existing(&db)?).await?.ok_or_else(|| ApiError::internal("lost withdrawal"))?;

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::checkout::Address;
 use tandem_domain::fulfilment::{PickupCode, Shipment};
 use tandem_domain::money::Fen;
@@ -15,11 +16,13 @@ use worker::{D1Database, Env, Request, Response};
 
 use super::json_response;
 use super::lifecycle::refund_writes;
-use super::orders::{Scope, event, load, page_params};
+use super::orders::{Scope, load, page_params};
 use crate::error::ApiError;
-use crate::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
 use crate::rewards::{self, OrderRewards};
 use crate::session::{caller_with_access, require_operator, require_store, require_supplier};
+use crate::store::d1;
+use crate::store::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
+use crate::store::orders::{self, Also};
 use crate::{body, config, db};
 
 #[derive(Deserialize)]
@@ -79,7 +82,7 @@ pub async fn verify_pickup(env: &Env, req: &Request, store: &str, text: &str) ->
         &[db::text(store.as_str()), db::text(code.as_str())],
     )?;
     let order = db::one::<MoneyOrder>(read).await?.ok_or(ApiError::NotFound { resource: "pickup" })?;
-    let order = move_order(&db, &order, OrderEvent::PickUp, "store", None, now).await?;
+    let order = move_order(&db, &order, OrderEvent::PickUp, "store", None, config::order_policy(env), now).await?;
     json_response(200, &json!({"order": order_view(&db, &Scope::Store(store.as_str()), &order.id).await?}), "no-store")
 }
 
@@ -91,27 +94,19 @@ async fn move_order(
     order_event: OrderEvent,
     actor: &str,
     note: Option<&str>,
+    policy: tandem_domain::order::OrderPolicy,
     now: Timestamp,
 ) -> Result<MoneyOrder, ApiError> {
     let machine = order.machine()?;
     let next = machine
-        .apply(order_event, now, tandem_domain::order::OrderPolicy::default())
-        .map_err(|e| ApiError::conflict("illegal_transition", e.to_string()))?;
+        .apply(order_event, now, policy)
+        .map_err(|e| ApiError::refused(Problem::IllegalTransition, e.to_string()))?;
     let writes = vec![
-        db::prepare(
-            db,
-            "UPDATE orders SET state = CASE WHEN state = ?2 THEN ?3 END, handed_over_at = ?4 WHERE id = ?1",
-            &[
-                db::text(&order.id),
-                db::text(machine.state.code()),
-                db::text(next.state.code()),
-                next.handed_over_at.map_or(worker::wasm_bindgen::JsValue::NULL, |at| db::integer(at.millis())),
-            ],
-        )?,
-        event(db, &order.id, order_event.code(), next.state, actor, note, now)?,
+        d1::prepared(db, &orders::moved(&order.id, machine.state, &next, &Also::default()))?,
+        d1::prepared(db, &orders::event(&order.id, order_event.code(), next.state, actor, note, now))?,
     ];
     if db::guarded_batch(db, writes).await?.is_none() {
-        return Err(ApiError::conflict("illegal_transition", "the order changed meanwhile"));
+        return Err(ApiError::refused(Problem::IllegalTransition, "the order changed meanwhile"));
     }
     Ok(MoneyOrder {
         state: next.state.code().to_owned(),
@@ -125,12 +120,10 @@ async fn order_view(db: &D1Database, scope: &Scope<'_>, id: &str) -> Result<tand
 }
 
 /// An order of the scope (store or shipping supplier), with its lines, or 404.
-async fn scoped_order(
-    db: &D1Database,
-    column: &str,
-    owner: &str,
-    id: &str,
-) -> Result<(MoneyOrder, Vec<MoneyLine>, Option<OrderRewards>), ApiError> {
+/// An order of `owner`'s, its lines, the provider of the payment that paid it, and its rewards.
+type ScopedOrder = (MoneyOrder, Vec<MoneyLine>, Option<String>, Option<OrderRewards>);
+
+async fn scoped_order(db: &D1Database, column: &str, owner: &str, id: &str) -> Result<ScopedOrder, ApiError> {
     let mut reads = vec![
         db::prepare(
             db,
@@ -138,11 +131,13 @@ async fn scoped_order(
             &[db::text(id), db::text(owner)],
         )?,
         db::prepare(db, &format!("SELECT {MONEY_LINE_COLUMNS} FROM order_lines WHERE order_id = ?1"), &[db::text(id)])?,
+        crate::store::d1::prepared(db, &crate::store::payments::provider_of_order(id)).map_err(ApiError::internal)?,
     ];
     reads.extend(rewards::order_reads(db, id)?);
     let results = db::batch(db, reads).await?;
     let order = db::first::<MoneyOrder>(&results, 0)?.ok_or(ApiError::NotFound { resource: "order" })?;
-    Ok((order, db::nth(&results, 1)?, OrderRewards::from_results(&results, 2)?))
+    let provider = db::first::<crate::store::payments::ProviderRow>(&results, 2)?.map(|p| p.provider);
+    Ok((order, db::nth(&results, 1)?, provider, OrderRewards::from_results(&results, 3)?))
 }
 
 /// `GET /api/supplier/{id}/orders`: the supplier's delivery orders with their addresses.
@@ -193,28 +188,26 @@ pub async fn ship(env: &Env, req: &Request, supplier: &str, id: &str, text: &str
     let supplier = require_supplier(&access, supplier)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let (order, _, _) = scoped_order(&db, "shipper_id", supplier.as_str(), id).await?;
+    let (order, _, _, _) = scoped_order(&db, "shipper_id", supplier.as_str(), id).await?;
     let machine = order.machine()?;
     let next = machine
         .apply(OrderEvent::Ship, now, config::order_policy(env))
-        .map_err(|e| ApiError::conflict("illegal_transition", e.to_string()))?;
+        .map_err(|e| ApiError::refused(Problem::IllegalTransition, e.to_string()))?;
     let note = format!("{} {}", form.carrier.trim(), form.tracking_no);
     let writes = vec![
-        db::prepare(
+        d1::prepared(
             &db,
-            "UPDATE orders SET state = CASE WHEN state = ?2 THEN ?3 END, carrier = ?4, tracking_no = ?5 WHERE id = ?1",
-            &[
-                db::text(id),
-                db::text(machine.state.code()),
-                db::text(next.state.code()),
-                db::text(form.carrier.trim()),
-                db::text(&form.tracking_no),
-            ],
+            &orders::moved(
+                id,
+                machine.state,
+                &next,
+                &Also { shipped: Some((form.carrier.trim(), &form.tracking_no)), ..Also::default() },
+            ),
         )?,
-        event(&db, id, "ship", next.state, "supplier", Some(&note), now)?,
+        d1::prepared(&db, &orders::event(id, "ship", next.state, "supplier", Some(&note), now))?,
     ];
     if db::guarded_batch(&db, writes).await?.is_none() {
-        return Err(ApiError::conflict("illegal_transition", "the order changed meanwhile"));
+        return Err(ApiError::refused(Problem::IllegalTransition, "the order changed meanwhile"));
     }
     json_response(200, &json!({"order": order_view(&db, &Scope::Shipper(supplier.as_str()), id).await?}), "no-store")
 }
@@ -246,7 +239,7 @@ pub async fn decide_refund(
     };
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let (order, lines, order_rewards) = scoped_order(&db, column, &owner, id).await?;
+    let (order, lines, provider, order_rewards) = scoped_order(&db, column, &owner, id).await?;
     // A pickup order's refunds are the store's to decide, a delivery order's the supplier's.
     if column == "store_id" && order.shipper_id.is_some() {
         return Err(ApiError::NotFound { resource: "order" });
@@ -255,7 +248,7 @@ pub async fn decide_refund(
         db::prepare(&db, "SELECT id FROM refunds WHERE order_id = ?1 AND status = 'requested'", &[db::text(id)])?;
     let refund = db::one::<Open>(open)
         .await?
-        .ok_or_else(|| ApiError::conflict("no_open_refund", "no refund is waiting for a decision"))?;
+        .ok_or_else(|| ApiError::refused(Problem::NoOpenRefund, "no refund is waiting for a decision"))?;
     let writes = if form.approve {
         let amount = form.amount.unwrap_or_else(|| order.refundable().remainder());
         let whole = order.refundable().check(amount).map_err(|e| ApiError::bad_request("amount", e.to_string()))?;
@@ -270,12 +263,15 @@ pub async fn decide_refund(
             &order,
             &lines,
             order_rewards.as_ref(),
-            "dev",
+            provider
+                .as_deref()
+                .ok_or_else(|| ApiError::internal(format!("paid order {id} has no succeeded payment")))?,
             &refund.id,
             amount,
             whole,
             false,
             actor,
+            config::order_policy(env),
             now,
         )?);
         writes
@@ -283,23 +279,19 @@ pub async fn decide_refund(
         let machine = order.machine()?;
         let next = machine
             .apply(OrderEvent::RejectRefund, now, config::order_policy(env))
-            .map_err(|e| ApiError::conflict("illegal_transition", e.to_string()))?;
+            .map_err(|e| ApiError::refused(Problem::IllegalTransition, e.to_string()))?;
         vec![
             db::prepare(
                 &db,
                 "UPDATE refunds SET status = CASE WHEN status = 'requested' THEN 'rejected' END, decided_at = ?2 WHERE id = ?1",
                 &[db::text(&refund.id), db::integer(now.millis())],
             )?,
-            db::prepare(
-                &db,
-                "UPDATE orders SET state = CASE WHEN state = 'refund_requested' THEN ?2 END, state_before_refund = NULL WHERE id = ?1",
-                &[db::text(id), db::text(next.state.code())],
-            )?,
-            event(&db, id, "reject_refund", next.state, actor, None, now)?,
+            d1::prepared(&db, &orders::moved(id, machine.state, &next, &Also::default()))?,
+            d1::prepared(&db, &orders::event(id, "reject_refund", next.state, actor, None, now))?,
         ]
     };
     if db::guarded_batch(&db, writes).await?.is_none() {
-        return Err(ApiError::conflict("illegal_transition", "the order changed meanwhile"));
+        return Err(ApiError::refused(Problem::IllegalTransition, "the order changed meanwhile"));
     }
     let scope = if column == "store_id" { Scope::Store(&owner) } else { Scope::Shipper(&owner) };
     json_response(200, &json!({"order": order_view(&db, &scope, id).await?}), "no-store")
@@ -412,12 +404,12 @@ pub async fn confirm_received(env: &Env, req: &Request, id: &str) -> Result<Resp
     )?;
     let order = db::one::<MoneyOrder>(read).await?.ok_or(ApiError::NotFound { resource: "order" })?;
     if order.state != OrderState::Shipped.code() {
-        return Err(ApiError::conflict(
-            "illegal_transition",
+        return Err(ApiError::refused(
+            Problem::IllegalTransition,
             format!("an order in state {} cannot be received", order.state),
         ));
     }
-    move_order(&db, &order, OrderEvent::Deliver, "shopper", None, now).await?;
+    move_order(&db, &order, OrderEvent::Deliver, "shopper", None, config::order_policy(env), now).await?;
     json_response(200, &json!({"order": order_view(&db, &Scope::Member(&caller.member_id), id).await?}), "no-store")
 }
 
@@ -447,7 +439,7 @@ pub async fn set_warehouse_stock(env: &Env, req: &Request, supplier: &str, text:
         &[db::text(supplier.as_str()), db::text(form.sku_id.as_str()), db::integer(form.on_hand)],
     )?;
     let Some(results) = db::guarded_batch(&db, vec![statement]).await? else {
-        return Err(ApiError::conflict("stock_held", "more units than that are held by unpaid checkouts"));
+        return Err(ApiError::refused(Problem::StockHeld, "more units than that are held by unpaid checkouts"));
     };
     let changed = results.first().map_or(0, db::changes);
     if changed == 0 {

@@ -4,19 +4,22 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::ledger as money;
 use tandem_domain::money::Fen;
-use tandem_domain::order::{OrderEvent, OrderState};
+use tandem_domain::order::{OrderEvent, OrderPolicy, OrderState};
 use tandem_domain::refund::{self, RefundAmount};
 use tandem_domain::time::Timestamp;
 use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
 
 use super::json_response;
-use super::orders::{event, own_order};
+use super::orders::own_order;
 use crate::error::ApiError;
-use crate::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
 use crate::rewards::{self, OrderRewards};
-use crate::{body, config, db, ledger, session};
+use crate::store::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
+use crate::store::orders::{self, Also};
+use crate::store::{d1, ledger};
+use crate::{body, config, db, session};
 
 #[derive(Deserialize)]
 struct IdRow {
@@ -30,10 +33,15 @@ async fn release_checkout(
     checkout_id: &str,
     event_name: &str,
     actor: &str,
+    policy: OrderPolicy,
     now: Timestamp,
 ) -> Result<bool, ApiError> {
     let reads = vec![
-        db::prepare(db, "SELECT id FROM orders WHERE checkout_id = ?1 ORDER BY id", &[db::text(checkout_id)])?,
+        db::prepare(
+            db,
+            &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE checkout_id = ?1 ORDER BY id"),
+            &[db::text(checkout_id)],
+        )?,
         db::prepare(
             db,
             &format!(
@@ -43,7 +51,7 @@ async fn release_checkout(
         )?,
     ];
     let results = db::batch(db, reads).await?;
-    let orders: Vec<IdRow> = db::nth(&results, 0)?;
+    let orders: Vec<MoneyOrder> = db::nth(&results, 0)?;
     let lines: Vec<MoneyLine> = db::nth(&results, 1)?;
     let mut writes = vec![
         db::prepare(
@@ -51,15 +59,14 @@ async fn release_checkout(
             "UPDATE checkouts SET state = CASE WHEN state = 'awaiting_payment' THEN 'cancelled' END, closed_at = ?2 WHERE id = ?1",
             &[db::text(checkout_id), db::integer(now.millis())],
         )?,
-        db::prepare(
-            db,
-            "UPDATE orders SET state = CASE WHEN state = 'awaiting_payment' THEN 'cancelled' END WHERE checkout_id = ?1",
-            &[db::text(checkout_id)],
-        )?,
-        ledger::release(db, &ledger::moves_of(&lines, None))?,
+        d1::prepared(db, &ledger::release(&ledger::moves_of(&lines, None))?)?,
     ];
     for order in &orders {
-        writes.push(event(db, &order.id, event_name, OrderState::Cancelled, actor, None, now)?);
+        let machine = order.machine()?;
+        // An order of the checkout that moved on (paid meanwhile) refuses the whole release.
+        let Ok(cancelled) = machine.apply(OrderEvent::Cancel, now, policy) else { return Ok(false) };
+        writes.push(d1::prepared(db, &orders::moved(&order.id, machine.state, &cancelled, &Also::default()))?);
+        writes.push(d1::prepared(db, &orders::event(&order.id, event_name, cancelled.state, actor, None, now))?);
     }
     Ok(db::guarded_batch(db, writes).await?.is_some())
 }
@@ -70,15 +77,15 @@ pub async fn cancel(env: &Env, req: &Request, id: &str) -> Result<Response, ApiE
     let caller = session::caller(env, req).await?;
     let order = own_order(env, &caller, id).await?;
     if order.state != OrderState::AwaitingPayment {
-        return Err(ApiError::conflict(
-            "order_not_cancellable",
+        return Err(ApiError::refused(
+            Problem::OrderNotCancellable,
             format!("an order in state {} cannot be cancelled; ask for a refund instead", order.state.code()),
         ));
     }
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    if !release_checkout(&db, &order.checkout_id, "cancel", "shopper", now).await? {
-        return Err(ApiError::conflict("order_not_cancellable", "the order was paid or cancelled meanwhile"));
+    if !release_checkout(&db, &order.checkout_id, "cancel", "shopper", config::order_policy(env), now).await? {
+        return Err(ApiError::refused(Problem::OrderNotCancellable, "the order was paid or cancelled meanwhile"));
     }
     let order = own_order(env, &caller, id).await?;
     json_response(200, &json!({"order": order}), "no-store")
@@ -91,27 +98,20 @@ struct RefundRequest {
 }
 
 /// An order with its lines, the provider that took its payment, and its rewards.
-type ReadOrder = (MoneyOrder, Vec<MoneyLine>, String, Option<OrderRewards>);
+/// An order, its lines, the provider of the payment that paid it (none before it is paid) and
+/// its rewards.
+type ReadOrder = (MoneyOrder, Vec<MoneyLine>, Option<String>, Option<OrderRewards>);
 
 async fn read_order(db: &D1Database, id: &str) -> Result<ReadOrder, ApiError> {
-    #[derive(Deserialize)]
-    struct Provider {
-        provider: String,
-    }
     let mut reads = vec![
         db::prepare(db, &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE id = ?1"), &[db::text(id)])?,
         db::prepare(db, &format!("SELECT {MONEY_LINE_COLUMNS} FROM order_lines WHERE order_id = ?1"), &[db::text(id)])?,
-        db::prepare(
-            db,
-            "SELECT p.provider FROM payments p JOIN orders o ON o.checkout_id = p.checkout_id
-             WHERE o.id = ?1 AND p.status = 'succeeded'",
-            &[db::text(id)],
-        )?,
+        crate::store::d1::prepared(db, &crate::store::payments::provider_of_order(id)).map_err(ApiError::internal)?,
     ];
     reads.extend(rewards::order_reads(db, id)?);
     let results = db::batch(db, reads).await?;
     let order = db::first::<MoneyOrder>(&results, 0)?.ok_or(ApiError::NotFound { resource: "order" })?;
-    let provider = db::first::<Provider>(&results, 2)?.map_or_else(|| "dev".to_owned(), |p| p.provider);
+    let provider = db::first::<crate::store::payments::ProviderRow>(&results, 2)?.map(|p| p.provider);
     Ok((order, db::nth(&results, 1)?, provider, OrderRewards::from_results(&results, 3)?))
 }
 
@@ -130,12 +130,13 @@ pub fn refund_writes(
     whole: bool,
     restock: bool,
     actor: &str,
+    policy: OrderPolicy,
     now: Timestamp,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
     let machine = order.machine()?;
     let refunded = machine
-        .apply(OrderEvent::Refund { whole }, now, config_policy())
-        .map_err(|e| ApiError::conflict("illegal_transition", e.to_string()))?;
+        .apply(OrderEvent::Refund { whole }, now, policy)
+        .map_err(|e| ApiError::refused(Problem::IllegalTransition, e.to_string()))?;
     let transaction = money::refund(
         &order.money(provider, lines)?,
         Fen(order.refunded_goods_fen),
@@ -144,27 +145,18 @@ pub fn refund_writes(
         amount.shipping_fen,
     )
     .map_err(|e| ApiError::bad_request("goods_fen", e.to_string()))?;
-    let mut writes = vec![db::prepare(
+    let also = Also { refunded: Some((amount.goods_fen, amount.shipping_fen)), ..Also::default() };
+    let mut writes = vec![d1::prepared(db, &orders::moved(&order.id, machine.state, &refunded, &also))?];
+    writes.extend(d1::prepared_all(
         db,
-        "UPDATE orders SET state = CASE WHEN state = ?2 THEN ?3 END, state_before_refund = NULL,
-                refunded_goods_fen = refunded_goods_fen + ?4, refunded_shipping_fen = refunded_shipping_fen + ?5
-         WHERE id = ?1",
-        &[
-            db::text(&order.id),
-            db::text(machine.state.code()),
-            db::text(refunded.state.code()),
-            db::integer(amount.goods_fen.get()),
-            db::integer(amount.shipping_fen.get()),
-        ],
-    )?];
-    writes.extend(ledger::post(
-        db,
-        &format!("t-{refund_id}"),
-        "refund",
-        &format!("refund:{refund_id}"),
-        Some(&order.id),
-        now,
-        &transaction,
+        &ledger::post(
+            &format!("t-{refund_id}"),
+            "refund",
+            &format!("refund:{refund_id}"),
+            Some(&order.id),
+            now,
+            &transaction,
+        )?,
     )?);
     if let Some(order_rewards) = order_rewards {
         let left_fen = order.goods_fen - order.refunded_goods_fen - amount.goods_fen.get();
@@ -172,15 +164,11 @@ pub fn refund_writes(
         writes.extend(order_rewards.refund_writes(db, refund_id, order.goods_fen, left_fen, completed, now)?);
     }
     if restock {
-        writes.push(ledger::restock(db, &ledger::moves_of(lines, Some(&order.id)))?);
+        writes.push(d1::prepared(db, &ledger::restock(&ledger::moves_of(lines, Some(&order.id)))?)?);
     }
     let note = format!("{} fen", amount.goods_fen.get() + amount.shipping_fen.get());
-    writes.push(event(db, &order.id, "refund", refunded.state, actor, Some(&note), now)?);
+    writes.push(d1::prepared(db, &orders::event(&order.id, "refund", refunded.state, actor, Some(&note), now))?);
     Ok(writes)
-}
-
-fn config_policy() -> tandem_domain::order::OrderPolicy {
-    tandem_domain::order::OrderPolicy::default()
 }
 
 /// `POST /api/orders/{id}/refund`: the shopper asks for a refund. Before hand-over it is paid
@@ -200,15 +188,19 @@ pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> R
     let machine = order.machine()?;
     let requested = machine
         .apply(OrderEvent::RequestRefund, now, config::order_policy(env))
-        .map_err(|e| ApiError::conflict("refund_not_allowed", e.to_string()))?;
+        .map_err(|e| ApiError::refused(Problem::RefundNotAllowed, e.to_string()))?;
     let refund_id = config::new_id("r")?;
     let automatic = refund::is_automatic(machine.state);
+    let in_request = MoneyOrder {
+        state: OrderState::RefundRequested.code().to_owned(),
+        state_before_refund: Some(machine.state.code().to_owned()),
+        ..order
+    };
+    // An automatic refund returns everything left, decided once for the refund row and its
+    // postings alike.
+    let amount = automatic.then(|| in_request.refundable().remainder());
     let mut writes = vec![
-        db::prepare(
-            &db,
-            "UPDATE orders SET state = CASE WHEN state = ?2 THEN 'refund_requested' END, state_before_refund = ?2 WHERE id = ?1",
-            &[db::text(id), db::text(machine.state.code())],
-        )?,
+        d1::prepared(&db, &orders::moved(id, machine.state, &requested, &Also::default()))?,
         db::prepare(
             &db,
             "INSERT INTO refunds (id, order_id, status, reason, goods_fen, shipping_fen, requested_at, decided_at)
@@ -218,21 +210,27 @@ pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> R
                 db::text(id),
                 db::text(if automatic { "approved" } else { "requested" }),
                 db::text(reason),
-                db::integer(if automatic { order.goods_fen - order.refunded_goods_fen } else { 0 }),
-                db::integer(if automatic { order.shipping_fen - order.refunded_shipping_fen } else { 0 }),
+                db::integer(amount.map_or(0, |a| a.goods_fen.get())),
+                db::integer(amount.map_or(0, |a| a.shipping_fen.get())),
                 db::integer(now.millis()),
                 if automatic { db::integer(now.millis()) } else { worker::wasm_bindgen::JsValue::NULL },
             ],
         )?,
-        event(&db, id, "request_refund", requested.state, "shopper", Some(reason).filter(|r| !r.is_empty()), now)?,
+        d1::prepared(
+            &db,
+            &orders::event(
+                id,
+                "request_refund",
+                requested.state,
+                "shopper",
+                Some(reason).filter(|r| !r.is_empty()),
+                now,
+            ),
+        )?,
     ];
-    if automatic {
-        let in_request = MoneyOrder {
-            state: OrderState::RefundRequested.code().to_owned(),
-            state_before_refund: Some(machine.state.code().to_owned()),
-            ..order
-        };
-        let amount = in_request.refundable().remainder();
+    if let Some(amount) = amount {
+        let provider =
+            provider.ok_or_else(|| ApiError::internal(format!("paid order {id} has no succeeded payment")))?;
         writes.extend(refund_writes(
             &db,
             &in_request,
@@ -244,12 +242,13 @@ pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> R
             true,
             true,
             "system",
+            config::order_policy(env),
             now,
         )?);
     }
     if db::guarded_batch(&db, writes).await?.is_none() {
-        return Err(ApiError::conflict(
-            "refund_not_allowed",
+        return Err(ApiError::refused(
+            Problem::RefundNotAllowed,
             "the order changed meanwhile, or a refund is already open",
         ));
     }
@@ -270,6 +269,7 @@ pub struct JobsRun {
 pub async fn run_jobs(env: &Env) -> Result<JobsRun, ApiError> {
     let now = config::now(env).await?;
     let db = db::database(env)?;
+    let policy = config::order_policy(env);
     let expired = db::prepare(
         &db,
         "SELECT id FROM checkouts WHERE state = 'awaiting_payment' AND hold_expires_at <= ?1 ORDER BY hold_expires_at LIMIT 200",
@@ -277,7 +277,7 @@ pub async fn run_jobs(env: &Env) -> Result<JobsRun, ApiError> {
     )?;
     let mut released = 0;
     for checkout in db::all::<IdRow>(expired).await? {
-        if release_checkout(&db, &checkout.id, "expire", "system", now).await? {
+        if release_checkout(&db, &checkout.id, "expire", "system", policy, now).await? {
             released += 1;
         }
     }
@@ -298,12 +298,8 @@ pub async fn run_jobs(env: &Env) -> Result<JobsRun, ApiError> {
         let results = db::batch(&db, rewards::order_reads(&db, &order.id)?).await?;
         let order_rewards = OrderRewards::from_results(&results, 0)?;
         let mut writes = vec![
-            db::prepare(
-                &db,
-                "UPDATE orders SET state = CASE WHEN state = ?2 THEN 'completed' END, completed_at = ?3 WHERE id = ?1",
-                &[db::text(&order.id), db::text(machine.state.code()), db::integer(now.millis())],
-            )?,
-            event(&db, &order.id, "complete", next.state, "system", None, now)?,
+            d1::prepared(&db, &orders::moved(&order.id, machine.state, &next, &Also::default()))?,
+            d1::prepared(&db, &orders::event(&order.id, "complete", next.state, "system", None, now))?,
         ];
         if let Some(order_rewards) = &order_rewards {
             writes.extend(order_rewards.freeze_writes(&db, now)?);

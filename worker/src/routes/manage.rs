@@ -7,11 +7,12 @@
 use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::access::{Access, StoreRight};
+use tandem_domain::api::Problem;
 use tandem_domain::auth::Phone;
 use tandem_domain::catalog::{SkuId, StoreId, SupplierId};
 use tandem_domain::crypto;
 use tandem_domain::import::{self, ImportRow, RowError};
-use tandem_domain::money::{BasisPoints, Fen};
+use tandem_domain::money::Fen;
 use tandem_domain::pricing::{PriceBand, PricingPolicy};
 use worker::{D1Database, Env, Request, Response};
 
@@ -24,7 +25,7 @@ use crate::{body, config, db};
 fn owned_store(access: &Access, store: &str) -> Result<StoreId, ApiError> {
     let (id, right) = require_store(access, store)?;
     if right < StoreRight::Manage {
-        return Err(ApiError::refused(403, "owner_only", "only the store's owner can change this"));
+        return Err(ApiError::refused(Problem::OwnerOnly, "only the store's owner can change this"));
     }
     Ok(id)
 }
@@ -33,30 +34,8 @@ fn sku_param(raw: &str) -> Result<SkuId, ApiError> {
     SkuId::parse(raw).map_err(|_| ApiError::NotFound { resource: "sku" })
 }
 
-#[derive(Deserialize)]
-struct SettingRow {
-    key: String,
-    value: i64,
-}
-
 async fn pricing_policy(db: &D1Database) -> Result<PricingPolicy, ApiError> {
-    // The published distribution rules' cap, when there are any, overrides the setting.
-    let statement = db::prepare(
-        db,
-        "SELECT key, value FROM settings
-         UNION ALL SELECT 'distribution_cap_bp', json_extract(body, '$.cap.total_bp') FROM chain_rules WHERE state = 'published'",
-        &[],
-    )?;
-    let mut policy = PricingPolicy::default();
-    for row in db::all::<SettingRow>(statement).await? {
-        let bp = db::stored(BasisPoints::new(u32::try_from(row.value).unwrap_or(u32::MAX)))?;
-        match row.key.as_str() {
-            "platform_fee_bp" => policy.platform_fee = bp,
-            "distribution_cap_bp" => policy.distribution_cap = bp,
-            _ => {}
-        }
-    }
-    Ok(policy)
+    Ok(crate::store::settings::pricing(&crate::store::d1::D1(db)).await?)
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -141,7 +120,7 @@ pub async fn set_shelf_price(
     let row = db::one::<BandRow>(read).await?.ok_or(ApiError::NotFound { resource: "sku" })?;
     let band = db::stored(PriceBand::new(Fen(row.supply_price_fen), Fen(row.min_price_fen), Fen(row.max_price_fen)))?;
     band.check_shelf_price(Fen(form.price_fen), pricing_policy(&db).await?)
-        .map_err(|e| ApiError::refused(422, "price_refused", e.to_string()))?;
+        .map_err(|e| ApiError::refused(Problem::PriceRefused, e.to_string()))?;
     let now = config::now(env).await?;
     let write = db::prepare(
         &db,
@@ -209,7 +188,7 @@ pub async fn set_store_stock(
         &[db::text(store.as_str()), db::text(sku.as_str()), db::integer(form.on_hand)],
     )?;
     let Some(results) = db::guarded_batch(&db, vec![statement]).await? else {
-        return Err(ApiError::conflict("stock_held", "more units than that are held by unpaid checkouts"));
+        return Err(ApiError::refused(Problem::StockHeld, "more units than that are held by unpaid checkouts"));
     };
     if results.first().map_or(0, db::changes) == 0 {
         return Err(ApiError::NotFound { resource: "sku" });
@@ -429,15 +408,11 @@ pub async fn settings(env: &Env, req: &Request, text: Option<&str>) -> Result<Re
     let db = db::database(env)?;
     if let Some(text) = text {
         let form: FeeForm = body::parse_json(text)?;
-        if form.platform_fee_bp > 2_000 {
-            return Err(ApiError::bad_request("platform_fee_bp", "from 0 to 2000 basis points"));
-        }
-        let statement = db::prepare(
-            &db,
-            "UPDATE settings SET value = ?1 WHERE key = 'platform_fee_bp'",
-            &[db::integer(i64::from(form.platform_fee_bp))],
-        )?;
-        db::run(statement).await?;
+        let fee = tandem_domain::pricing::platform_fee(form.platform_fee_bp).map_err(|_| {
+            let most = tandem_domain::pricing::MAX_PLATFORM_FEE_BP;
+            ApiError::bad_request("platform_fee_bp", format!("from 0 to {most} basis points"))
+        })?;
+        crate::store::settings::set_platform_fee(&crate::store::d1::D1(&db), fee.get()).await?;
     }
     let policy = pricing_policy(&db).await?;
     json_response(
@@ -551,7 +526,7 @@ pub async fn create_store(env: &Env, req: &Request, text: &str) -> Result<Respon
         super::cards::ensure_store_card(&db, id, now)?,
     ];
     if db::guarded_batch(&db, writes).await?.is_none() {
-        return Err(ApiError::conflict("id_taken", format!("a store {id} exists already")));
+        return Err(ApiError::refused(Problem::IdTaken, format!("a store {id} exists already")));
     }
     json_response(201, &json!({"id": id, "status": "active"}), "no-store")
 }
@@ -589,7 +564,7 @@ pub async fn create_supplier(env: &Env, req: &Request, text: &str) -> Result<Res
         first_staff(&db, "supplier", id, "staff", &hash, &sealed, now)?,
     ];
     if db::guarded_batch(&db, writes).await?.is_none() {
-        return Err(ApiError::conflict("id_taken", format!("a supplier {id} exists already")));
+        return Err(ApiError::refused(Problem::IdTaken, format!("a supplier {id} exists already")));
     }
     json_response(201, &json!({"id": id, "status": "active"}), "no-store")
 }

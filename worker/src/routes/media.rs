@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::catalog::ProductId;
 use tandem_domain::media::{self, MAX_IMAGE_BYTES, MAX_MEDIA_PER_PRODUCT};
 use worker::{Env, Request, Response};
@@ -58,8 +59,8 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
     )?;
     let row = db::one::<ProductRow>(read).await?.ok_or(ApiError::NotFound { resource: "product" })?;
     if row.media_count >= MAX_MEDIA_PER_PRODUCT {
-        return Err(ApiError::conflict(
-            "too_many_media",
+        return Err(ApiError::refused(
+            Problem::TooManyMedia,
             format!("a product shows at most {MAX_MEDIA_PER_PRODUCT} pictures"),
         ));
     }
@@ -105,7 +106,7 @@ pub async fn read_picture(req: &mut Request) -> Result<(Vec<u8>, media::ImageFor
     let declared = req.headers().get("content-type").ok().flatten();
     let format = media::check_upload(&bytes, declared.as_deref()).map_err(|e| match e {
         media::MediaError::TooLarge { max } => ApiError::PayloadTooLarge { max_bytes: max },
-        other => ApiError::refused(415, "unsupported_media", other.to_string()),
+        other => ApiError::refused(Problem::UnsupportedMedia, other.to_string()),
     })?;
     Ok((bytes, format))
 }

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::chain21::engine::Bucket;
 use tandem_domain::chain21::rules::{self, Rules};
 use tandem_domain::chain21::settle;
@@ -13,7 +14,8 @@ use super::chain::{NodeQuery, WITHDRAWAL_COLUMNS, WithdrawalRow, team_nodes};
 use super::json_response;
 use crate::error::ApiError;
 use crate::session::{caller_with_access, require_operator};
-use crate::{body, config, db, ledger};
+use crate::store::{d1, ledger};
+use crate::{body, config, db};
 
 async fn operator(env: &Env, req: &Request) -> Result<(), ApiError> {
     let (_, access) = caller_with_access(env, req).await?;
@@ -116,7 +118,7 @@ pub async fn create_draft(env: &Env, req: &Request, text: &str) -> Result<Respon
             return json_response(201, &body, "no-store");
         }
     }
-    Err(ApiError::conflict("busy", "other drafts were saved at the same time; try again"))
+    Err(ApiError::refused(Problem::Busy, "other drafts were saved at the same time; try again"))
 }
 
 #[derive(Deserialize)]
@@ -142,15 +144,14 @@ pub async fn publish(env: &Env, req: &Request, version: &str, text: &str) -> Res
     )?;
     let row = db::one::<RulesRow>(read).await?.ok_or(ApiError::NotFound { resource: "rules version" })?;
     if row.state != "draft" {
-        return Err(ApiError::conflict("not_a_draft", format!("version {version} is {}", row.state)));
+        return Err(ApiError::refused(Problem::NotADraft, format!("version {version} is {}", row.state)));
     }
     let rules = db::stored(Rules::from_json(&row.body))?;
     let findings = rules.compliance();
     let missing = rules::unacknowledged(&findings, &form.acknowledged);
     if !missing.is_empty() {
         return Err(ApiError::refused(
-            422,
-            "unacknowledged_findings",
+            Problem::UnacknowledgedFindings,
             format!("acknowledge each compliance finding first: {}", missing.join(", ")),
         ));
     }
@@ -168,7 +169,7 @@ pub async fn publish(env: &Env, req: &Request, version: &str, text: &str) -> Res
         db::prepare(&db, "UPDATE chain_network SET version = version + 1 WHERE id = 1", &[])?,
     ];
     if db::guarded_batch(&db, writes).await?.is_none() {
-        return Err(ApiError::conflict("not_a_draft", "the version was published meanwhile"));
+        return Err(ApiError::refused(Problem::NotADraft, "the version was published meanwhile"));
     }
     json_response(200, &json!({"version": version, "state": "published", "acknowledged": codes}), "no-store")
 }
@@ -217,7 +218,7 @@ pub async fn decide_withdrawal(env: &Env, req: &Request, id: &str, text: &str) -
     };
     let row = db::one::<WithdrawalRow>(read(&db)?).await?.ok_or(ApiError::NotFound { resource: "withdrawal" })?;
     if row.state != "requested" {
-        return Err(ApiError::conflict("already_decided", format!("the withdrawal is {}", row.state)));
+        return Err(ApiError::refused(Problem::AlreadyDecided, format!("the withdrawal is {}", row.state)));
     }
     let (state, to) = if form.approve { ("paid", Bucket::PaidOut) } else { ("rejected", Bucket::Available) };
     let transaction = settle::withdrawal_transaction(&row.member_id, Bucket::Withdrawing, to, row.amount_fen);
@@ -228,9 +229,12 @@ pub async fn decide_withdrawal(env: &Env, req: &Request, id: &str, text: &str) -
         &[db::text(id), db::text(state), db::integer(now.millis()), db::optional_text(note)],
     )?];
     let reference = format!("withdrawal:{id}:{state}");
-    writes.extend(ledger::post(&db, &format!("t-{id}-{state}"), "withdrawal", &reference, None, now, &transaction)?);
+    writes.extend(d1::prepared_all(
+        &db,
+        &ledger::post(&format!("t-{id}-{state}"), "withdrawal", &reference, None, now, &transaction)?,
+    )?);
     if db::guarded_batch(&db, writes).await?.is_none() {
-        return Err(ApiError::conflict("already_decided", "the withdrawal was decided meanwhile"));
+        return Err(ApiError::refused(Problem::AlreadyDecided, "the withdrawal was decided meanwhile"));
     }
     let row = db::one::<WithdrawalRow>(read(&db)?).await?.ok_or(ApiError::NotFound { resource: "withdrawal" })?;
     json_response(200, &json!({"withdrawal": row}), "no-store")

@@ -8,6 +8,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::catalog::{ProductId, SkuId, StoreId, SupplierId, Text, Variant};
 use tandem_domain::checkout::{CheckoutRequest, OrderPart, PricedLine, ShippingPolicy, split};
 use tandem_domain::crypto;
@@ -21,9 +22,12 @@ use worker::{D1Database, Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
-use crate::ledger::StockMove;
 use crate::session::{self, Caller};
-use crate::{body, config, db, ledger};
+use crate::store::ledger::{self, StockMove};
+use crate::store::orders as store_orders;
+use crate::store::sql::Results;
+use crate::store::{d1, settings};
+use crate::{body, config, db};
 
 const MAX_IDEMPOTENCY_KEY: usize = 100;
 
@@ -55,11 +59,6 @@ struct IdempotencyRow {
 #[derive(Deserialize)]
 struct StoreRow {
     status: String,
-}
-
-#[derive(Deserialize)]
-struct FeeRow {
-    value: i64,
 }
 
 /// A shelf row with what both fulfilment options would draw on.
@@ -133,7 +132,7 @@ pub async fn create(env: &Env, req: &Request, text: &str) -> Result<Response, Ap
 
     let session_values = [db::text(&token.stored_hash()), db::integer(now.millis())];
     let skus: Vec<&str> = request.lines.iter().map(|l| l.sku_id.as_str()).collect();
-    let reads = vec![
+    let mut reads = vec![
         db::prepare(&db, &format!("SELECT {SESSION_MEMBER} AS id"), &session_values)?,
         db::prepare(
             &db,
@@ -151,9 +150,10 @@ pub async fn create(env: &Env, req: &Request, text: &str) -> Result<Response, Ap
                 db::text(&serde_json::to_string(&skus).map_err(ApiError::internal)?),
             ],
         )?,
-        db::prepare(&db, "SELECT value FROM settings WHERE key = 'platform_fee_bp'", &[])?,
     ];
-    let results = db::batch(&db, reads).await?;
+    reads.extend(d1::prepared_all(&db, &settings::pricing_reads())?);
+    let mut results = db::batch(&db, reads).await?;
+    let fee = settings::pricing_from(&mut Results::new(results.split_off(4)))?.platform_fee;
     // `SELECT (subquery) AS id` gives one row whose id is NULL without a session.
     let member_id = db::first::<MemberRow>(&results, 0)?.and_then(|row| row.id).ok_or(ApiError::Unauthenticated)?;
     if let Some(stored) = db::first::<IdempotencyRow>(&results, 1)? {
@@ -161,19 +161,20 @@ pub async fn create(env: &Env, req: &Request, text: &str) -> Result<Response, Ap
     }
     let store = db::first::<StoreRow>(&results, 2)?.ok_or(ApiError::NotFound { resource: "store" })?;
     if store.status != "active" {
-        return Err(ApiError::conflict("store_suspended", "this store is not taking orders"));
+        return Err(ApiError::refused(Problem::StoreSuspended, "this store is not taking orders"));
     }
     let shelf: Vec<ShelfRow> = db::nth(&results, 3)?;
-    let fee_bp = db::first::<FeeRow>(&results, 4)?.map_or(500, |row| row.value);
-    let fee = BasisPoints::new(u32::try_from(fee_bp).unwrap_or(u32::MAX)).map_err(ApiError::internal)?;
 
     let mut priced = Vec::new();
     for line in &request.lines {
         let row = shelf.iter().find(|row| row.sku_id == line.sku_id.as_str()).ok_or_else(|| {
-            ApiError::refused(404, "not_found", format!("{} is not on this store's shelf", line.sku_id))
+            ApiError::refused(
+                Problem::NotFound { resource: "sku".to_owned() },
+                format!("{} is not on this store's shelf", line.sku_id),
+            )
         })?;
         if row.supplier_status != "active" {
-            return Err(ApiError::conflict("supplier_suspended", format!("{} cannot be sold now", line.sku_id)));
+            return Err(ApiError::refused(Problem::SupplierSuspended, format!("{} cannot be sold now", line.sku_id)));
         }
         let (location, available) = row.source(line.fulfilment);
         if location.is_none() || available < line.quantity {
@@ -397,9 +398,12 @@ impl Placement<'_> {
                  FROM json_each(?2)",
                 &[db::text(order_id), db::text(&serde_json::Value::Array(lines).to_string())],
             )?);
-            writes.push(event(db, order_id, "place", OrderState::AwaitingPayment, "shopper", None, now)?);
+            writes.push(d1::prepared(
+                db,
+                &store_orders::event(order_id, "place", OrderState::AwaitingPayment, "shopper", None, now),
+            )?);
         }
-        writes.push(ledger::hold(db, &moves)?);
+        writes.push(d1::prepared(db, &ledger::hold(&moves)?)?);
         let bought: Vec<_> =
             self.request.lines.iter().map(|l| json!([l.sku_id.as_str(), fulfilment_code(l.fulfilment)])).collect();
         writes.push(db::prepare(
@@ -443,8 +447,7 @@ fn out_of_stock(sku: &str, fulfilment: Fulfilment, available: i64, requested: i6
 fn replay(stored: &IdempotencyRow, fingerprint: &str) -> Result<Response, ApiError> {
     if stored.request_hash != fingerprint {
         return Err(ApiError::refused(
-            422,
-            "idempotency_key_reused",
+            Problem::IdempotencyKeyReused,
             "this Idempotency-Key was used for a different request",
         ));
     }
@@ -504,30 +507,6 @@ pub fn order_money(store: &StoreId, part: &OrderPart, fee: BasisPoints) -> Order
         supply,
         platform_fee: fee,
     }
-}
-
-/// A timeline row.
-pub fn event(
-    db: &D1Database,
-    order_id: &str,
-    event: &str,
-    state: OrderState,
-    actor: &str,
-    note: Option<&str>,
-    at: Timestamp,
-) -> Result<worker::D1PreparedStatement, ApiError> {
-    db::prepare(
-        db,
-        "INSERT INTO order_events (order_id, event, state, actor, note, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        &[
-            db::text(order_id),
-            db::text(event),
-            db::text(state.code()),
-            db::text(actor),
-            db::optional_text(note),
-            db::integer(at.millis()),
-        ],
-    )
 }
 
 /// Which orders a listing shows.

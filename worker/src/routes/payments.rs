@@ -7,55 +7,26 @@
 //! state change is conditional (`CASE WHEN state = … END`), so a repeated or concurrent
 //! notification fails the whole batch and changes nothing.
 
-use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::fulfilment::PickupCode;
 use tandem_domain::ledger as money;
 use tandem_domain::money::Fen;
-use tandem_domain::order::{Fulfilment, OrderEvent, OrderState};
-use tandem_domain::payment::{Notification, PaymentError, PaymentStatus};
+use tandem_domain::order::{Fulfilment, OrderEvent};
+use tandem_domain::payment::{self, NotPayable, Notification, PaymentError, PaymentState, PaymentStatus, Verdict};
 use tandem_domain::time::Timestamp;
-use tandem_domain::views::PaymentView;
 use worker::{D1Database, Env, Request, Response};
 
 use super::json_response;
-use super::orders::event;
 use crate::error::ApiError;
-use crate::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
-use crate::{body, chain, config, db, ledger, session};
+use crate::store::d1::{self, D1, prepared};
+use crate::store::ledger;
+use crate::store::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
+use crate::store::orders::{self, Also};
+use crate::store::payments::{self as stored, CheckoutRow, Opened, PaymentRow};
+use crate::{body, chain, config, db, session};
 
 const PROVIDERS: [&str; 1] = ["dev"];
-
-#[derive(Deserialize)]
-struct PaymentRow {
-    id: String,
-    checkout_id: String,
-    provider: String,
-    amount_fen: i64,
-    status: String,
-}
-
-impl PaymentRow {
-    fn view(self) -> PaymentView {
-        PaymentView {
-            pay_url: format!("/pay/{}", self.id),
-            id: self.id,
-            checkout_id: self.checkout_id,
-            provider: self.provider,
-            amount_fen: Fen(self.amount_fen),
-            status: self.status,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-struct CheckoutRow {
-    id: String,
-    member_id: String,
-    state: String,
-    total_fen: i64,
-    hold_expires_at: i64,
-}
 
 /// `POST /api/checkouts/{id}/payments`: a payment for the caller's unpaid checkout; the open
 /// one if it already has one.
@@ -63,61 +34,39 @@ pub async fn create(env: &Env, req: &Request, checkout_id: &str) -> Result<Respo
     let caller = session::caller(env, req).await?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let checkout = db::prepare(
-        &db,
-        "SELECT id, member_id, state, total_fen, hold_expires_at FROM checkouts WHERE id = ?1 AND member_id = ?2",
-        &[db::text(checkout_id), db::text(&caller.member_id)],
-    )?;
-    let open = db::prepare(
-        &db,
-        "SELECT id, checkout_id, provider, amount_fen, status FROM payments
-         WHERE checkout_id = ?1 AND status = 'created' ORDER BY created_at DESC LIMIT 1",
-        &[db::text(checkout_id)],
-    )?;
-    let results = db::batch(&db, vec![checkout, open]).await?;
-    let checkout = db::first::<CheckoutRow>(&results, 0)?.ok_or(ApiError::NotFound { resource: "checkout" })?;
-    if checkout.state != "awaiting_payment" {
-        return Err(ApiError::conflict("checkout_closed", format!("the checkout is {}", checkout.state)));
-    }
-    if now.millis() >= checkout.hold_expires_at {
-        return Err(ApiError::conflict("hold_expired", "the time to pay has run out; the goods were released"));
-    }
-    if let Some(open) = db::first::<PaymentRow>(&results, 1)? {
+    let store = D1(&db);
+    let provider = "dev";
+    let read =
+        stored::for_opening(&store, checkout_id, &caller.member_id, provider).await.map_err(ApiError::internal)?;
+    let checkout = read.checkout.ok_or(ApiError::NotFound { resource: "checkout" })?;
+    checkout.payable().check(now).map_err(|e| match e {
+        NotPayable::Closed => ApiError::refused(Problem::CheckoutClosed, format!("the checkout is {}", checkout.state)),
+        NotPayable::HoldExpired => ApiError::refused(Problem::HoldExpired, e.to_string()),
+    })?;
+    if let Some(open) = read.open {
         return json_response(200, &json!({"payment": open.view()}), "no-store");
     }
     let payment = PaymentRow {
         id: config::new_id("pay")?,
         checkout_id: checkout.id,
-        provider: "dev".to_owned(),
+        provider: provider.to_owned(),
         amount_fen: checkout.total_fen,
-        status: "created".to_owned(),
+        status: PaymentState::Created.as_str().to_owned(),
     };
-    let statement = db::prepare(
-        &db,
-        "INSERT INTO payments (id, checkout_id, provider, amount_fen, status, created_at) VALUES (?1, ?2, ?3, ?4, 'created', ?5)",
-        &[
-            db::text(&payment.id),
-            db::text(&payment.checkout_id),
-            db::text(&payment.provider),
-            db::integer(payment.amount_fen),
-            db::integer(now.millis()),
-        ],
-    )?;
-    db::run(statement).await?;
-    json_response(201, &json!({"payment": payment.view()}), "no-store")
+    match stored::open(&store, &payment, now).await.map_err(ApiError::internal)? {
+        Opened::New => json_response(201, &json!({"payment": payment.view()}), "no-store"),
+        Opened::Existing(open) => json_response(200, &json!({"payment": open.view()}), "no-store"),
+    }
 }
 
 /// A payment of one of the caller's checkouts, or 404.
 async fn own_payment(env: &Env, req: &Request, id: &str) -> Result<PaymentRow, ApiError> {
     let caller = session::caller(env, req).await?;
     let db = db::database(env)?;
-    let statement = db::prepare(
-        &db,
-        "SELECT p.id, p.checkout_id, p.provider, p.amount_fen, p.status FROM payments p
-         JOIN checkouts c ON c.id = p.checkout_id WHERE p.id = ?1 AND c.member_id = ?2",
-        &[db::text(id), db::text(&caller.member_id)],
-    )?;
-    db::one::<PaymentRow>(statement).await?.ok_or(ApiError::NotFound { resource: "payment" })
+    stored::own(&D1(&db), id, &caller.member_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or(ApiError::NotFound { resource: "payment" })
 }
 
 /// `GET /api/payments/{id}`: the provider's "query": a payment's status, for its shopper.
@@ -185,17 +134,9 @@ struct PaymentRead {
 
 async fn read_payment(db: &D1Database, id: &str, now: Timestamp) -> Result<PaymentRead, ApiError> {
     let checkout = "(SELECT checkout_id FROM payments WHERE id = ?1)";
-    let mut statements = vec![
-        db::prepare(
-            db,
-            "SELECT id, checkout_id, provider, amount_fen, status FROM payments WHERE id = ?1",
-            &[db::text(id)],
-        )?,
-        db::prepare(
-            db,
-            &format!("SELECT id, member_id, state, total_fen, hold_expires_at FROM checkouts WHERE id = {checkout}"),
-            &[db::text(id)],
-        )?,
+    let mut statements =
+        stored::read(id).iter().map(|s| prepared(db, s)).collect::<Result<Vec<_>, _>>().map_err(ApiError::internal)?;
+    statements.extend([
         db::prepare(
             db,
             &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE checkout_id = {checkout} ORDER BY id"),
@@ -209,7 +150,7 @@ async fn read_payment(db: &D1Database, id: &str, now: Timestamp) -> Result<Payme
             ),
             &[db::text(id)],
         )?,
-    ];
+    ]);
     statements.extend(chain::read_statements(
         db,
         &format!("SELECT id FROM orders WHERE checkout_id = {checkout}"),
@@ -242,27 +183,28 @@ async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiEr
         let payment = payment.ok_or(ApiError::NotFound { resource: "payment" })?;
         let checkout = checkout.ok_or_else(|| ApiError::internal("a payment without its checkout"))?;
         if payment.checkout_id != notification.checkout_id {
-            return Err(ApiError::refused(400, "bad_signature", "the notification does not match the payment"));
+            return Err(ApiError::refused(Problem::BadSignature, "the notification does not match the payment"));
         }
         notification.verify(&key, Fen(payment.amount_fen)).map_err(|e| match e {
-            PaymentError::BadSignature => ApiError::refused(400, "bad_signature", e.to_string()),
-            PaymentError::AmountMismatch { .. } => ApiError::refused(400, "amount_mismatch", e.to_string()),
+            PaymentError::BadSignature => ApiError::refused(Problem::BadSignature, e.to_string()),
+            PaymentError::AmountMismatch { .. } => ApiError::refused(Problem::AmountMismatch, e.to_string()),
         })?;
-        match payment.status.as_str() {
-            "succeeded" => return Ok(Outcome::AlreadyProcessed),
-            "returned" => return Ok(Outcome::Returned),
-            "failed" => return Ok(Outcome::Failed),
-            _ => {}
+        match payment::verdict(
+            payment.state().map_err(ApiError::internal)?,
+            checkout.payable(),
+            notification.status,
+            now,
+        ) {
+            Verdict::Settled(PaymentState::Succeeded) => return Ok(Outcome::AlreadyProcessed),
+            Verdict::Settled(PaymentState::Failed) => return Ok(Outcome::Failed),
+            Verdict::Settled(_) => return Ok(Outcome::Returned),
+            Verdict::Close(state) => {
+                stored::close(&D1(&db), &payment.id, state, now).await.map_err(ApiError::internal)?;
+                return Ok(if state == PaymentState::Failed { Outcome::Failed } else { Outcome::Returned });
+            }
+            Verdict::Apply => {}
         }
-        if notification.status == PaymentStatus::Failed {
-            close_payment(&db, &payment.id, "failed", now).await?;
-            return Ok(Outcome::Failed);
-        }
-        if checkout.state != "awaiting_payment" {
-            close_payment(&db, &payment.id, "returned", now).await?;
-            return Ok(Outcome::Returned);
-        }
-        let mut writes = payment_writes(&db, &payment, &checkout, &orders, &lines, now)?;
+        let mut writes = payment_writes(&db, &payment, &checkout, &orders, &lines, config::order_policy(env), now)?;
         let paid: Vec<chain::PaidOrder<'_>> =
             orders.iter().map(|o| chain::PaidOrder { id: &o.id, store_id: &o.store_id }).collect();
         writes.extend(chain::payment_writes(&db, &network, &checkout.member_id, &paid, now)?);
@@ -273,77 +215,48 @@ async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiEr
     Err(ApiError::internal(format!("payment {} could not be applied", notification.payment_id)))
 }
 
-/// Marks a payment that will not pay for anything.
-async fn close_payment(db: &D1Database, id: &str, status: &str, now: Timestamp) -> Result<(), ApiError> {
-    let statement = db::prepare(
-        db,
-        "UPDATE payments SET status = ?2, notified_at = ?3 WHERE id = ?1 AND status = 'created'",
-        &[db::text(id), db::text(status), db::integer(now.millis())],
-    )?;
-    db::run(statement).await?;
-    Ok(())
-}
-
 fn payment_writes(
     db: &D1Database,
     payment: &PaymentRow,
     checkout: &CheckoutRow,
     orders: &[MoneyOrder],
     lines: &[MoneyLine],
+    policy: tandem_domain::order::OrderPolicy,
     now: Timestamp,
 ) -> Result<Vec<worker::D1PreparedStatement>, ApiError> {
-    let mut writes = vec![
-        db::prepare(
-            db,
-            "UPDATE payments SET status = CASE WHEN status = 'created' THEN 'succeeded' END, notified_at = ?2 WHERE id = ?1",
-            &[db::text(&payment.id), db::integer(now.millis())],
-        )?,
-        db::prepare(
-            db,
-            "UPDATE checkouts SET state = CASE WHEN state = 'awaiting_payment' THEN 'paid' END, closed_at = ?2 WHERE id = ?1",
-            &[db::text(&checkout.id), db::integer(now.millis())],
-        )?,
-    ];
+    let mut writes = stored::settle(&payment.id, &checkout.id, now)
+        .iter()
+        .map(|s| prepared(db, s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
     for order in orders {
-        let fulfilment = order.fulfilment();
-        let policy = tandem_domain::order::OrderPolicy::default();
-        let paid = order.machine()?.apply(OrderEvent::Pay, now, policy).map_err(ApiError::internal)?;
-        // Pickup goods are on the store's shelf already: the order is ready as soon as it is paid.
-        let settled = match fulfilment {
-            Fulfilment::Pickup => paid.apply(OrderEvent::Prepare, now, policy).map_err(ApiError::internal)?,
-            Fulfilment::Delivery => paid,
-        };
-        let code = match fulfilment {
+        let unpaid = order.machine()?;
+        let steps = unpaid.pay(now, policy).map_err(ApiError::internal)?;
+        let settled = steps.last().map_or(unpaid, |(_, after)| *after);
+        let code = match order.fulfilment() {
             Fulfilment::Pickup => Some(PickupCode::from_random(u64::from_le_bytes(config::random_bytes::<8>()?))),
             Fulfilment::Delivery => None,
         };
-        writes.push(db::prepare(
-            db,
-            "UPDATE orders SET state = CASE WHEN state = 'awaiting_payment' THEN ?2 END, paid_at = ?3, pickup_code = ?4
-             WHERE id = ?1",
-            &[
-                db::text(&order.id),
-                db::text(settled.state.code()),
-                db::integer(now.millis()),
-                db::optional_text(code.as_ref().map(PickupCode::as_str)),
-            ],
-        )?);
+        let also = Also { paid: Some((now, code.as_ref().map(PickupCode::as_str))), ..Also::default() };
+        writes.push(d1::prepared(db, &orders::moved(&order.id, unpaid.state, &settled, &also))?);
         let order_money = order.money(&payment.provider, lines)?;
         let transaction = money::payment(&order_money).map_err(ApiError::internal)?;
-        writes.extend(ledger::post(
+        writes.extend(d1::prepared_all(
             db,
-            &format!("t-pay-{}", order.id),
-            "payment",
-            &format!("payment:{}", order.id),
-            Some(&order.id),
-            now,
-            &transaction,
+            &ledger::post(
+                &format!("t-pay-{}", order.id),
+                "payment",
+                &format!("payment:{}", order.id),
+                Some(&order.id),
+                now,
+                &transaction,
+            )?,
         )?);
-        writes.push(event(db, &order.id, "pay", OrderState::Paid, "provider", None, now)?);
-        if settled.state != paid.state {
-            writes.push(event(db, &order.id, "prepare", settled.state, "system", None, now)?);
+        for (step, after) in &steps {
+            let actor = if *step == OrderEvent::Pay { "provider" } else { "system" };
+            writes.push(d1::prepared(db, &orders::event(&order.id, step.code(), after.state, actor, None, now))?);
         }
     }
-    writes.push(ledger::commit(db, &ledger::moves_of(lines, None))?);
+    writes.push(d1::prepared(db, &ledger::commit(&ledger::moves_of(lines, None))?)?);
     Ok(writes)
 }

@@ -7,6 +7,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tandem_domain::api::Problem;
 use tandem_domain::catalog::{StoreId, Text};
 use tandem_domain::profile::{self, Profile};
 use tandem_domain::promote::{self, Audience, Person, Rule};
@@ -184,7 +185,7 @@ async fn scope(env: &Env, req: &Request, store: Option<&str>, edit: bool) -> Res
     };
     let (store, right) = require_store(&access, store)?;
     if edit && right != tandem_domain::access::StoreRight::Manage {
-        return Err(ApiError::refused(403, "manager_only", "only the store's manager edits its promotions"));
+        return Err(ApiError::refused(Problem::ManagerOnly, "only the store's manager edits its promotions"));
     }
     Ok(Some(store))
 }
@@ -244,7 +245,7 @@ pub async fn put(env: &Env, req: &Request, store: Option<&str>, text: &str) -> R
     };
     let written = db::guarded_batch(&db, vec![write]).await?;
     if written.is_none_or(|results| results.first().is_none_or(|r| db::changes(r) == 0)) {
-        return Err(ApiError::conflict("stale_rules", "the rules were changed by someone else; reload them"));
+        return Err(ApiError::refused(Problem::StaleRules, "the rules were changed by someone else; reload them"));
     }
     answer(env, &db, store.as_ref(), None).await
 }

@@ -8,6 +8,7 @@ use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{AvailabilityLine, ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
+use tandem_domain::api::Problem;
 use tandem_domain::order::Fulfilment;
 use tandem_domain::views::{CartLineView, CartView, CheckoutView, PaymentView};
 
@@ -63,7 +64,12 @@ fn remember_address(address: &AddressForm) {
 }
 
 /// Places the checkout and opens its payment; the provider's page to go to.
-async fn place(lines: Vec<CartLineView>, address: Option<AddressForm>, key: String) -> Result<String, ApiFailure> {
+async fn place(
+    lines: Vec<CartLineView>,
+    address: Option<AddressForm>,
+    key: Option<String>,
+) -> Result<String, ApiFailure> {
+    let key = key.ok_or_else(crate::no_random_key)?;
     let store = lines.first().map(|l| l.store_id.as_str().to_owned()).unwrap_or_default();
     let body = json!({
         "store_id": store,
@@ -86,7 +92,7 @@ pub fn CartPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || cart.get().map(|result| match result {
                     Ok(answer) => view! { <CartView cart=answer.cart reload=Callback::new(move |()| cart.refetch()) /> }.into_any(),
-                    Err(failure) => view! { <ErrorNotice code=failure.code retry=Callback::new(move |()| cart.refetch()) /> }.into_any(),
+                    Err(failure) => view! { <ErrorNotice failure=failure retry=Callback::new(move |()| cart.refetch()) /> }.into_any(),
                 })}
             </Suspense>
         </main>
@@ -108,7 +114,7 @@ fn CartView(cart: CartView, reload: Callback<()>) -> impl IntoView {
         let line = lines.with_untracked(|lines| lines.get(*index).cloned());
         let quantity = *quantity;
         async move {
-            let line = line.ok_or_else(|| ApiFailure { code: "not_found".to_owned(), status: 404 })?;
+            let line = line.ok_or_else(|| ApiFailure::local(Problem::NotFound { resource: "sku".to_owned() }))?;
             set_cart_line(&line, quantity).await
         }
     });
@@ -119,7 +125,7 @@ fn CartView(cart: CartView, reload: Callback<()>) -> impl IntoView {
                     lines.set(cart.lines);
                     key.set(crate::random_key());
                 }
-                Err(error) => message.set(Some(failure(language.get_untracked(), &error.code))),
+                Err(error) => message.set(Some(failure(language.get_untracked(), &error))),
             }
         }
     });
@@ -133,13 +139,13 @@ fn CartView(cart: CartView, reload: Callback<()>) -> impl IntoView {
     });
     Effect::new(move |_| match submit.value().get() {
         Some(Ok(pay_url)) => crate::go(&pay_url),
-        Some(Err(error)) if error.code == "unauthenticated" => crate::go("/signin?next=/cart"),
+        Some(Err(error)) if error.is(&Problem::Unauthenticated) => crate::go("/signin?next=/cart"),
         // The cart shows each line's stock again, so the shopper sees which one is short.
-        Some(Err(error)) if error.code == "out_of_stock" => {
+        Some(Err(error)) if matches!(error.problem(), Some(Problem::OutOfStock { .. })) => {
             message.set(Some(t(language.get_untracked(), T::OutOfStockNamed).to_owned()));
             reload.run(());
         }
-        Some(Err(error)) => message.set(Some(failure(language.get_untracked(), &error.code))),
+        Some(Err(error)) => message.set(Some(failure(language.get_untracked(), &error))),
         None => {}
     });
 

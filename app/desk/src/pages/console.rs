@@ -46,7 +46,7 @@ pub fn ConsoleHome() -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(failure) => view! { <ErrorNotice code=failure.code /> }.into_any(),
+                    Err(failure) => view! { <ErrorNotice failure=failure /> }.into_any(),
                 })}
             </Suspense>
         </main>
@@ -118,7 +118,7 @@ pub fn StoreConsole() -> impl IntoView {
                 <button type="submit" class="primary" data-test="verify-pickup" disabled=move || verify.pending().get()>{move || t(language.get(), T::Verify)}</button>
                 {move || verify.value().get().map(|result| match result {
                     Ok(_) => view! { <p class="note ok" role="status" data-test="pickup-result">{move || t(language.get(), T::PickupDone)}</p> }.into_any(),
-                    Err(error) => view! { <p class="note error" role="alert" data-test="pickup-result">{failure(language.get(), &error.code)}</p> }.into_any(),
+                    Err(error) => view! { <p class="note error" role="alert" data-test="pickup-result">{failure(language.get(), &error)}</p> }.into_any(),
                 })}
             </form>
             <crate::pages::mycard::StoreCardPanel store=store />
@@ -147,7 +147,7 @@ pub fn StoreConsole() -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(failure) => view! { <ErrorNotice code=failure.code /> }.into_any(),
+                    Err(failure) => view! { <ErrorNotice failure=failure /> }.into_any(),
                 })}
             </Suspense>
             <Suspense fallback=|| ()>
@@ -244,10 +244,10 @@ pub fn SupplierConsole() -> impl IntoView {
                             {list.orders.into_iter().map(|entry| view! { <ShipmentCard entry=entry ship=ship decision=decision /> }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(failure) => view! { <ErrorNotice code=failure.code /> }.into_any(),
+                    Err(failure) => view! { <ErrorNotice failure=failure /> }.into_any(),
                 })}
             </Suspense>
-            {move || ship.value().get().and_then(Result::err).map(|e| view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> })}
+            {move || ship.value().get().and_then(Result::err).map(|e| view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> })}
             <form class="form stock" on:submit=move |ev| { ev.prevent_default(); save_stock.dispatch(()); }>
                 <h2>{move || t(language.get(), T::Stock)}</h2>
                 <label>{move || t(language.get(), T::SkuId)}<input type="text" prop:value=sku on:input=move |ev| sku.set(event_target_value(&ev)) /></label>
@@ -255,7 +255,7 @@ pub fn SupplierConsole() -> impl IntoView {
                 <button type="submit" class="secondary">{move || t(language.get(), T::Save)}</button>
                 {move || save_stock.value().get().map(|r| match r {
                     Ok(()) => view! { <p class="note ok" role="status">{move || t(language.get(), T::Saved)}</p> }.into_any(),
-                    Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> }.into_any(),
+                    Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> }.into_any(),
                 })}
             </form>
             <super::manage::ImportPanel supplier=supplier.get_untracked() />
@@ -344,7 +344,7 @@ pub fn OperatorConsole() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(failure) => view! { <ErrorNotice code=failure.code /> }.into_any(),
+                    Err(failure) => view! { <ErrorNotice failure=failure /> }.into_any(),
                 })}
             </Suspense>
         </main>

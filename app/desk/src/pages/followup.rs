@@ -66,7 +66,7 @@ pub fn FollowUpPanel(store: Memo<String>) -> impl IntoView {
             </form>
             {move || analyse.value().get().map(|result: Result<FollowUp, ApiFailure>| match result {
                 Ok(found) => view! { <AnalysisView found=found /> }.into_any(),
-                Err(error) => view! { <p class="note error" role="alert">{failure(language.get(), &error.code)}</p> }.into_any(),
+                Err(error) => view! { <p class="note error" role="alert">{failure(language.get(), &error)}</p> }.into_any(),
             })}
         </section>
     }

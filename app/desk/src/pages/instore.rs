@@ -7,13 +7,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::use_language;
+use tandem_domain::api::Problem;
 use tandem_domain::money::Fen;
 
 use crate::text::{both, failure};
 
 /// The event a clerk records, as the API takes it.
 fn event(kind: &str, product: &str, size: &str, outcome: &str, amount: &str) -> Result<Value, &'static str> {
-    let id = format!("desk-{}", crate::random_key());
+    let id = format!("desk-{}", crate::random_key().ok_or("random_key")?);
     match kind {
         "check_in" => Ok(json!({"id": id, "type": "check_in"})),
         "try_on" if product.is_empty() => Err("product"),
@@ -40,7 +41,7 @@ pub fn InStorePanel(store: Memo<String>) -> impl IntoView {
     let size = RwSignal::new(String::new());
     let outcome = RwSignal::new("liked".to_owned());
     let amount = RwSignal::new(String::new());
-    let note = RwSignal::new(None::<Result<(), String>>);
+    let note = RwSignal::new(None::<Result<(), ApiFailure>>);
     let record = Action::new_local(move |(): &()| {
         let who = customer.get_untracked().trim().to_owned();
         let built = event(
@@ -52,7 +53,10 @@ pub fn InStorePanel(store: Memo<String>) -> impl IntoView {
         );
         let url = format!("/api/store/{}/events", api::encode(&store.get_untracked()));
         async move {
-            let event = built.map_err(|field| ApiFailure { code: format!("missing_{field}"), status: 400 })?;
+            let event = built.map_err(|field| match field {
+                "random_key" => ApiFailure::NoSecureRandom,
+                field => ApiFailure::local(Problem::BadRequest { field: field.to_owned() }),
+            })?;
             let whose = if who.bytes().all(|b| b.is_ascii_digit()) { "customer_phone" } else { "customer_code" };
             let body = json!({whose: who, "events": [event]});
             api::send::<Value>("POST", &url, Some(body.to_string()), None).await.map(drop)
@@ -60,7 +64,7 @@ pub fn InStorePanel(store: Memo<String>) -> impl IntoView {
     });
     Effect::new(move |_| {
         if let Some(result) = record.value().get() {
-            note.set(Some(result.map_err(|e| e.code)));
+            note.set(Some(result));
         }
     });
     view! {
@@ -105,11 +109,10 @@ pub fn InStorePanel(store: Memo<String>) -> impl IntoView {
             </form>
             {move || note.get().map(|result| match result {
                 Ok(()) => view! { <p class="note ok" role="status" data-test="in-store-note">{both(language.get(), "已记入顾客画像", "Added to the customer's profile")}</p> }.into_any(),
-                Err(code) => view! { <p class="note error" role="alert" data-test="in-store-note">{match code.as_str() {
-                    "missing_product" => both(language.get(), "请填写商品编号", "Enter the product id").to_owned(),
-                    "missing_amount" => both(language.get(), "请填写金额", "Enter the amount").to_owned(),
-                    "consent_required" => both(language.get(), "顾客尚未同意记录", "The customer has not agreed to be remembered").to_owned(),
-                    other => failure(language.get(), other),
+                Err(error) => view! { <p class="note error" role="alert" data-test="in-store-note">{if error.is(&Problem::ConsentRequired) {
+                    both(language.get(), "顾客尚未同意记录", "The customer has not agreed to be remembered").to_owned()
+                } else {
+                    failure(language.get(), &error)
                 }}</p> }.into_any(),
             })}
         </section>
@@ -142,14 +145,14 @@ pub fn DevicesPanel(store: Memo<String>) -> impl IntoView {
         async move { api::send::<Devices>("GET", &url, None, None).await }
     });
     let name = RwSignal::new(String::new());
-    let created = RwSignal::new(None::<Result<String, String>>);
+    let created = RwSignal::new(None::<Result<String, ApiFailure>>);
     let create = Action::new_local(move |(): &()| {
         let (url, body) = (base(), json!({"name": name.get_untracked()}).to_string());
         async move { api::send::<Created>("POST", &url, Some(body), None).await }
     });
     Effect::new(move |_| {
         if let Some(result) = create.value().get() {
-            created.set(Some(result.map(|c| c.key).map_err(|e| e.code)));
+            created.set(Some(result.map(|c| c.key)));
             name.set(String::new());
             devices.refetch();
         }
@@ -173,7 +176,7 @@ pub fn DevicesPanel(store: Memo<String>) -> impl IntoView {
             </form>
             {move || created.get().map(|result| match result {
                 Ok(key) => view! { <p class="note ok" data-test="device-key">{both(language.get(), "设备密钥（只显示这一次）：", "Device key (shown once): ")} <code>{key}</code></p> }.into_any(),
-                Err(code) => view! { <p class="note error" role="alert">{failure(language.get(), &code)}</p> }.into_any(),
+                Err(error) => view! { <p class="note error" role="alert">{failure(language.get(), &error)}</p> }.into_any(),
             })}
             <ul class="device-list">
                 {move || devices.get().and_then(Result::ok).map(|list| list.devices.into_iter().map(|device| {

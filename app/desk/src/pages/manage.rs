@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::use_language;
+use tandem_domain::api::Problem;
 use tandem_domain::money::Fen;
 
 use crate::text::{T, failure, t};
@@ -66,7 +67,7 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
             <h2>{move || t(language.get(), T::Shelf)}</h2>
             {move || save.value().get().map(|r| match r {
                 Ok(()) => view! { <p class="note ok" role="status" data-test="shelf-result">{move || t(language.get(), T::Saved)}</p> }.into_any(),
-                Err(e) => view! { <p class="note error" role="alert" data-test="shelf-result">{failure(language.get(), &e.code)}</p> }.into_any(),
+                Err(e) => view! { <p class="note error" role="alert" data-test="shelf-result">{failure(language.get(), &e)}</p> }.into_any(),
             })}
             <Suspense fallback=|| ()>
                 {move || catalog.get().map(|result| match result {
@@ -97,7 +98,7 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(e) => view! { <p class="note error">{failure(language.get(), &e.code)}</p> }.into_any(),
+                    Err(e) => view! { <p class="note error">{failure(language.get(), &e)}</p> }.into_any(),
                 })}
             </Suspense>
         </section>
@@ -165,7 +166,7 @@ pub fn ClerksPanel(store: String) -> impl IntoView {
                 <input type="tel" inputmode="numeric" data-test="clerk-phone" placeholder=move || t(language.get(), T::PhonePlaceholder) prop:value=phone on:input=move |ev| phone.set(event_target_value(&ev)) />
                 <button type="submit" class="secondary" data-test="invite-clerk">{move || t(language.get(), T::Invite)}</button>
             </form>
-            {move || change.value().get().and_then(Result::err).map(|e| view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> })}
+            {move || change.value().get().and_then(Result::err).map(|e| view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> })}
         </section>
     }
 }
@@ -196,7 +197,7 @@ pub fn ImportPanel(supplier: String) -> impl IntoView {
     let progress = RwSignal::new((0usize, 0usize));
     let applied = RwSignal::new(0usize);
     let errors = RwSignal::new(Vec::<RowError>::new());
-    let failed = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(None::<ApiFailure>);
     let run = Action::new_local(move |(): &()| {
         let csv = text.get_untracked();
         let supplier = supplier.get_value();
@@ -222,7 +223,7 @@ pub fn ImportPanel(supplier: String) -> impl IntoView {
                         });
                     }
                     Err(error) => {
-                        failed.set(Some(error.code));
+                        failed.set(Some(error));
                         return;
                     }
                 }
@@ -251,38 +252,19 @@ pub fn ImportPanel(supplier: String) -> impl IntoView {
             <ul class="row-errors" data-test="import-errors">
                 {move || errors.get().into_iter().map(|e| view! { <li>{format!("{} {} · {}: {}", t(language.get(), T::Line), e.line, e.column, e.message)}</li> }).collect_view()}
             </ul>
-            {move || failed.get().map(|code| view! { <p class="note error" role="alert">{failure(language.get(), &code)}</p> })}
+            {move || failed.get().map(|error| view! { <p class="note error" role="alert">{failure(language.get(), &error)}</p> })}
         </section>
     }
 }
 
 /// Sends a picture file as the raw body of an upload; the stored picture's address.
 async fn upload_picture(supplier: &str, product: &str, file: web_sys::File) -> Result<String, ApiFailure> {
-    use wasm_bindgen::JsCast;
-    let failed = |code: &str| ApiFailure { code: code.to_owned(), status: 0 };
-    let window = web_sys::window().ok_or_else(|| failed("network"))?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&file);
-    let headers = web_sys::Headers::new().map_err(|_| failed("network"))?;
-    headers.set("content-type", &file.type_()).map_err(|_| failed("network"))?;
-    init.set_headers(&headers);
-    let url = format!("/api/supplier/{}/products/{}/media", api::encode(supplier), api::encode(product));
-    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(&url, &init))
-        .await
-        .map_err(|_| failed("network"))?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| failed("network"))?;
-    let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| failed("network"))?)
-        .await
-        .ok()
-        .and_then(|t| t.as_string())
-        .unwrap_or_default();
-    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    if response.ok() {
-        Ok(body["url"].as_str().unwrap_or_default().to_owned())
-    } else {
-        Err(ApiFailure { code: body["error"].as_str().unwrap_or("internal").to_owned(), status: response.status() })
+    #[derive(Deserialize)]
+    struct Stored {
+        url: String,
     }
+    let url = format!("/api/supplier/{}/products/{}/media", api::encode(supplier), api::encode(product));
+    api::send_raw::<Stored>("POST", &url, &file, &file.type_()).await.map(|stored| stored.url)
 }
 
 /// A supplier's product pictures: pick a product id and a PNG, JPEG or WebP file.
@@ -297,7 +279,7 @@ pub fn PicturesPanel(supplier: String) -> impl IntoView {
         async move {
             match file {
                 Some(file) => upload_picture(&supplier, product.trim(), file).await,
-                None => Err(ApiFailure { code: "bad_request".to_owned(), status: 400 }),
+                None => Err(ApiFailure::local(Problem::BadRequest { field: "file".to_owned() })),
             }
         }
     });
@@ -314,7 +296,7 @@ pub fn PicturesPanel(supplier: String) -> impl IntoView {
             <button class="secondary" disabled=move || upload.pending().get() on:click=move |_| { upload.dispatch(()); }>{move || t(language.get(), T::Upload)}</button>
             {move || upload.value().get().map(|r| match r {
                 Ok(url) => view! { <img class="uploaded" src=url alt="" width="96" height="96" /> }.into_any(),
-                Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> }.into_any(),
+                Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> }.into_any(),
             })}
         </section>
     }
@@ -416,7 +398,7 @@ pub fn OperatorPanels() -> impl IntoView {
             </Suspense>
             {move || act.value().get().map(|r| match r {
                 Ok(()) => view! { <p class="note ok" role="status">{move || t(language.get(), T::Saved)}</p> }.into_any(),
-                Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> }.into_any(),
+                Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> }.into_any(),
             })}
         </section>
     }

@@ -20,13 +20,13 @@ async fn load() -> Result<ProfileView, ApiFailure> {
 pub fn PreferencesPage() -> impl IntoView {
     let language = use_language();
     let profile = LocalResource::new(load);
-    let note = RwSignal::new(None::<Result<&'static str, String>>);
+    let note = RwSignal::new(None::<Result<&'static str, tandem_app::api::ApiFailure>>);
     let title = Signal::derive(move || both(language.get(), "我的偏好", "My preferences").to_owned());
 
     let act = move |method: &'static str, url: String, body: Option<String>, done: &'static str| {
         spawn_local(async move {
             let answer = api::send::<serde_json::Value>(method, &url, body, None).await;
-            note.set(Some(answer.map(|_| done).map_err(|e| e.code)));
+            note.set(Some(answer.map(|_| done)));
             profile.refetch();
         });
     };
@@ -38,7 +38,7 @@ pub fn PreferencesPage() -> impl IntoView {
         spawn_local(async move {
             match api::send::<serde_json::Value>("GET", "/api/me/export", None, None).await {
                 Ok(document) => save_json("tandem-my-data.json", &document.to_string()),
-                Err(error) => note.set(Some(Err(error.code))),
+                Err(error) => note.set(Some(Err(error))),
             }
         });
     };
@@ -64,7 +64,7 @@ pub fn PreferencesPage() -> impl IntoView {
             <p class="note"><a href="/me/card" data-test="my-card-nav">{move || both(language.get(), "我的名片与访客雷达 →", "My card and visitor radar →")}</a></p>
             {move || note.get().map(|result| match result {
                 Ok(done) => view! { <p class="note ok" data-test="note">{move || done_text(language.get(), done)}</p> }.into_any(),
-                Err(code) => view! { <p class="note error">{move || failure(language.get(), &code)}</p> }.into_any(),
+                Err(error) => view! { <p class="note error">{move || failure(language.get(), &error)}</p> }.into_any(),
             })}
             <Suspense fallback=move || view! { <p class="loading">{move || both(language.get(), "加载中…", "Loading…")}</p> }>
                 {move || profile.get().map(|result| match result {
@@ -115,13 +115,13 @@ pub fn PreferencesPage() -> impl IntoView {
                             </section>
                         }.into_any()
                     }
-                    Err(error) if error.status == 404 => view! {
+                    Err(error) if matches!(error.problem(), Some(tandem_domain::api::Problem::NotFound { .. })) => view! {
                         <section class="panel">
                             <p>{move || both(language.get(), "还没有记录你的任何行为。", "Nothing about you has been recorded.")}</p>
                             <a href="/signin?next=%2Fme">{move || both(language.get(), "登录", "Sign in")}</a>
                         </section>
                     }.into_any(),
-                    Err(error) => view! { <ErrorNotice code=error.code retry=Callback::new(move |()| profile.refetch()) /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice failure=error retry=Callback::new(move |()| profile.refetch()) /> }.into_any(),
                 })}
             </Suspense>
         </main>

@@ -51,19 +51,19 @@ pub fn MyCardPage() -> impl IntoView {
     let radar = LocalResource::new(|| async { api::send::<Radar>("GET", "/api/me/radar", None, None).await });
     let title = Signal::derive(move || both(language.get(), "我的名片", "My card").to_owned());
     // Outside the editor, which is drawn again when the card reloads after a change.
-    let note = RwSignal::new(None::<Result<(), String>>);
+    let note = RwSignal::new(None::<Result<(), ApiFailure>>);
     view! {
         <TopBar title=title back=Signal::derive(|| "/me".to_owned()) />
         <main class="page desk my-card">
             <Suspense fallback=move || view! { <p class="loading">"…"</p> }>
                 {move || card.get().map(|result| match result {
                     Ok(mine) => view! { <CardEditor mine=mine note=note on_saved=Callback::new(move |()| card.refetch()) /> }.into_any(),
-                    Err(error) => view! { <ErrorNotice code=error.code /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice failure=error /> }.into_any(),
                 })}
             </Suspense>
             {move || note.get().map(|result| match result {
                 Ok(()) => view! { <p class="note ok" role="status" data-test="card-saved">{both(language.get(), "已保存", "Saved")}</p> }.into_any(),
-                Err(code) => view! { <p class="note error" role="alert" data-test="card-error">{failure(language.get(), &code)}</p> }.into_any(),
+                Err(error) => view! { <p class="note error" role="alert" data-test="card-error">{failure(language.get(), &error)}</p> }.into_any(),
             })}
             <Suspense fallback=|| ()>
                 {move || radar.get().map(|result| match result {
@@ -73,7 +73,7 @@ pub fn MyCardPage() -> impl IntoView {
                             <RadarList title_zh="我的顾客" title_en="My customers" test="customers" entries=radar.customers.clone() />
                         })}
                     }.into_any(),
-                    Err(error) => view! { <p class="note error">{failure(language.get(), &error.code)}</p> }.into_any(),
+                    Err(error) => view! { <p class="note error">{failure(language.get(), &error)}</p> }.into_any(),
                 })}
             </Suspense>
         </main>
@@ -81,7 +81,7 @@ pub fn MyCardPage() -> impl IntoView {
 }
 
 #[component]
-fn CardEditor(mine: MyCard, note: RwSignal<Option<Result<(), String>>>, on_saved: Callback<()>) -> impl IntoView {
+fn CardEditor(mine: MyCard, note: RwSignal<Option<Result<(), ApiFailure>>>, on_saved: Callback<()>) -> impl IntoView {
     let language = use_language();
     let card = mine.card.clone();
     let title = RwSignal::new(card.title.clone().unwrap_or_default());
@@ -100,7 +100,7 @@ fn CardEditor(mine: MyCard, note: RwSignal<Option<Result<(), String>>>, on_saved
     });
     Effect::new(move |_| {
         if let Some(result) = save.value().get() {
-            note.set(Some(result.map(drop).map_err(|e: ApiFailure| e.code)));
+            note.set(Some(result.map(drop)));
             on_saved.run(());
         }
     });
@@ -110,7 +110,7 @@ fn CardEditor(mine: MyCard, note: RwSignal<Option<Result<(), String>>>, on_saved
         let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
         spawn_local(async move {
             let result = put_photo(file).await;
-            note.set(Some(result.map_err(|e| e.code)));
+            note.set(Some(result));
             on_saved.run(());
         });
     };
@@ -170,30 +170,7 @@ fn CardEditor(mine: MyCard, note: RwSignal<Option<Result<(), String>>>, on_saved
 }
 
 async fn put_photo(file: web_sys::File) -> Result<(), ApiFailure> {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-    let network = || ApiFailure { code: "network".to_owned(), status: 0 };
-    let window = web_sys::window().ok_or_else(network)?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("PUT");
-    init.set_body(&file);
-    let headers = web_sys::Headers::new().map_err(|_| network())?;
-    headers.set("content-type", &file.type_()).map_err(|_| network())?;
-    init.set_headers(&headers);
-    let response =
-        JsFuture::from(window.fetch_with_str_and_init("/api/me/card/photo", &init)).await.map_err(|_| network())?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| network())?;
-    if response.ok() {
-        return Ok(());
-    }
-    let status = response.status();
-    let code = match status {
-        413 => "payload_too_large",
-        415 => "unsupported_media",
-        401 => "unauthenticated",
-        _ => "internal",
-    };
-    Err(ApiFailure { code: code.to_owned(), status })
+    api::send_raw::<serde_json::Value>("PUT", "/api/me/card/photo", &file, &file.type_()).await.map(drop)
 }
 
 fn level_text(language: Language, level: Level) -> &'static str {
@@ -273,7 +250,7 @@ pub fn StoreCardPanel(store: Memo<String>) -> impl IntoView {
                         </figure>
                     </div>
                 }.into_any(),
-                Err(error) => view! { <p class="note error">{failure(language.get(), &error.code)}</p> }.into_any(),
+                Err(error) => view! { <p class="note error">{failure(language.get(), &error)}</p> }.into_any(),
             })}
             <p><a href="/me/card" rel="external" data-test="my-card-nav">{move || both(language.get(), "我的名片与访客雷达 →", "My card and visitor radar →")}</a></p>
         </section>

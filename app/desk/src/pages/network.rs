@@ -160,7 +160,7 @@ fn RulesEditor() -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(e) => view! { <ErrorNotice code=e.code /> }.into_any(),
+                    Err(e) => view! { <ErrorNotice failure=e /> }.into_any(),
                 })}
             </Suspense>
             <textarea class="rules-text" rows="14" spellcheck="false" data-test="rules-text"
@@ -201,12 +201,12 @@ fn RulesEditor() -> impl IntoView {
                             </button>
                         }.into_any()
                     }
-                    Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> }.into_any(),
+                    Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> }.into_any(),
                 })}
             </div>
             {move || publish.value().get().map(|result| match result {
                 Ok(()) => view! { <p class="note ok" role="status">{move || both(language.get(), "已发布", "Published")}</p> }.into_any(),
-                Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> }.into_any(),
+                Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> }.into_any(),
             })}
         </section>
     }
@@ -258,10 +258,10 @@ fn WithdrawalApprovals() -> impl IntoView {
                             }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(e) => view! { <ErrorNotice code=e.code /> }.into_any(),
+                    Err(e) => view! { <ErrorNotice failure=e /> }.into_any(),
                 })}
             </Suspense>
-            {move || decide.value().get().and_then(Result::err).map(|e| view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> })}
+            {move || decide.value().get().and_then(Result::err).map(|e| view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> })}
         </section>
     }
 }
@@ -299,7 +299,7 @@ fn Tree() -> impl IntoView {
                             {found.members.into_iter().map(|n| view! { <TeamNode node=n base="/api/operator/chain/members" /> }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(e) => view! { <ErrorNotice code=e.code /> }.into_any(),
+                    Err(e) => view! { <ErrorNotice failure=e /> }.into_any(),
                 })}
             </Suspense>
         </section>
@@ -334,7 +334,7 @@ fn ProductFlags() -> impl IntoView {
             </form>
             {move || save.value().get().map(|result| match result {
                 Ok(()) => view! { <p class="note ok" role="status">{move || both(language.get(), "已保存", "Saved")}</p> }.into_any(),
-                Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e.code)}</p> }.into_any(),
+                Err(e) => view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> }.into_any(),
             })}
         </section>
     }

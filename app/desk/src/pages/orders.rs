@@ -49,7 +49,7 @@ pub fn OrderList() -> impl IntoView {
                             {list.orders.into_iter().map(|order| view! { <OrderCard order=order /> }).collect_view()}
                         </ul>
                     }.into_any(),
-                    Err(failure) => view! { <ErrorNotice code=failure.code /> }.into_any(),
+                    Err(failure) => view! { <ErrorNotice failure=failure /> }.into_any(),
                 })}
             </Suspense>
         </main>
@@ -95,7 +95,7 @@ pub fn OrderPage() -> impl IntoView {
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || order.get().map(|result| match result {
                     Ok(OneOrder { order: detail }) => view! { <OrderDetail order=detail reload=Callback::new(move |()| order.refetch()) /> }.into_any(),
-                    Err(failure) => view! { <ErrorNotice code=failure.code /> }.into_any(),
+                    Err(failure) => view! { <ErrorNotice failure=failure /> }.into_any(),
                 })}
             </Suspense>
         </main>
@@ -203,7 +203,7 @@ fn OrderDetail(order: OrderView, reload: Callback<()>) -> impl IntoView {
                 </div>
             })}
         </div>
-        {move || act.value().get().and_then(Result::err).map(|error| view! { <p class="note error" role="alert">{failure(language.get(), &error.code)}</p> })}
+        {move || act.value().get().and_then(Result::err).map(|error| view! { <p class="note error" role="alert">{failure(language.get(), &error)}</p> })}
         <section class="timeline">
             <h3>{move || t(language.get(), T::Timeline)}</h3>
             <ol data-test="timeline">

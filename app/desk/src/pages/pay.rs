@@ -59,13 +59,13 @@ pub fn PayPage() -> impl IntoView {
                             </button>
                         </section>
                     }.into_any(),
-                    Err(failure) => view! { <ErrorNotice code=failure.code /> }.into_any(),
+                    Err(failure) => view! { <ErrorNotice failure=failure /> }.into_any(),
                 })}
             </Suspense>
             {move || confirm.value().get().map(|result| match result {
                 Ok(answer) if answer.result == "returned" => view! { <p class="note error" role="alert">{move || t(language.get(), T::PaymentReturned)}</p> }.into_any(),
                 Ok(_) => view! { <p class="note" role="status">{move || t(language.get(), T::Paid)}</p> }.into_any(),
-                Err(error) => view! { <p class="note error" role="alert">{failure(language.get(), &error.code)}</p> }.into_any(),
+                Err(error) => view! { <p class="note error" role="alert">{failure(language.get(), &error)}</p> }.into_any(),
             })}
         </main>
     }

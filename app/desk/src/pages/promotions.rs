@@ -36,7 +36,7 @@ pub fn PromotionsPanel(store: Option<Memo<String>>) -> impl IntoView {
     let rules = RwSignal::new(Vec::<Rule>::new());
     let version = RwSignal::new(None::<i64>);
     let answer = RwSignal::new(None::<Answer>);
-    let note = RwSignal::new(None::<Result<&'static str, String>>);
+    let note = RwSignal::new(None::<Result<&'static str, ApiFailure>>);
     let take = move |result: Result<Answer, ApiFailure>, done: &'static str| match result {
         Ok(got) => {
             if got.source != "draft" {
@@ -46,7 +46,7 @@ pub fn PromotionsPanel(store: Option<Memo<String>>) -> impl IntoView {
             answer.set(Some(got));
             note.set(Some(Ok(done)));
         }
-        Err(error) => note.set(Some(Err(error.code))),
+        Err(error) => note.set(Some(Err(error))),
     };
     let load = Action::new_local(move |(): &()| {
         let url = base();
@@ -103,7 +103,7 @@ pub fn PromotionsPanel(store: Option<Memo<String>>) -> impl IntoView {
                     "previewed" => both(language.get(), "预览已更新", "Preview updated"),
                     _ => "",
                 }}</p> }.into_any(),
-                Err(code) => view! { <p class="note error" role="alert" data-test="promotions-note">{failure(language.get(), &code)}</p> }.into_any(),
+                Err(error) => view! { <p class="note error" role="alert" data-test="promotions-note">{failure(language.get(), &error)}</p> }.into_any(),
             })}
             {move || answer.get().map(|a| view! { <PreviewTable answer=a /> })}
         </section>

@@ -9,6 +9,7 @@ use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::{Key, Language};
 use tandem_app::use_language;
+use tandem_domain::api::Problem;
 use tandem_domain::money::Fen;
 use tandem_domain::time::Timestamp;
 
@@ -181,7 +182,7 @@ pub fn TeamNode(node: Node, base: &'static str) -> impl IntoView {
                                 {nodes.into_iter().map(|n| view! { <TeamNode node=n base=base /> }.into_any()).collect_view()}
                             </ul>
                         }.into_any(),
-                        Err(e) => view! { <ErrorNotice code=e.code /> }.into_any(),
+                        Err(e) => view! { <ErrorNotice failure=e /> }.into_any(),
                     })}
                 </Suspense>
             })}
@@ -201,7 +202,7 @@ pub fn SharePage() -> impl IntoView {
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || centre.get().map(|result| match result {
                     Ok(data) => view! { <CentreView data=data reload=Callback::new(move |()| centre.refetch()) /> }.into_any(),
-                    Err(failure) => view! { <ErrorNotice code=failure.code /> }.into_any(),
+                    Err(failure) => view! { <ErrorNotice failure=failure /> }.into_any(),
                 })}
             </Suspense>
         </main>
@@ -246,17 +247,25 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
     });
     let b = data.balances.clone();
     let amount = RwSignal::new(String::new());
+    // One key per withdrawal the sharer means: a retry after a lost answer sends the same key,
+    // so it is not paid twice; a new amount, or a withdrawal that went through, takes a new one.
+    let request_key = RwSignal::new(crate::random_key());
     let withdraw = Action::new_local(move |yuan: &String| {
         let fen = Fen::parse_yuan(yuan.trim());
+        let key = request_key.get_untracked();
         async move {
-            let Some(fen) = fen else { return Err(ApiFailure { code: "bad_request".to_owned(), status: 400 }) };
-            let body = json!({"amount_fen": fen.get(), "request_key": crate::random_key()}).to_string();
+            let Some(fen) = fen else {
+                return Err(ApiFailure::local(Problem::BadRequest { field: "amount_fen".to_owned() }));
+            };
+            let key = key.ok_or_else(crate::no_random_key)?;
+            let body = json!({"amount_fen": fen.get(), "request_key": key}).to_string();
             api::send::<Value>("POST", "/api/chain/withdrawals", Some(body), None).await.map(drop)
         }
     });
     Effect::new(move |_| {
         if matches!(withdraw.value().get(), Some(Ok(()))) {
             amount.set(String::new());
+            request_key.set(crate::random_key());
             reload.run(());
         }
     });
@@ -334,11 +343,11 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
             <h2>{move || both(language.get(), "提现", "Withdraw")}</h2>
             <form class="form inline" on:submit=move |ev| { ev.prevent_default(); withdraw.dispatch(amount.get_untracked()); }>
                 <label>{move || both(language.get(), "金额（元）", "Amount (yuan)")}
-                    <input inputmode="decimal" data-test="withdraw-amount" prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev)) /></label>
+                    <input inputmode="decimal" data-test="withdraw-amount" prop:value=move || amount.get() on:input=move |ev| { amount.set(event_target_value(&ev)); request_key.set(crate::random_key()); } /></label>
                 <button type="submit" class="primary" disabled=move || withdraw.pending().get()>{move || both(language.get(), "申请提现", "Request")}</button>
             </form>
             {move || withdraw.value().get().and_then(Result::err).map(|e| {
-                let message = if e.code == "insufficient_balance" { both(language.get(), "可提现余额不足", "Not enough available").to_owned() } else { failure(language.get(), &e.code) };
+                let message = failure(language.get(), &e);
                 view! { <p class="note error" role="alert">{message}</p> }
             })}
             <ul class="history" data-test="withdrawals">

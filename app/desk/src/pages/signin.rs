@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde_json::json;
-use tandem_app::api::{self, ApiFailure};
+use tandem_app::api;
 use tandem_app::components::TopBar;
 use tandem_app::use_language;
 
@@ -34,7 +34,7 @@ pub fn SignIn() -> impl IntoView {
             sent.set(true);
             message.set(Some(t(language.get_untracked(), T::CodeSent).to_owned()));
         }
-        Some(Err(error)) => message.set(Some(failure(language.get_untracked(), &error.code))),
+        Some(Err(error)) => message.set(Some(failure(language.get_untracked(), &error))),
         None => {}
     });
     let sign_in = Action::new_local(move |(phone, code): &(String, String)| {
@@ -43,7 +43,7 @@ pub fn SignIn() -> impl IntoView {
     });
     Effect::new(move |_| match sign_in.value().get() {
         Some(Ok(_)) => crate::go(&next.get_untracked()),
-        Some(Err(ApiFailure { code, .. })) => message.set(Some(failure(language.get_untracked(), &code))),
+        Some(Err(error)) => message.set(Some(failure(language.get_untracked(), &error))),
         None => {}
     });
 

@@ -1,0 +1,199 @@
+//! Orders as the state machine moves them: every change of an order's state is written by
+//! [`moved`], guarded by the state it was read in, with the fields the domain's
+//! [`Order`] carries taken from the order the domain answered; and each step goes on the
+//! order's timeline ([`event`]).
+
+use tandem_domain::money::Fen;
+use tandem_domain::order::{Order, OrderState};
+use tandem_domain::time::Timestamp;
+
+use super::sql::{Statement, Value, statement};
+
+/// What else a step writes on the order beside its state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Also<'a> {
+    /// Paid: when, and the pickup code of a pickup order.
+    pub paid: Option<(Timestamp, Option<&'a str>)>,
+    /// Shipped: carrier and tracking number.
+    pub shipped: Option<(&'a str, &'a str)>,
+    /// Refunded: goods and shipping this refund returns, added to what was refunded before.
+    pub refunded: Option<(Fen, Fen)>,
+}
+
+/// The statement that moves order `id` from the state it was read in (`before`) to `after`,
+/// as the domain decided: NULL, refused by `orders.state`'s NOT NULL, when the order moved on
+/// meanwhile, so the whole batch writes nothing.
+pub fn moved(id: &str, before: OrderState, after: &Order, also: &Also<'_>) -> Statement {
+    let mut sql = String::from(
+        "UPDATE orders SET state = CASE WHEN state = ?2 THEN ?3 END, state_before_refund = ?4, handed_over_at = ?5,
+                completed_at = ?6",
+    );
+    let mut values: Vec<Value> = vec![
+        id.into(),
+        before.code().into(),
+        after.state.code().into(),
+        after.state_before_refund.map(OrderState::code).into(),
+        after.handed_over_at.map(Timestamp::millis).into(),
+        after.completed_at.map(Timestamp::millis).into(),
+    ];
+    let mut set = |column: &str, value: Value| {
+        values.push(value);
+        sql.push_str(&format!(", {column} = ?{}", values.len()));
+    };
+    if let Some((at, code)) = also.paid {
+        set("paid_at", at.millis().into());
+        set("pickup_code", code.into());
+    }
+    if let Some((carrier, tracking_no)) = also.shipped {
+        set("carrier", carrier.into());
+        set("tracking_no", tracking_no.into());
+    }
+    if let Some((goods, shipping)) = also.refunded {
+        values.push(goods.get().into());
+        sql.push_str(&format!(", refunded_goods_fen = refunded_goods_fen + ?{}", values.len()));
+        values.push(shipping.get().into());
+        sql.push_str(&format!(", refunded_shipping_fen = refunded_shipping_fen + ?{}", values.len()));
+    }
+    sql.push_str(" WHERE id = ?1");
+    Statement::new(sql, values)
+}
+
+/// A step on an order's timeline.
+pub fn event(
+    order_id: &str,
+    event: &str,
+    state: OrderState,
+    actor: &str,
+    note: Option<&str>,
+    at: Timestamp,
+) -> Statement {
+    statement!(
+        "INSERT INTO order_events (order_id, event, state, actor, note, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        order_id,
+        event,
+        state.code(),
+        actor,
+        note,
+        at.millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use tandem_domain::order::{Fulfilment, OrderEvent, OrderPolicy};
+
+    use super::*;
+    use crate::store::sql::{self, Constraint, Guarded, RACE_GUARDS};
+    use crate::store::sqlite::{Sqlite, block_on};
+
+    const NOW: Timestamp = Timestamp(1_790_000_000_000);
+
+    #[derive(Deserialize)]
+    struct Count {
+        n: i64,
+    }
+
+    /// A paid-for-nothing-yet pickup order of 100 fen in store s-1.
+    fn with_order() -> Sqlite {
+        let db = Sqlite::migrated().unwrap();
+        db.execute(&format!(
+            "INSERT INTO stores (id, name_zh, name_en, city_zh, city_en, address_zh, address_en, created_at)
+                 VALUES ('s-1', '店', 'Store', '上海', 'Shanghai', '路', 'Road', '0');
+             INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES ('m-1', '{}', 'x', 0);
+             INSERT INTO checkouts (id, member_id, store_id, state, total_fen, hold_expires_at, created_at)
+                 VALUES ('co-1', 'm-1', 's-1', 'awaiting_payment', 100, 1, 0);
+             INSERT INTO orders (id, checkout_id, member_id, store_id, fulfilment, state, goods_fen, shipping_fen,
+                                 total_fen, platform_fee_bp, created_at)
+                 VALUES ('o-1', 'co-1', 'm-1', 's-1', 'pickup', 'awaiting_payment', 100, 0, 100, 500, 0);",
+            "a".repeat(64)
+        ))
+        .unwrap();
+        db
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Row {
+        state: String,
+        state_before_refund: Option<String>,
+        pickup_code: Option<String>,
+        refunded_goods_fen: i64,
+    }
+
+    fn row(db: &Sqlite) -> Row {
+        let read = statement!(
+            "SELECT state, state_before_refund, pickup_code, refunded_goods_fen FROM orders WHERE id = 'o-1'"
+        );
+        block_on(sql::run(db, vec![read])).unwrap().first().unwrap().unwrap()
+    }
+
+    fn step(db: &Sqlite, order: Order, event: OrderEvent, also: &Also<'_>) -> Result<Order, Constraint> {
+        let next = order.apply(event, NOW, OrderPolicy::default()).unwrap();
+        let writes = vec![
+            moved("o-1", order.state, &next, also),
+            super::event("o-1", event.code(), next.state, "system", None, NOW),
+        ];
+        match block_on(sql::guarded(db, writes, RACE_GUARDS)).unwrap() {
+            Guarded::Written(_) => Ok(next),
+            Guarded::Lost(constraint) => Err(constraint),
+        }
+    }
+
+    #[test]
+    fn an_order_moves_as_the_domain_says_and_only_from_the_state_it_was_read_in() {
+        let db = with_order();
+        let unpaid = Order {
+            fulfilment: Fulfilment::Pickup,
+            state: OrderState::AwaitingPayment,
+            state_before_refund: None,
+            handed_over_at: None,
+            completed_at: None,
+        };
+        let paid = step(&db, unpaid, OrderEvent::Pay, &Also { paid: Some((NOW, Some("12345678"))), ..Also::default() })
+            .unwrap();
+        assert_eq!(row(&db).pickup_code.as_deref(), Some("12345678"));
+        // A second payment read the order unpaid too: its step is refused whole.
+        let again = step(&db, unpaid, OrderEvent::Pay, &Also::default());
+        assert_eq!(again, Err(Constraint::NotNull("orders.state".into())));
+        let asked = step(&db, paid, OrderEvent::RequestRefund, &Also::default()).unwrap();
+        assert_eq!(row(&db).state_before_refund.as_deref(), Some("paid"));
+        step(
+            &db,
+            asked,
+            OrderEvent::Refund { whole: false },
+            &Also { refunded: Some((Fen(40), Fen(0))), ..Also::default() },
+        )
+        .unwrap();
+        assert_eq!(
+            row(&db),
+            Row {
+                state: "partially_refunded".into(),
+                state_before_refund: None,
+                pickup_code: Some("12345678".into()),
+                refunded_goods_fen: 40
+            }
+        );
+        let count = statement!("SELECT count(*) AS n FROM order_events WHERE order_id = 'o-1'");
+        let events: Count = block_on(sql::run(&db, vec![count])).unwrap().first().unwrap().unwrap();
+        assert_eq!(events.n, 3, "the refused step left no event");
+    }
+
+    #[test]
+    fn a_refund_beyond_the_goods_is_a_defect_not_a_race() {
+        let db = with_order();
+        let order = Order {
+            fulfilment: Fulfilment::Pickup,
+            state: OrderState::RefundRequested,
+            state_before_refund: Some(OrderState::Paid),
+            handed_over_at: None,
+            completed_at: None,
+        };
+        db.execute("UPDATE orders SET state = 'refund_requested', state_before_refund = 'paid' WHERE id = 'o-1'")
+            .unwrap();
+        let next = order.apply(OrderEvent::Refund { whole: true }, NOW, OrderPolicy::default()).unwrap();
+        let too_much =
+            moved("o-1", order.state, &next, &Also { refunded: Some((Fen(101), Fen(0))), ..Also::default() });
+        let outcome = block_on(sql::guarded(&db, vec![too_much], RACE_GUARDS));
+        assert!(matches!(outcome, Err(sql::StoreError::Refused(Constraint::Check(_)))), "{outcome:?}");
+    }
+}

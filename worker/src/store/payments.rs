@@ -1,0 +1,284 @@
+//! Payments: opening one for a checkout (one open payment per checkout and provider, by a
+//! UNIQUE index), finding a shopper's own, closing one that will not pay for anything, and the
+//! statements that settle a payment inside the batch that pays its checkout.
+
+use serde::Deserialize;
+use tandem_domain::money::Fen;
+use tandem_domain::payment::{Payable, PaymentState};
+use tandem_domain::time::Timestamp;
+use tandem_domain::views::PaymentView;
+
+use super::sql::{self, Database, Guard, Guarded, Statement, StoreError, statement};
+
+/// The columns of [`PaymentRow`].
+const PAYMENT_COLUMNS: &str = "id, checkout_id, provider, amount_fen, status";
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PaymentRow {
+    pub id: String,
+    pub checkout_id: String,
+    pub provider: String,
+    pub amount_fen: i64,
+    pub status: String,
+}
+
+impl PaymentRow {
+    pub fn state(&self) -> Result<PaymentState, StoreError> {
+        PaymentState::parse(&self.status)
+            .ok_or_else(|| StoreError::failed(format!("payment {} has the unknown status {}", self.id, self.status)))
+    }
+
+    pub fn view(self) -> PaymentView {
+        PaymentView {
+            pay_url: format!("/pay/{}", self.id),
+            id: self.id,
+            checkout_id: self.checkout_id,
+            provider: self.provider,
+            amount_fen: Fen(self.amount_fen),
+            status: self.status,
+        }
+    }
+}
+
+/// The columns of [`CheckoutRow`].
+const CHECKOUT_COLUMNS: &str = "id, member_id, state, total_fen, hold_expires_at";
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CheckoutRow {
+    pub id: String,
+    pub member_id: String,
+    pub state: String,
+    pub total_fen: i64,
+    pub hold_expires_at: i64,
+}
+
+impl CheckoutRow {
+    pub fn payable(&self) -> Payable {
+        Payable { open: self.state == "awaiting_payment", hold_expires_at: Timestamp(self.hold_expires_at) }
+    }
+}
+
+/// What opening a payment reads: the member's checkout and the payment already open for it.
+pub struct ForOpening {
+    pub checkout: Option<CheckoutRow>,
+    pub open: Option<PaymentRow>,
+}
+
+fn open_payment(checkout_id: &str, provider: &str) -> Statement {
+    statement!(
+        format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE checkout_id = ?1 AND provider = ?2 AND status = 'created'"
+        ),
+        checkout_id,
+        provider
+    )
+}
+
+pub async fn for_opening<D: Database>(
+    db: &D,
+    checkout_id: &str,
+    member_id: &str,
+    provider: &str,
+) -> Result<ForOpening, StoreError> {
+    let mut results = sql::run(
+        db,
+        vec![
+            statement!(
+                format!("SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE id = ?1 AND member_id = ?2"),
+                checkout_id,
+                member_id
+            ),
+            open_payment(checkout_id, provider),
+        ],
+    )
+    .await?;
+    Ok(ForOpening { checkout: results.first()?, open: results.first()? })
+}
+
+/// Opens `payment`, or answers the one a concurrent request opened first for the same checkout
+/// and provider.
+pub async fn open<D: Database>(db: &D, payment: &PaymentRow, now: Timestamp) -> Result<Opened, StoreError> {
+    let insert = statement!(
+        "INSERT INTO payments (id, checkout_id, provider, amount_fen, status, created_at) VALUES (?1, ?2, ?3, ?4, 'created', ?5)",
+        &payment.id,
+        &payment.checkout_id,
+        &payment.provider,
+        payment.amount_fen,
+        now.millis()
+    );
+    let guard = [Guard::Unique("payments.checkout_id, payments.provider")];
+    match sql::guarded(db, vec![insert], &guard).await? {
+        Guarded::Written(_) => Ok(Opened::New),
+        Guarded::Lost(_) => {
+            let mut results = sql::run(db, vec![open_payment(&payment.checkout_id, &payment.provider)]).await?;
+            let existing = results.first()?.ok_or_else(|| StoreError::failed("the open payment that won is gone"))?;
+            Ok(Opened::Existing(existing))
+        }
+    }
+}
+
+/// What [`open`] came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Opened {
+    New,
+    Existing(PaymentRow),
+}
+
+/// A payment of one of `member_id`'s checkouts.
+pub async fn own<D: Database>(db: &D, id: &str, member_id: &str) -> Result<Option<PaymentRow>, StoreError> {
+    let mut results = sql::run(
+        db,
+        vec![statement!(
+            "SELECT p.id, p.checkout_id, p.provider, p.amount_fen, p.status FROM payments p
+             JOIN checkouts c ON c.id = p.checkout_id WHERE p.id = ?1 AND c.member_id = ?2",
+            id,
+            member_id
+        )],
+    )
+    .await?;
+    results.first()
+}
+
+/// A payment by its id, and its checkout.
+pub fn read(id: &str) -> Vec<Statement> {
+    vec![
+        statement!(format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = ?1"), id),
+        statement!(
+            format!(
+                "SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE id = (SELECT checkout_id FROM payments WHERE id = ?1)"
+            ),
+            id
+        ),
+    ]
+}
+
+/// The provider of the payment that paid an order.
+pub fn provider_of_order(order_id: &str) -> Statement {
+    statement!(
+        "SELECT p.provider FROM payments p JOIN orders o ON o.checkout_id = p.checkout_id
+         WHERE o.id = ?1 AND p.status = 'succeeded'",
+        order_id
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProviderRow {
+    pub provider: String,
+}
+
+/// Closes an open payment as `state` (failed, or returned because its checkout was no longer
+/// payable); a payment already settled stays as it is. Answers whether it was still open.
+pub async fn close<D: Database>(db: &D, id: &str, state: PaymentState, now: Timestamp) -> Result<bool, StoreError> {
+    let mut results = sql::run(
+        db,
+        vec![statement!(
+            "UPDATE payments SET status = ?2, notified_at = ?3 WHERE id = ?1 AND status = 'created'",
+            id,
+            state.as_str(),
+            now.millis()
+        )],
+    )
+    .await?;
+    Ok(results.changes()? == 1)
+}
+
+/// The statements of a paying batch that settle the payment and its checkout, each guarded by
+/// the state it was read in.
+pub fn settle(payment_id: &str, checkout_id: &str, now: Timestamp) -> Vec<Statement> {
+    vec![
+        statement!(
+            "UPDATE payments SET status = CASE WHEN status = 'created' THEN 'succeeded' END, notified_at = ?2 WHERE id = ?1",
+            payment_id,
+            now.millis()
+        ),
+        statement!(
+            "UPDATE checkouts SET state = CASE WHEN state = 'awaiting_payment' THEN 'paid' END, closed_at = ?2 WHERE id = ?1",
+            checkout_id,
+            now.millis()
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sql::{Constraint, RACE_GUARDS};
+    use crate::store::sqlite::{Sqlite, block_on};
+
+    const NOW: Timestamp = Timestamp(1_790_000_000_000);
+
+    fn with_checkout() -> Sqlite {
+        let db = Sqlite::migrated().unwrap();
+        db.execute(&format!(
+            "INSERT INTO stores (id, name_zh, name_en, city_zh, city_en, address_zh, address_en, created_at)
+                 VALUES ('s-1', '店', 'Store', '上海', 'Shanghai', '路', 'Road', '2026-01-01T00:00:00Z');
+             INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES ('m-1', '{}', 'x', 0);
+             INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES ('m-2', '{}', 'x', 0);
+             INSERT INTO checkouts (id, member_id, store_id, state, total_fen, hold_expires_at, created_at)
+                 VALUES ('co-1', 'm-1', 's-1', 'awaiting_payment', 10900, {}, 0);",
+            "a".repeat(64),
+            "b".repeat(64),
+            NOW.millis() + 900_000
+        ))
+        .unwrap();
+        db
+    }
+
+    fn payment(id: &str) -> PaymentRow {
+        PaymentRow {
+            id: id.into(),
+            checkout_id: "co-1".into(),
+            provider: "dev".into(),
+            amount_fen: 10_900,
+            status: "created".into(),
+        }
+    }
+
+    #[test]
+    fn a_checkout_has_one_open_payment_per_provider_however_many_ask() {
+        let db = with_checkout();
+        assert_eq!(block_on(open(&db, &payment("pay-1"), NOW)).unwrap(), Opened::New);
+        assert_eq!(block_on(open(&db, &payment("pay-2"), NOW)).unwrap(), Opened::Existing(payment("pay-1")));
+        let read = block_on(for_opening(&db, "co-1", "m-1", "dev")).unwrap();
+        assert_eq!(read.open, Some(payment("pay-1")));
+        assert_eq!(read.checkout.unwrap().payable().hold_expires_at, Timestamp(NOW.millis() + 900_000));
+        // Once it is closed, a new one may open.
+        assert!(block_on(close(&db, "pay-1", PaymentState::Failed, NOW)).unwrap());
+        assert!(!block_on(close(&db, "pay-1", PaymentState::Returned, NOW)).unwrap(), "closed once");
+        assert_eq!(block_on(open(&db, &payment("pay-3"), NOW)).unwrap(), Opened::New);
+    }
+
+    #[test]
+    fn a_shopper_sees_only_their_own_payments_and_checkouts() {
+        let db = with_checkout();
+        block_on(open(&db, &payment("pay-1"), NOW)).unwrap();
+        assert_eq!(block_on(own(&db, "pay-1", "m-1")).unwrap(), Some(payment("pay-1")));
+        assert_eq!(block_on(own(&db, "pay-1", "m-2")).unwrap(), None);
+        assert!(block_on(for_opening(&db, "co-1", "m-2", "dev")).unwrap().checkout.is_none());
+    }
+
+    #[test]
+    fn settling_twice_is_refused_by_the_state_guard_and_writes_nothing() {
+        let db = with_checkout();
+        block_on(open(&db, &payment("pay-1"), NOW)).unwrap();
+        let first = block_on(sql::guarded(&db, settle("pay-1", "co-1", NOW), RACE_GUARDS)).unwrap();
+        assert!(matches!(first, Guarded::Written(_)));
+        let again = block_on(sql::guarded(&db, settle("pay-1", "co-1", NOW), RACE_GUARDS)).unwrap();
+        assert!(matches!(again, Guarded::Lost(Constraint::NotNull(ref c)) if c == "payments.status"));
+        let mut results = block_on(sql::run(&db, read("pay-1"))).unwrap();
+        let row: PaymentRow = results.first().unwrap().unwrap();
+        assert_eq!(row.state().unwrap(), PaymentState::Succeeded);
+        let checkout: CheckoutRow = results.first().unwrap().unwrap();
+        assert!(!checkout.payable().open);
+    }
+
+    #[test]
+    fn a_refusal_that_is_not_a_guard_stays_an_error() {
+        let db = with_checkout();
+        let negative = statement!(
+            "INSERT INTO payments (id, checkout_id, provider, amount_fen, status, created_at) VALUES ('p', 'co-1', 'dev', -1, 'created', 0)"
+        );
+        let outcome = block_on(sql::guarded(&db, vec![negative], RACE_GUARDS));
+        assert!(matches!(outcome, Err(StoreError::Refused(Constraint::Check(_)))), "{outcome:?}");
+    }
+}
