@@ -178,9 +178,8 @@ pub fn describe(language: Language, failure: &ApiFailure) -> String {
         }
         Problem::ConsentRequired => say("需要先同意记录浏览偏好", "Agree to be remembered first"),
         Problem::Busy => say("当前人数较多，请稍后重试", "Busy right now; please try again"),
-        Problem::BadSignature | Problem::AmountMismatch => {
-            say("支付通知校验失败", "The payment notification did not verify")
-        }
+        Problem::BadSignature => say("支付通知校验失败", "The payment notification did not verify"),
+        Problem::AmountMismatch => say("支付金额与订单金额不符", "The amount paid is not the order's amount"),
         Problem::IdempotencyKeyReused => {
             say("请求已变化，请刷新后重新提交", "The request changed; refresh and submit again")
         }
@@ -208,47 +207,7 @@ mod tests {
     /// tags this build does not know, and each names what the API named.
     #[test]
     fn each_problem_has_its_own_message_in_both_languages() {
-        let problems = [
-            Problem::BadRequest { field: "address.phone".into() },
-            Problem::NotFound { resource: "sku".into() },
-            Problem::MethodNotAllowed { allowed: "GET, HEAD".into() },
-            Problem::Unauthenticated,
-            Problem::NoCode,
-            Problem::WrongCode { attempts_left: 3 },
-            Problem::CodeExpired,
-            Problem::TooManyAttempts { attempts_left: 0 },
-            Problem::CodeUsed,
-            Problem::BadCode,
-            Problem::DeviceKeyRequired,
-            Problem::OwnerOnly,
-            Problem::ManagerOnly,
-            Problem::PayloadTooLarge { max_bytes: 16_384 },
-            Problem::UnsupportedMedia,
-            Problem::RateLimited { retry_after_s: 90 },
-            Problem::OutOfStock { sku_id: "p-0101-01".into(), fulfilment: "pickup".into(), available: 2, requested: 3 },
-            Problem::CheckoutClosed,
-            Problem::HoldExpired,
-            Problem::IllegalTransition,
-            Problem::OrderNotCancellable,
-            Problem::RefundNotAllowed,
-            Problem::NoOpenRefund,
-            Problem::AlreadyDecided,
-            Problem::StockHeld,
-            Problem::IdTaken,
-            Problem::StoreSuspended,
-            Problem::SupplierSuspended,
-            Problem::TooManyMedia,
-            Problem::InsufficientBalance,
-            Problem::NotADraft,
-            Problem::StaleRules,
-            Problem::ConsentRequired,
-            Problem::Busy,
-            Problem::BadSignature,
-            Problem::IdempotencyKeyReused,
-            Problem::PriceRefused,
-            Problem::UnacknowledgedFindings,
-            Problem::Internal,
-        ];
+        let problems = Problem::samples();
         let fallback = describe(Language::Zh, &api(Problem::Unknown));
         let mut seen = std::collections::BTreeSet::new();
         for problem in problems {

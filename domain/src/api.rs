@@ -143,6 +143,23 @@ impl Problem {
         }
     }
 
+    /// One problem of every kind, those that name something with sample values: for the tests
+    /// that must cover every refusal (the app's messages, reading them back).
+    pub fn samples() -> Vec<Problem> {
+        let mut all = vec![
+            Problem::BadRequest { field: "address.phone".into() },
+            Problem::NotFound { resource: "sku".into() },
+            Problem::MethodNotAllowed { allowed: "GET, HEAD".into() },
+            Problem::WrongCode { attempts_left: 3 },
+            Problem::TooManyAttempts { attempts_left: 0 },
+            Problem::PayloadTooLarge { max_bytes: 16_384 },
+            Problem::RateLimited { retry_after_s: 90 },
+            Problem::OutOfStock { sku_id: "p-0101-01".into(), fulfilment: "pickup".into(), available: 2, requested: 3 },
+        ];
+        all.extend(UNIT);
+        all
+    }
+
     /// The `error` tag.
     pub fn tag(&self) -> &'static str {
         match self {
@@ -318,17 +335,7 @@ mod tests {
         assert_eq!(Problem::NotADraft.tag(), "not_a_draft");
         // Every problem reads back as itself from what the Worker writes, and its tag is the
         // one serde writes.
-        let named = [
-            Problem::BadRequest { field: "lines[0].quantity".into() },
-            Problem::NotFound { resource: "sku".into() },
-            Problem::MethodNotAllowed { allowed: "GET, HEAD".into() },
-            Problem::WrongCode { attempts_left: 3 },
-            Problem::TooManyAttempts { attempts_left: 0 },
-            Problem::PayloadTooLarge { max_bytes: 16_384 },
-            Problem::RateLimited { retry_after_s: 60 },
-            Problem::OutOfStock { sku_id: "p".into(), fulfilment: "pickup".into(), available: 1, requested: 2 },
-        ];
-        for problem in named.into_iter().chain(UNIT) {
+        for problem in Problem::samples() {
             let body = serde_json::to_value(ErrorBody { problem: problem.clone(), message: "m".into() }).unwrap();
             assert_eq!(body["error"], problem.tag());
             assert_eq!(serde_json::from_value::<Problem>(body).unwrap(), problem);

@@ -32,6 +32,15 @@ impl Timestamp {
         self.plus_millis(days.saturating_mul(Self::DAY_MS))
     }
 
+    /// The time as RFC 3339 in UTC, to the second (`2026-11-24T21:05:00Z`): the one form the
+    /// catalogue's text timestamps take, so that they sort as the times do.
+    pub fn to_rfc3339(self) -> String {
+        let seconds = self.0.div_euclid(1_000);
+        let of_day = seconds.rem_euclid(86_400);
+        let date = civil_date(seconds.div_euclid(86_400));
+        format!("{date}T{:02}:{:02}:{:02}Z", of_day / 3_600, of_day % 3_600 / 60, of_day % 60)
+    }
+
     /// Parses an RFC 3339 date-time (`2026-11-24T21:05:00Z`, `2026-11-24T21:05:00.250+08:00`).
     pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
         let bytes = text.as_bytes();
@@ -147,6 +156,15 @@ mod tests {
             assert_eq!(civil_day(parts[0], parts[1], parts[2]), Some(day), "{date}");
         }
         assert_eq!(civil_date(20_089), "2025-01-01");
+    }
+
+    #[test]
+    fn times_are_written_as_rfc3339_to_the_second_and_read_back() {
+        let at = Timestamp::parse_rfc3339("2026-11-01T08:00:00Z").unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-11-01T08:00:00Z");
+        assert_eq!(at.plus_millis(61_999).to_rfc3339(), "2026-11-01T08:01:01Z");
+        assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00Z");
+        assert!(at.to_rfc3339() < at.plus_days(40).to_rfc3339(), "text order is time order");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tandem_domain::crypto;
 use tandem_domain::import::{self, ImportRow, RowError};
 use tandem_domain::money::Fen;
 use tandem_domain::pricing::{PriceBand, PricingPolicy};
+use tandem_domain::time::Timestamp;
 use worker::{D1Database, Env, Request, Response};
 
 use super::json_response;
@@ -131,7 +132,7 @@ pub async fn set_shelf_price(
             db::text(sku.as_str()),
             db::text(&row.product_id),
             db::integer(form.price_fen),
-            db::text(&now.millis().to_string()),
+            db::text(&now.to_rfc3339()),
         ],
     )?;
     db::run(write).await?;
@@ -310,7 +311,7 @@ fn row_writes(
     db: &D1Database,
     supplier: &SupplierId,
     row: &ImportRow,
-    now: i64,
+    now: Timestamp,
 ) -> Result<Vec<worker::D1PreparedStatement>, ApiError> {
     let (colour_zh, colour_en) = row.colour.clone().unzip();
     Ok(vec![
@@ -326,7 +327,7 @@ fn row_writes(
                 db::text(row.category.code()),
                 db::text(&row.name_zh),
                 db::text(&row.name_en),
-                db::text(&now.to_string()),
+                db::text(&now.to_rfc3339()),
             ],
         )?,
         // A product of another supplier keeps its owner: the guard's NULL refuses the row.
@@ -377,7 +378,7 @@ pub async fn import_csv(env: &Env, req: &Request, supplier: &str, text: &str) ->
     let (_, access) = caller_with_access(env, req).await?;
     let supplier = require_supplier(&access, supplier)?;
     let (rows, mut errors) = import::parse(&form.csv).map_err(|e| ApiError::bad_request("csv", e.to_string()))?;
-    let now = config::now(env).await?.millis();
+    let now = config::now(env).await?;
     let db = db::database(env)?;
     let mut applied = 0;
     for row in &rows {
@@ -518,7 +519,7 @@ pub async fn create_store(env: &Env, req: &Request, text: &str) -> Result<Respon
                 db::text(form.city_en.trim()),
                 db::text(form.address_zh.trim()),
                 db::text(form.address_en.trim()),
-                db::text(&now.millis().to_string()),
+                db::text(&now.to_rfc3339()),
             ],
         )?,
         tenant_location(&db, "store", id, form.name_zh.trim(), form.name_en.trim())?,
@@ -547,12 +548,7 @@ pub async fn create_supplier(env: &Env, req: &Request, text: &str) -> Result<Res
         db::prepare(
             &db,
             "INSERT INTO suppliers (id, name_zh, name_en, created_at) VALUES (?1, ?2, ?3, ?4)",
-            &[
-                db::text(id),
-                db::text(form.name_zh.trim()),
-                db::text(form.name_en.trim()),
-                db::text(&now.millis().to_string()),
-            ],
+            &[db::text(id), db::text(form.name_zh.trim()), db::text(form.name_en.trim()), db::text(&now.to_rfc3339())],
         )?,
         tenant_location(
             &db,

@@ -183,4 +183,32 @@ mod tests {
         let changed = block_on(db.batch(vec![statement!("UPDATE ledger_transactions SET at = 1 WHERE id = 't'")]));
         assert!(matches!(changed, Err(StoreError::Refused(Constraint::Trigger(_)))), "{changed:?}");
     }
+
+    /// Migration 0010 rewrites the catalogue's millisecond timestamps as RFC 3339, the form the
+    /// rest of the rows have, so text order is time order again.
+    #[test]
+    fn millisecond_timestamps_become_rfc3339() {
+        #[derive(serde::Deserialize)]
+        struct At {
+            created_at: String,
+        }
+        let db = Sqlite::migrated().unwrap();
+        db.execute(
+            "INSERT INTO stores (id, name_zh, name_en, city_zh, city_en, address_zh, address_en, created_at)
+                 VALUES ('s-ms', '店', 'Store', '上海', 'Shanghai', '路', 'Road', '1790000000000'),
+                        ('s-iso', '店', 'Store', '上海', 'Shanghai', '路', 'Road', '2026-11-01T08:00:00Z');",
+        )
+        .unwrap();
+        let migration = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/0010_times_as_rfc3339.sql"),
+        )
+        .unwrap();
+        db.execute(&migration).unwrap();
+        let rows = block_on(db.batch(vec![statement!("SELECT created_at FROM stores ORDER BY id")])).unwrap();
+        let times: Vec<String> = rows[0].decode::<At>().unwrap().into_iter().map(|a| a.created_at).collect();
+        assert_eq!(
+            times,
+            ["2026-11-01T08:00:00Z".to_owned(), tandem_domain::time::Timestamp(1_790_000_000_000).to_rfc3339()]
+        );
+    }
 }
