@@ -391,6 +391,10 @@ pub async fn bind_member(
         let decision =
             binding::decide(&member, current.as_ref(), *has_paid, sharer, || read.sharer_upline.contains(&member));
         if decision != Binding::Binds {
+            // The member opened the link all the same: a visitor of it (never of its own).
+            if sharer != member_id {
+                network::record_visit(&store, sharer, member_id, now).await?;
+            }
             return Ok(Some(decision));
         }
         if let Guarded::Written(()) = network::bind(&store, member_id, sharer, read.version, now).await? {

@@ -87,17 +87,33 @@ pub async fn bind<D: Database>(
             sharer,
             now.millis()
         ),
-        statement!(
-            "INSERT INTO chain_visits (sharer, visitor, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-            sharer,
-            member_id,
-            now.millis()
-        ),
+        visit(sharer, member_id, now),
     ];
     Ok(match sql::guarded(db, statements, RACE_GUARDS).await? {
         Guarded::Written(_) => Guarded::Written(()),
         Guarded::Lost(constraint) => Guarded::Lost(constraint),
     })
+}
+
+/// A member opened a sharer's link: a visitor of that link, for its conversion.
+fn visit(sharer: &str, member_id: &str, now: Timestamp) -> Statement {
+    statement!(
+        "INSERT INTO chain_visits (sharer, visitor, at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        sharer,
+        member_id,
+        now.millis()
+    )
+}
+
+/// Records that a member opened a sharer's link, when no binding comes of it.
+pub async fn record_visit<D: Database>(
+    db: &D,
+    sharer: &str,
+    member_id: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sql::run(db, vec![visit(sharer, member_id, now)]).await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -106,6 +122,11 @@ mod tests {
     use crate::store::sqlite::{Sqlite, block_on};
 
     const NOW: Timestamp = Timestamp(1_790_000_000_000);
+
+    #[derive(Deserialize)]
+    struct Count {
+        n: i64,
+    }
 
     /// r ← p ← x (x invited by p, p by r); y and z unbound, z has paid.
     fn network() -> Sqlite {
@@ -151,6 +172,12 @@ mod tests {
         let again = block_on(for_binding(&db, "m-y", "INVITE2")).unwrap();
         assert_eq!(again.member, Some((Some("m-x".to_owned()), false)));
         assert_eq!(again.version, read.version + 1);
+        // A member that does not bind is still a visitor of the link, once.
+        block_on(record_visit(&db, "m-x", "m-z", NOW)).unwrap();
+        block_on(record_visit(&db, "m-x", "m-z", NOW)).unwrap();
+        let count = statement!("SELECT count(*) AS n FROM chain_visits WHERE sharer = 'm-x'");
+        let visits: Count = block_on(sql::run(&db, vec![count])).unwrap().first().unwrap().unwrap();
+        assert_eq!(visits.n, 2, "y through its binding, z without one");
         let upline = block_on(for_binding(&db, "m-r", "INVITE3")).unwrap();
         assert_eq!(upline.sharer_upline, ["m-x", "m-p", "m-r"], "r is above y: the domain refuses it as a cycle");
     }
