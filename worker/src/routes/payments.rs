@@ -31,13 +31,14 @@ const PROVIDERS: [&str; 1] = ["dev"];
 /// `POST /api/checkouts/{id}/payments`: a payment for the caller's unpaid checkout; the open
 /// one if it already has one.
 pub async fn create(env: &Env, req: &Request, checkout_id: &str) -> Result<Response, ApiError> {
-    let caller = session::caller(env, req).await?;
+    let token = session::token(req).ok_or(ApiError::Unauthenticated)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     let provider = "dev";
-    let read =
-        stored::for_opening(&store, checkout_id, &caller.member_id, provider).await.map_err(ApiError::internal)?;
+    // The session and the checkout in one round trip.
+    let read = stored::for_opening(&store, &token.stored_hash(), now, checkout_id, provider).await?;
+    read.member.ok_or(ApiError::Unauthenticated)?;
     let checkout = read.checkout.ok_or(ApiError::NotFound { resource: "checkout" })?;
     checkout.payable().check(now).map_err(|e| match e {
         NotPayable::Closed => ApiError::refused(Problem::CheckoutClosed, format!("the checkout is {}", checkout.state)),

@@ -8,6 +8,7 @@ use tandem_domain::payment::{Payable, PaymentState};
 use tandem_domain::time::Timestamp;
 use tandem_domain::views::PaymentView;
 
+use super::sessions::{self, SessionMember};
 use super::sql::{self, Database, Guard, Guarded, Statement, StoreError, statement};
 
 /// The columns of [`PaymentRow`].
@@ -58,8 +59,10 @@ impl CheckoutRow {
     }
 }
 
-/// What opening a payment reads: the member's checkout and the payment already open for it.
+/// What opening a payment reads: the session's member, its checkout and the payment already
+/// open for it.
 pub struct ForOpening {
+    pub member: Option<SessionMember>,
     pub checkout: Option<CheckoutRow>,
     pub open: Option<PaymentRow>,
 }
@@ -74,25 +77,33 @@ fn open_payment(checkout_id: &str, provider: &str) -> Statement {
     )
 }
 
+/// Reads, in one round trip with the caller's session, what opening a payment for one of the
+/// session member's checkouts needs.
 pub async fn for_opening<D: Database>(
     db: &D,
+    token_hash: &str,
+    now: Timestamp,
     checkout_id: &str,
-    member_id: &str,
     provider: &str,
 ) -> Result<ForOpening, StoreError> {
     let mut results = sql::run(
         db,
         vec![
+            sessions::member(token_hash, now),
             statement!(
-                format!("SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE id = ?1 AND member_id = ?2"),
+                format!(
+                    "SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE id = ?1 AND member_id = (
+                         SELECT member_id FROM sessions WHERE token_hash = ?2 AND revoked_at IS NULL AND expires_at > ?3)"
+                ),
                 checkout_id,
-                member_id
+                token_hash,
+                now.millis()
             ),
             open_payment(checkout_id, provider),
         ],
     )
     .await?;
-    Ok(ForOpening { checkout: results.first()?, open: results.first()? })
+    Ok(ForOpening { member: results.first()?, checkout: results.first()?, open: results.first()? })
 }
 
 /// Opens `payment`, or answers the one a concurrent request opened first for the same checkout
@@ -206,6 +217,9 @@ mod tests {
     use crate::store::sqlite::{Sqlite, block_on};
 
     const NOW: Timestamp = Timestamp(1_790_000_000_000);
+    /// The session token hashes of m-1 and m-2.
+    const ONE: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+    const TWO: &str = "2222222222222222222222222222222222222222222222222222222222222222";
 
     fn with_checkout() -> Sqlite {
         let db = Sqlite::migrated().unwrap();
@@ -215,10 +229,16 @@ mod tests {
              INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES ('m-1', '{}', 'x', 0);
              INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES ('m-2', '{}', 'x', 0);
              INSERT INTO checkouts (id, member_id, store_id, state, total_fen, hold_expires_at, created_at)
-                 VALUES ('co-1', 'm-1', 's-1', 'awaiting_payment', 10900, {}, 0);",
+                 VALUES ('co-1', 'm-1', 's-1', 'awaiting_payment', 10900, {}, 0);
+             INSERT INTO sessions (token_hash, member_id, created_at, expires_at) VALUES ('{}', 'm-1', 0, {});
+             INSERT INTO sessions (token_hash, member_id, created_at, expires_at) VALUES ('{}', 'm-2', 0, {});",
             "a".repeat(64),
             "b".repeat(64),
-            NOW.millis() + 900_000
+            NOW.millis() + 900_000,
+            ONE,
+            NOW.millis() + 1,
+            TWO,
+            NOW.millis() + 1
         ))
         .unwrap();
         db
@@ -239,7 +259,8 @@ mod tests {
         let db = with_checkout();
         assert_eq!(block_on(open(&db, &payment("pay-1"), NOW)).unwrap(), Opened::New);
         assert_eq!(block_on(open(&db, &payment("pay-2"), NOW)).unwrap(), Opened::Existing(payment("pay-1")));
-        let read = block_on(for_opening(&db, "co-1", "m-1", "dev")).unwrap();
+        let read = block_on(for_opening(&db, ONE, NOW, "co-1", "dev")).unwrap();
+        assert_eq!(read.member.map(|m| m.id).as_deref(), Some("m-1"));
         assert_eq!(read.open, Some(payment("pay-1")));
         assert_eq!(read.checkout.unwrap().payable().hold_expires_at, Timestamp(NOW.millis() + 900_000));
         // Once it is closed, a new one may open.
@@ -254,7 +275,9 @@ mod tests {
         block_on(open(&db, &payment("pay-1"), NOW)).unwrap();
         assert_eq!(block_on(own(&db, "pay-1", "m-1")).unwrap(), Some(payment("pay-1")));
         assert_eq!(block_on(own(&db, "pay-1", "m-2")).unwrap(), None);
-        assert!(block_on(for_opening(&db, "co-1", "m-2", "dev")).unwrap().checkout.is_none());
+        assert!(block_on(for_opening(&db, TWO, NOW, "co-1", "dev")).unwrap().checkout.is_none());
+        let expired = block_on(for_opening(&db, ONE, NOW.plus_millis(1), "co-1", "dev")).unwrap();
+        assert!(expired.member.is_none() && expired.checkout.is_none(), "an expired session reads nothing");
     }
 
     #[test]

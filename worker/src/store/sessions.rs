@@ -22,7 +22,7 @@ pub struct StaffRow {
 }
 
 /// A session is live until it expires or is revoked.
-fn member(token_hash: &str, now: Timestamp) -> Statement {
+pub(super) fn member(token_hash: &str, now: Timestamp) -> Statement {
     statement!(
         "SELECT m.id, m.phone_hash, m.phone_enc FROM sessions s JOIN members m ON m.id = s.member_id
          WHERE s.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
