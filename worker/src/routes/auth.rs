@@ -13,7 +13,7 @@ use worker::{Env, Request, Response};
 use super::json_response;
 use crate::error::ApiError;
 use crate::store::auth as stored;
-use crate::store::d1::{D1, prepared};
+use crate::store::d1::{self, D1};
 use crate::{body, config, db, session};
 
 const SESSION_DAYS: i64 = 30;
@@ -146,8 +146,7 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         stored::ensure_member(&member_id, &lookup, &sealed, now),
         stored::create_session(&token.stored_hash(), &lookup, now, expires_at),
     ];
-    let mut statements =
-        store_statements.iter().map(|s| prepared(&db, s)).collect::<Result<Vec<_>, _>>().map_err(ApiError::internal)?;
+    let mut statements = d1::prepared_all(&db, &store_statements)?;
     statements.extend(super::chain::sign_in_statements(&db, &lookup, now)?);
     let merges = super::cart::merge_statements(&db, req, &lookup, now)?;
     let had_anonymous_cart = !merges.is_empty();

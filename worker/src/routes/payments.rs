@@ -19,7 +19,7 @@ use worker::{D1Database, Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
-use crate::store::d1::{self, D1, prepared};
+use crate::store::d1::{self, D1};
 use crate::store::ledger;
 use crate::store::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
 use crate::store::orders::{self, Also};
@@ -135,8 +135,7 @@ struct PaymentRead {
 
 async fn read_payment(db: &D1Database, id: &str, now: Timestamp) -> Result<PaymentRead, ApiError> {
     let checkout = "(SELECT checkout_id FROM payments WHERE id = ?1)";
-    let mut statements =
-        stored::read(id).iter().map(|s| prepared(db, s)).collect::<Result<Vec<_>, _>>().map_err(ApiError::internal)?;
+    let mut statements = d1::prepared_all(db, &stored::read(id))?;
     statements.extend([
         db::prepare(
             db,
@@ -225,11 +224,7 @@ fn payment_writes(
     policy: tandem_domain::order::OrderPolicy,
     now: Timestamp,
 ) -> Result<Vec<worker::D1PreparedStatement>, ApiError> {
-    let mut writes = stored::settle(&payment.id, &checkout.id, now)
-        .iter()
-        .map(|s| prepared(db, s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?;
+    let mut writes = d1::prepared_all(db, &stored::settle(&payment.id, &checkout.id, now))?;
     for order in orders {
         let unpaid = order.machine()?;
         let steps = unpaid.pay(now, policy).map_err(ApiError::internal)?;

@@ -259,12 +259,9 @@ pub fn ImportPanel(supplier: String) -> impl IntoView {
 
 /// Sends a picture file as the raw body of an upload; the stored picture's address.
 async fn upload_picture(supplier: &str, product: &str, file: web_sys::File) -> Result<String, ApiFailure> {
-    #[derive(Deserialize)]
-    struct Stored {
-        url: String,
-    }
     let url = format!("/api/supplier/{}/products/{}/media", api::encode(supplier), api::encode(product));
-    api::send_raw::<Stored>("POST", &url, &file, &file.type_()).await.map(|stored| stored.url)
+    let stored = api::send_raw::<Value>("POST", &url, &file, &file.type_()).await?;
+    Ok(stored["url"].as_str().unwrap_or_default().to_owned())
 }
 
 /// A supplier's product pictures: pick a product id and a PNG, JPEG or WebP file.
