@@ -7,6 +7,7 @@
 //! - [`events`]: the replay's events, strict JSON lines.
 //! - [`rewards`]: one order's reward candidates, amounts and the cap's cut.
 //! - [`engine`]: placement, rewards and their lifecycle as one deterministic state machine.
+//! - [`paying`]: what a payment does to the stored network: changed members, rewards, transfers.
 //! - [`poster`]: a sharer's poster: names and the invite link's QR code as SVG.
 //! - [`settle`]: the lifecycle of stored rewards: freeze, thaw, refund cuts, withdrawals.
 //! - [`simulate`]: a synthetic network, to see what a rule set does at scale.
@@ -14,6 +15,7 @@
 pub mod binding;
 pub mod engine;
 pub mod events;
+pub mod paying;
 pub mod poster;
 pub mod rewards;
 pub mod rules;

@@ -12,11 +12,10 @@ use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::catalog::StoreId;
 use tandem_domain::chain21::binding::{self, Binding};
-use tandem_domain::chain21::engine::{Engine, Identity, MemberRecord};
-use tandem_domain::chain21::events::{Event, EventKind, Line};
+use tandem_domain::chain21::engine::{Identity, MemberRecord};
+use tandem_domain::chain21::events::Line;
+use tandem_domain::chain21::paying::{self, Network};
 use tandem_domain::chain21::rules::Rules;
-use tandem_domain::ledger::{Account, Transaction};
-use tandem_domain::money::Fen;
 use tandem_domain::time::Timestamp;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result};
@@ -102,7 +101,6 @@ struct LineRow {
 pub struct NetworkRead {
     rules: Option<(u32, Rules)>,
     version: i64,
-    buyer_known: bool,
     chain: Vec<MemberRecord>,
     gmv: Vec<(String, i64)>,
     conversion: Vec<(String, u64, u64)>,
@@ -190,15 +188,7 @@ impl NetworkRead {
             .into_iter()
             .map(|c| (c.sharer, u64::try_from(c.visitors).unwrap_or(0), u64::try_from(c.converted).unwrap_or(0)))
             .collect();
-        Ok(NetworkRead {
-            rules,
-            version,
-            buyer_known: !rows.is_empty(),
-            chain,
-            gmv,
-            conversion,
-            lines: db::nth(results, offset + 5)?,
-        })
+        Ok(NetworkRead { rules, version, chain, gmv, conversion, lines: db::nth(results, offset + 5)? })
     }
 }
 
@@ -223,8 +213,9 @@ pub fn ensure_member(db: &D1Database, member: &str, now: Timestamp) -> Result<D1
     )
 }
 
-/// The writes of a payment for the network: the guard, the changed members, the orders as the
-/// network saw them, the rewards and their ledger transactions.
+/// The writes of a payment for the network (`chain21::paying::pay` decides): the guard, the
+/// changed members, the orders as the network saw them, the rewards and their ledger
+/// transactions. Rows travel as JSON objects with named fields.
 pub fn payment_writes(
     db: &D1Database,
     read: &NetworkRead,
@@ -232,88 +223,48 @@ pub fn payment_writes(
     orders: &[PaidOrder<'_>],
     now: Timestamp,
 ) -> Result<Vec<D1PreparedStatement>, ApiError> {
+    let network = Network {
+        rules: read.rules.clone(),
+        chain: read.chain.clone(),
+        team_gmv: read.gmv.clone(),
+        conversion: read.conversion.clone(),
+    };
+    let paid = orders
+        .iter()
+        .map(|order| {
+            Ok(paying::PaidOrder {
+                id: order.id.to_owned(),
+                store: db::stored(StoreId::parse(order.store_id))?,
+                lines: read
+                    .lines
+                    .iter()
+                    .filter(|l| l.order_id == order.id)
+                    .map(|l| Line {
+                        sku: l.sku_id.clone(),
+                        amount_fen: l.amount_fen,
+                        designated: l.designated != 0,
+                        commissionable: l.commissionable != 0,
+                    })
+                    .collect(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let changes = paying::pay(&network, buyer, &paid, now).map_err(ApiError::internal)?;
     let mut writes = vec![db::prepare(
         db,
         "UPDATE chain_network SET version = CASE WHEN version = ?1 THEN version + 1 END WHERE id = 1",
         &[db::integer(read.version)],
     )?];
-    if !read.buyer_known {
+    if changes.buyer_joins {
         writes.push(ensure_member(db, buyer, now)?);
     }
-    let Some((version, rules)) = &read.rules else {
-        // No rules published: nothing is paid, but the buyer has paid (it can no longer bind).
-        let base: i64 = read.lines.iter().filter(|l| l.commissionable != 0).map(|l| l.amount_fen).sum();
-        writes.push(db::prepare(
-            db,
-            "UPDATE chain_members SET has_paid = 1, last_paid_at = ?2, spend_fen = spend_fen + ?3 WHERE member_id = ?1",
-            &[db::text(buyer), db::integer(now.millis()), db::integer(base)],
-        )?);
-        return Ok(writes);
-    };
-    let mut engine = Engine::restore(rules.clone(), now, &read.chain, &read.gmv, &read.conversion);
-    let mut qualifying_order = None;
-    let mut order_rows = Vec::new();
-    let mut reward_rows = Vec::new();
-    for order in orders {
-        let lines: Vec<Line> = read
-            .lines
-            .iter()
-            .filter(|l| l.order_id == order.id)
-            .map(|l| Line {
-                sku: l.sku_id.clone(),
-                amount_fen: l.amount_fen,
-                designated: l.designated != 0,
-                commissionable: l.commissionable != 0,
-            })
-            .collect();
-        let first_reward = engine.rewards().len();
-        let identity_before = engine.find(buyer).map(|b| engine.identity(b));
-        let kind = EventKind::Paid { order: order.id.to_owned(), buyer: buyer.to_owned(), lines };
-        engine.apply(&Event { at: now, kind }).map_err(ApiError::internal)?;
-        let index = u32::try_from(order_rows.len()).map_err(ApiError::internal)?;
-        let identity_after = engine.find(buyer).map(|b| engine.identity(b));
-        if identity_after == Some(Identity::Agent) && identity_before != Some(Identity::Agent) {
-            qualifying_order = Some(order.id);
-        }
-        let base: i64 =
-            read.lines.iter().filter(|l| l.order_id == order.id && l.commissionable != 0).map(|l| l.amount_fen).sum();
-        let team = engine.order_team(index).map(|t| engine.name(t).to_owned());
-        order_rows.push(json!([order.id, order.store_id, base, team]));
-        let candidates = engine.order_candidates(index).to_vec();
-        let mut transaction = Transaction { entries: Vec::new() };
-        for (position, (reward, candidate)) in engine.rewards()[first_reward..].iter().zip(&candidates).enumerate() {
-            let beneficiary = engine.name(reward.beneficiary);
-            reward_rows.push(json!([
-                order.id,
-                beneficiary,
-                reward.kind.as_str(),
-                reward.generation,
-                position,
-                candidate.rate_bp,
-                candidate.of_team_bp,
-                reward.amount_fen
-            ]));
-            let store = db::stored(StoreId::parse(order.store_id))?;
-            let member = Account::Member { id: beneficiary.to_owned(), bucket: "pending".to_owned() };
-            let part = Transaction::transfer(Account::StorePayable(store), member, Fen(reward.amount_fen));
-            transaction.entries.extend(part.entries);
-        }
-        if !transaction.entries.is_empty() {
-            let id = format!("t-reward-{}", order.id);
-            let reference = format!("reward:{}", order.id);
-            writes.extend(d1::prepared_all(
-                db,
-                &ledger::post(&id, "reward", &reference, Some(order.id), now, &transaction)?,
-            )?);
-        }
+    for (order_id, transaction) in &changes.transactions {
+        let id = format!("t-reward-{order_id}");
+        let reference = format!("reward:{order_id}");
+        writes
+            .extend(d1::prepared_all(db, &ledger::post(&id, "reward", &reference, Some(order_id), now, transaction)?)?);
     }
-    let changed: Vec<serde_json::Value> = (0..engine.member_count())
-        .filter_map(|m| {
-            let record = engine.record(u32::try_from(m).ok()?);
-            let before = read.chain.iter().find(|r| r.id == record.id);
-            (before != Some(&record)).then(|| member_json(&record))
-        })
-        .collect();
+    let members: Vec<serde_json::Value> = changes.members.iter().map(member_json).collect();
     writes.push(db::prepare(
         db,
         "UPDATE chain_members SET identity = c.value ->> '$.identity', fixed = c.value ->> '$.fixed',
@@ -324,33 +275,59 @@ pub fn payment_writes(
              qualifying_order = CASE WHEN member_id = ?3 AND ?2 IS NOT NULL THEN ?2 ELSE qualifying_order END
          FROM json_each(?1) AS c WHERE chain_members.member_id = c.value ->> '$.id'",
         &[
-            db::text(&serde_json::Value::Array(changed).to_string()),
-            db::optional_text(qualifying_order),
+            db::text(&serde_json::Value::Array(members).to_string()),
+            db::optional_text(changes.qualifying_order.as_deref()),
             db::text(buyer),
         ],
     )?);
+    let Some(version) = changes.rules_version else { return Ok(writes) };
+    let order_rows: Vec<serde_json::Value> = changes
+        .orders
+        .iter()
+        .map(|o| {
+            json!({"order_id": o.order_id, "store_id": o.store.as_str(), "base_fen": o.base_fen, "team_leader": o.team_leader})
+        })
+        .collect();
     writes.push(db::prepare(
         db,
         "INSERT INTO chain_orders (order_id, store_id, base_fen, base_left_fen, team_leader, buyer, rules_version, paid_at)
-         SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[2]', value ->> '$[3]', ?2, ?3, ?4
+         SELECT value ->> '$.order_id', value ->> '$.store_id', value ->> '$.base_fen', value ->> '$.base_fen',
+                value ->> '$.team_leader', ?2, ?3, ?4
          FROM json_each(?1)",
         &[
             db::text(&serde_json::Value::Array(order_rows).to_string()),
             db::text(buyer),
-            db::integer(i64::from(*version)),
+            db::integer(i64::from(version)),
             db::integer(now.millis()),
         ],
     )?);
+    let reward_rows: Vec<serde_json::Value> = changes
+        .rewards
+        .iter()
+        .map(|r| {
+            json!({
+                "order_id": r.order_id,
+                "beneficiary": r.beneficiary,
+                "kind": r.kind.as_str(),
+                "generation": r.generation,
+                "position": r.position,
+                "rate_bp": r.rate_bp,
+                "of_team_bp": r.of_team_bp,
+                "amount_fen": r.amount_fen,
+            })
+        })
+        .collect();
     writes.push(db::prepare(
         db,
         "INSERT INTO chain_rewards (order_id, beneficiary, kind, generation, position, rate_bp, of_team_bp, amount_fen,
              state, rules_version, posted_at)
-         SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]', value ->> '$[3]', value ->> '$[4]',
-                value ->> '$[5]', value ->> '$[6]', value ->> '$[7]', 'pending', ?2, ?3
+         SELECT value ->> '$.order_id', value ->> '$.beneficiary', value ->> '$.kind', value ->> '$.generation',
+                value ->> '$.position', value ->> '$.rate_bp', value ->> '$.of_team_bp', value ->> '$.amount_fen',
+                'pending', ?2, ?3
          FROM json_each(?1)",
         &[
             db::text(&serde_json::Value::Array(reward_rows).to_string()),
-            db::integer(i64::from(*version)),
+            db::integer(i64::from(version)),
             db::integer(now.millis()),
         ],
     )?);
