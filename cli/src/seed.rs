@@ -322,10 +322,14 @@ fn chain21_sql(sql: &mut String) {
     let at = tandem_domain::time::Timestamp::parse_rfc3339(LISTED_AT).map_or(0, tandem_domain::time::Timestamp::millis);
     let _ = writeln!(
         sql,
-        "INSERT INTO chain_rules (version, body, state, created_at, published_at, acknowledged) VALUES ({}, {}, 'published', {at}, {at}, {});",
+        "INSERT INTO chain_rules (version, body, state, created_at, published_at, acknowledged, team_period_days,
+             conversion_window_days)
+         VALUES ({}, {}, 'published', {at}, {at}, {}, {}, {});",
         rules.version,
         sql_text(&body),
-        sql_text(&acknowledged)
+        sql_text(&acknowledged),
+        rules.peer.period_days,
+        rules.dynamic.window_days
     );
     let _ = writeln!(sql, "UPDATE products SET designated = 1 WHERE id = {};", sql_text(DESIGNATED_PRODUCT));
 }

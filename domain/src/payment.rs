@@ -4,8 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::chain21::engine::EngineError;
+use crate::chain21::paying::{self, Network, NetworkChanges, PaidOrder};
 use crate::crypto;
+use crate::fulfilment::PickupCode;
+use crate::ledger::{self, LedgerError, OrderMoney, Transaction};
 use crate::money::Fen;
+use crate::order::{Fulfilment, Order, OrderError, OrderEvent, OrderPolicy, OrderState};
 use crate::time::Timestamp;
 
 /// A provider's notification that a payment succeeded (or failed).
@@ -160,6 +165,104 @@ pub fn verdict(payment: PaymentState, checkout: Payable, notified: PaymentStatus
     }
 }
 
+/// One order of a checkout being paid, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderToPay {
+    pub id: String,
+    pub order: Order,
+    pub money: OrderMoney,
+    /// The order's lines as the distribution network counts them.
+    pub lines: Vec<crate::chain21::events::Line>,
+    /// Randomness for the pickup code of a pickup order.
+    pub random: u64,
+}
+
+/// A step of an order's timeline on payment, with who took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaidStep {
+    pub event: OrderEvent,
+    pub order: Order,
+    /// `provider` for the payment itself, `system` for what follows from it.
+    pub actor: &'static str,
+}
+
+/// What paying one order changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderPaid {
+    pub id: String,
+    /// The state it was read in: the write's guard.
+    pub before: OrderState,
+    /// The order after the payment's steps.
+    pub after: Order,
+    pub steps: Vec<PaidStep>,
+    /// A pickup order's code, which the shopper shows at the store.
+    pub pickup_code: Option<PickupCode>,
+    /// The payment's ledger transaction for this order.
+    pub transaction: Transaction,
+}
+
+/// Everything paying a checkout changes: each order (state, timeline, pickup code, ledger)
+/// and the distribution network. The checkout's holds become sales; the payment succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutPaid {
+    pub orders: Vec<OrderPaid>,
+    pub network: NetworkChanges,
+}
+
+/// Why a checkout could not be paid as read: each a defect of what was stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayError {
+    #[error("order {id}: {error}")]
+    Order { id: String, error: OrderError },
+    #[error("order {id}: {error}")]
+    Ledger { id: String, error: LedgerError },
+    #[error("the distribution network: {0}")]
+    Network(EngineError),
+}
+
+/// Pays the orders of a checkout bought by `buyer` at `now`: each order is paid (and a pickup
+/// order prepared, with its code), its money posted, and the network told, in one decision.
+///
+/// # Errors
+/// When an order cannot be paid in the state it was read in, its money does not add up, or the
+/// network refuses the orders: none of them happens with a payable checkout as stored.
+pub fn pay_checkout(
+    buyer: &str,
+    orders: &[OrderToPay],
+    network: &Network,
+    policy: OrderPolicy,
+    now: Timestamp,
+) -> Result<CheckoutPaid, PayError> {
+    let mut paid = Vec::with_capacity(orders.len());
+    for order in orders {
+        let steps = order.order.pay(now, policy).map_err(|error| PayError::Order { id: order.id.clone(), error })?;
+        let after = steps.last().map_or(order.order, |(_, after)| *after);
+        let transaction =
+            ledger::payment(&order.money).map_err(|error| PayError::Ledger { id: order.id.clone(), error })?;
+        paid.push(OrderPaid {
+            id: order.id.clone(),
+            before: order.order.state,
+            after,
+            steps: steps
+                .into_iter()
+                .map(|(event, order)| PaidStep {
+                    event,
+                    order,
+                    actor: if event == OrderEvent::Pay { "provider" } else { "system" },
+                })
+                .collect(),
+            pickup_code: (order.order.fulfilment == Fulfilment::Pickup).then(|| PickupCode::from_random(order.random)),
+            transaction,
+        });
+    }
+    let network_orders: Vec<PaidOrder> = orders
+        .iter()
+        .map(|o| PaidOrder { id: o.id.clone(), store: o.money.store.clone(), lines: o.lines.clone() })
+        .collect();
+    let network = paying::pay(network, buyer, &network_orders, now).map_err(PayError::Network)?;
+    Ok(CheckoutPaid { orders: paid, network })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +324,57 @@ mod tests {
         let mut json = serde_json::to_value(notification()).unwrap();
         json["extra"] = serde_json::json!(1);
         assert!(serde_json::from_value::<Notification>(json).is_err());
+    }
+    fn to_pay(id: &str, fulfilment: Fulfilment, random: u64) -> OrderToPay {
+        use crate::catalog::{StoreId, SupplierId};
+        use crate::money::BasisPoints;
+        OrderToPay {
+            id: id.to_owned(),
+            order: Order {
+                fulfilment,
+                state: OrderState::AwaitingPayment,
+                state_before_refund: None,
+                handed_over_at: None,
+                completed_at: None,
+            },
+            money: OrderMoney {
+                store: StoreId::parse("s-1").unwrap(),
+                provider: "dev".into(),
+                goods_fen: Fen(1_000),
+                shipping_fen: Fen(0),
+                shipper: None,
+                supply: vec![(SupplierId::parse("sup-a").unwrap(), Fen(600))],
+                platform_fee: BasisPoints::new(500).unwrap(),
+            },
+            lines: vec![crate::chain21::events::Line {
+                sku: "k".into(),
+                amount_fen: 1_000,
+                designated: false,
+                commissionable: true,
+            }],
+            random,
+        }
+    }
+
+    #[test]
+    fn paying_a_checkout_pays_each_order_prepares_pickups_and_posts_its_money() {
+        let network = Network { rules: None, chain: Vec::new(), team_gmv: Vec::new(), conversion: Vec::new() };
+        let orders = [to_pay("o-1", Fulfilment::Pickup, 123_456_789), to_pay("o-2", Fulfilment::Delivery, 7)];
+        let now = Timestamp(1_790_000_000_000);
+        let paid = pay_checkout("m-1", &orders, &network, OrderPolicy::default(), now).unwrap();
+        let [pickup, delivery] = &paid.orders[..] else { panic!("two orders") };
+        assert_eq!(pickup.after.state, OrderState::ReadyForPickup, "a pickup order is prepared when paid");
+        assert_eq!(pickup.pickup_code.as_ref().map(PickupCode::as_str), Some("23456789"));
+        let actors: Vec<(&str, &str)> = pickup.steps.iter().map(|s| (s.event.code(), s.actor)).collect();
+        assert_eq!(actors, [("pay", "provider"), ("prepare", "system")]);
+        assert_eq!((delivery.after.state, delivery.pickup_code.as_ref()), (OrderState::Paid, None));
+        assert_eq!(pickup.transaction, ledger::payment(&orders[0].money).unwrap());
+        assert!(paid.network.buyer_joins && paid.network.members[0].has_paid);
+        assert_eq!(paid.network.members[0].spend_fen, 2_000);
+        // An order read as paid already is not paid again.
+        let mut twice = orders[1].clone();
+        twice.order.state = OrderState::Paid;
+        let refused = pay_checkout("m-1", &[twice], &network, OrderPolicy::default(), now);
+        assert!(matches!(refused, Err(PayError::Order { .. })), "{refused:?}");
     }
 }

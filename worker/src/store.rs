@@ -15,6 +15,7 @@
 //! - [`orders`]: an order moved as the domain's state machine says, guarded by the state it was
 //!   read in, and its timeline.
 //! - [`payments`]: payments and what paying a checkout reads and writes of them.
+//! - [`rules`]: the distribution rules' versions: drafts, publishing, the published rules.
 //! - [`settings`]: the platform's fee and cap, and the published rules' cap over it.
 //! - [`sessions`]: the member of a live session, and where they work.
 
@@ -23,11 +24,14 @@ pub mod chain;
 pub mod ledger;
 pub mod orders;
 pub mod payments;
+pub mod rules;
 pub mod sessions;
 pub mod settings;
 pub mod sql;
 
 #[cfg(target_arch = "wasm32")]
 pub mod d1;
+#[cfg(test)]
+mod fixtures;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod sqlite;

@@ -145,9 +145,9 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         stored::use_code(&lookup, code_owner),
         stored::ensure_member(&member_id, &lookup, &sealed, now),
         stored::create_session(&token.stored_hash(), &lookup, now, expires_at),
+        crate::store::chain::ensure_member_of_phone(&lookup, &crate::chain::new_invite_code()?, now),
     ];
     let mut statements = d1::prepared_all(&db, &store_statements)?;
-    statements.extend(super::chain::sign_in_statements(&db, &lookup, now)?);
     let merges = super::cart::merge_statements(&db, req, &lookup, now)?;
     let had_anonymous_cart = !merges.is_empty();
     statements.extend(merges);

@@ -76,25 +76,6 @@ pub fn invite_cookie(req: &Request) -> Option<String> {
     session::cookie(req, REF_COOKIE).filter(|c| well_formed_code(c))
 }
 
-/// The statement sign-in adds to its batch: a place in the network for the member of phone
-/// hash `lookup`.
-pub fn sign_in_statements(
-    db: &worker::D1Database,
-    lookup: &str,
-    now: tandem_domain::time::Timestamp,
-) -> Result<Vec<worker::D1PreparedStatement>, ApiError> {
-    let member_sql = "(SELECT id FROM members WHERE phone_hash = ?1)";
-    let statements = vec![db::prepare(
-        db,
-        &format!(
-            "INSERT INTO chain_members (member_id, invite_code, joined_at) SELECT {member_sql}, ?2, ?3
-             ON CONFLICT (member_id) DO NOTHING"
-        ),
-        &[db::text(lookup), db::text(&chain::new_invite_code()?), db::integer(now.millis())],
-    )?];
-    Ok(statements)
-}
-
 #[derive(Deserialize)]
 struct PlaceRow {
     invite_code: String,

@@ -14,22 +14,14 @@ use super::chain::{NodeQuery, WITHDRAWAL_COLUMNS, WithdrawalRow, team_nodes};
 use super::json_response;
 use crate::error::ApiError;
 use crate::session::{caller_with_access, require_operator};
+use crate::store::d1::D1;
+use crate::store::rules as rules_store;
 use crate::store::{d1, ledger};
 use crate::{body, config, db};
 
 async fn operator(env: &Env, req: &Request) -> Result<(), ApiError> {
     let (_, access) = caller_with_access(env, req).await?;
     require_operator(&access)
-}
-
-#[derive(Deserialize)]
-struct RulesRow {
-    version: i64,
-    body: String,
-    state: String,
-    created_at: i64,
-    published_at: Option<i64>,
-    acknowledged: Option<String>,
 }
 
 fn parse_rules(text: &str) -> Result<Rules, ApiError> {
@@ -43,16 +35,10 @@ fn parse_rules(text: &str) -> Result<Rules, ApiError> {
 pub async fn list_rules(env: &Env, req: &Request) -> Result<Response, ApiError> {
     operator(env, req).await?;
     let db = db::database(env)?;
-    let statement = db::prepare(
-        &db,
-        "SELECT version, body, state, created_at, published_at, acknowledged FROM chain_rules ORDER BY version DESC LIMIT 50",
-        &[],
-    )?;
     let mut versions = Vec::new();
-    for row in db::all::<RulesRow>(statement).await? {
-        let rules = db::stored(Rules::from_json(&row.body))?;
-        let acknowledged: Option<serde_json::Value> =
-            row.acknowledged.as_deref().map(serde_json::from_str).transpose().map_err(ApiError::internal)?;
+    for row in rules_store::list(&D1(&db)).await? {
+        let rules = row.rules()?;
+        let acknowledged = row.acknowledged()?;
         versions.push(json!({
             "version": row.version,
             "state": row.state,
@@ -89,10 +75,6 @@ pub async fn check_rules(env: &Env, req: &Request, text: &str) -> Result<Respons
 
 /// `POST /api/operator/chain/rules`: saves a draft as the next version.
 pub async fn create_draft(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
-    #[derive(Deserialize)]
-    struct Next {
-        version: i64,
-    }
     let form: RulesText = body::parse_json(text)?;
     if form.text.len() > 20_000 {
         return Err(ApiError::bad_request("text", "at most 20,000 bytes"));
@@ -101,20 +83,13 @@ pub async fn create_draft(env: &Env, req: &Request, text: &str) -> Result<Respon
     let mut rules = parse_rules(&form.text)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
+    let store = D1(&db);
     // The version is the next free number: two drafts saved at once cannot share it (the
     // primary key refuses the second, which tries again).
     for _ in 0..5 {
-        let next = db::prepare(&db, "SELECT coalesce(max(version), 0) + 1 AS version FROM chain_rules", &[])?;
-        let version = db::one::<Next>(next).await?.map_or(1, |n| n.version);
-        rules.version = db::stored(u32::try_from(version))?;
-        let json = serde_json::to_string(&rules).map_err(ApiError::internal)?;
-        let insert = db::prepare(
-            &db,
-            "INSERT INTO chain_rules (version, body, state, created_at) VALUES (?1, ?2, 'draft', ?3)",
-            &[db::integer(version), db::text(&json), db::integer(now.millis())],
-        )?;
-        if db::guarded_batch(&db, vec![insert]).await?.is_some() {
-            let body = json!({"version": version, "state": "draft", "findings": rules.compliance()});
+        rules.version = db::stored(u32::try_from(rules_store::next_version(&store).await?))?;
+        if rules_store::insert_draft(&store, &rules, now).await?.written() {
+            let body = json!({"version": rules.version, "state": "draft", "findings": rules.compliance()});
             return json_response(201, &body, "no-store");
         }
     }
@@ -137,16 +112,12 @@ pub async fn publish(env: &Env, req: &Request, version: &str, text: &str) -> Res
     let version: i64 = version.parse().map_err(|_| ApiError::NotFound { resource: "rules version" })?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let read = db::prepare(
-        &db,
-        "SELECT version, body, state, created_at, published_at, acknowledged FROM chain_rules WHERE version = ?1",
-        &[db::integer(version)],
-    )?;
-    let row = db::one::<RulesRow>(read).await?.ok_or(ApiError::NotFound { resource: "rules version" })?;
+    let store = D1(&db);
+    let row = rules_store::version(&store, version).await?.ok_or(ApiError::NotFound { resource: "rules version" })?;
     if row.state != "draft" {
         return Err(ApiError::refused(Problem::NotADraft, format!("version {version} is {}", row.state)));
     }
-    let rules = db::stored(Rules::from_json(&row.body))?;
+    let rules = row.rules()?;
     let findings = rules.compliance();
     let missing = rules::unacknowledged(&findings, &form.acknowledged);
     if !missing.is_empty() {
@@ -156,19 +127,7 @@ pub async fn publish(env: &Env, req: &Request, version: &str, text: &str) -> Res
         ));
     }
     let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
-    let writes = vec![
-        db::prepare(&db, "UPDATE chain_rules SET state = 'retired' WHERE state = 'published'", &[])?,
-        db::prepare(
-            &db,
-            "UPDATE chain_rules SET state = CASE WHEN state = 'draft' THEN 'published' END, published_at = ?2,
-                    acknowledged = ?3
-             WHERE version = ?1",
-            &[db::integer(version), db::integer(now.millis()), db::text(&json!(codes).to_string())],
-        )?,
-        // Payments in flight read the rules with the network: they recompute.
-        db::prepare(&db, "UPDATE chain_network SET version = version + 1 WHERE id = 1", &[])?,
-    ];
-    if db::guarded_batch(&db, writes).await?.is_none() {
+    if !rules_store::publish(&store, version, &codes, now).await?.written() {
         return Err(ApiError::refused(Problem::NotADraft, "the version was published meanwhile"));
     }
     json_response(200, &json!({"version": version, "state": "published", "acknowledged": codes}), "no-store")

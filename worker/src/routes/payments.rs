@@ -2,28 +2,25 @@
 //! page, its signed asynchronous notification, a query. The `dev` provider is this Worker's own
 //! hosted page (`/pay/{id}` in the app) that signs its notification with `PAYMENT_DEV_KEY`.
 //!
-//! Accepting a notification is one D1 batch: the payment, the checkout and each order change
-//! state, stock is committed, each order's ledger transaction and timeline are written. Every
-//! state change is conditional (`CASE WHEN state = … END`), so a repeated or concurrent
-//! notification fails the whole batch and changes nothing.
+//! Accepting a notification is one read and one write round trip: `store::payments::for_paying`
+//! reads the payment, its checkout, orders and lines and the network; `payment::pay_checkout`
+//! decides everything paying changes; `store::payments::paid_writes` writes it as one batch,
+//! each change guarded by what it was read with, so a repeated or concurrent notification
+//! fails the whole batch and changes nothing.
 
 use serde_json::json;
 use tandem_domain::api::Problem;
-use tandem_domain::fulfilment::PickupCode;
-use tandem_domain::ledger as money;
 use tandem_domain::money::Fen;
-use tandem_domain::order::{Fulfilment, OrderEvent};
-use tandem_domain::payment::{self, NotPayable, Notification, PaymentError, PaymentState, PaymentStatus, Verdict};
-use tandem_domain::time::Timestamp;
-use worker::{D1Database, Env, Request, Response};
+use tandem_domain::payment::{
+    self, NotPayable, Notification, OrderToPay, PaymentError, PaymentState, PaymentStatus, Verdict,
+};
+use worker::{Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
-use crate::store::d1::{self, D1};
-use crate::store::ledger;
-use crate::store::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
-use crate::store::orders::{self, Also};
-use crate::store::payments::{self as stored, CheckoutRow, Opened, PaymentRow};
+use crate::store::d1::D1;
+use crate::store::payments::{self as stored, ForPaying, Opened, PaymentRow};
+use crate::store::sql::{self, RACE_GUARDS};
 use crate::{body, chain, config, db, session};
 
 const PROVIDERS: [&str; 1] = ["dev"];
@@ -124,53 +121,10 @@ enum Outcome {
     Failed,
 }
 
-/// What accepting a notification reads, in one round trip.
-struct PaymentRead {
-    payment: Option<PaymentRow>,
-    checkout: Option<CheckoutRow>,
-    orders: Vec<MoneyOrder>,
-    lines: Vec<MoneyLine>,
-    network: chain::NetworkRead,
-}
-
-async fn read_payment(db: &D1Database, id: &str, now: Timestamp) -> Result<PaymentRead, ApiError> {
-    let checkout = "(SELECT checkout_id FROM payments WHERE id = ?1)";
-    let mut statements = d1::prepared_all(db, &stored::read(id))?;
-    statements.extend([
-        db::prepare(
-            db,
-            &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE checkout_id = {checkout} ORDER BY id"),
-            &[db::text(id)],
-        )?,
-        db::prepare(
-            db,
-            &format!(
-                "SELECT {MONEY_LINE_COLUMNS} FROM order_lines
-                 WHERE order_id IN (SELECT id FROM orders WHERE checkout_id = {checkout}) ORDER BY order_id, position"
-            ),
-            &[db::text(id)],
-        )?,
-    ]);
-    statements.extend(chain::read_statements(
-        db,
-        &format!("SELECT id FROM orders WHERE checkout_id = {checkout}"),
-        &format!("(SELECT member_id FROM checkouts WHERE id = {checkout})"),
-        &db::text(id),
-        now,
-    )?);
-    let results = db::batch(db, statements).await?;
-    Ok(PaymentRead {
-        payment: db::first(&results, 0)?,
-        checkout: db::first(&results, 1)?,
-        orders: db::nth(&results, 2)?,
-        lines: db::nth(&results, 3)?,
-        network: chain::NetworkRead::from_results(&results, 4)?,
-    })
-}
-
 /// Verifies a notification and applies it once.
 async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiError> {
     let db = db::database(env)?;
+    let store = D1(&db);
     let key = config::key(env, "PAYMENT_DEV_KEY")?;
     // Some tries: the refusals worth retrying are a pickup code already in use at the store and
     // another payment that changed the distribution network since it was read.
@@ -178,8 +132,8 @@ async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiEr
     // the bound is generous; each try is one read and one write round trip.
     for _ in 0..120 {
         let now = config::now(env).await?;
-        let read = read_payment(&db, &notification.payment_id, now).await?;
-        let PaymentRead { payment, checkout, orders, lines, network } = read;
+        let ForPaying { payment, checkout, orders, lines, network } =
+            stored::for_paying(&store, &notification.payment_id, now).await?;
         let payment = payment.ok_or(ApiError::NotFound { resource: "payment" })?;
         let checkout = checkout.ok_or_else(|| ApiError::internal("a payment without its checkout"))?;
         if payment.checkout_id != notification.checkout_id {
@@ -199,60 +153,31 @@ async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiEr
             Verdict::Settled(PaymentState::Failed) => return Ok(Outcome::Failed),
             Verdict::Settled(_) => return Ok(Outcome::Returned),
             Verdict::Close(state) => {
-                stored::close(&D1(&db), &payment.id, state, now).await.map_err(ApiError::internal)?;
+                stored::close(&store, &payment.id, state, now).await?;
                 return Ok(if state == PaymentState::Failed { Outcome::Failed } else { Outcome::Returned });
             }
             Verdict::Apply => {}
         }
-        let mut writes = payment_writes(&db, &payment, &checkout, &orders, &lines, config::order_policy(env), now)?;
-        let paid: Vec<chain::PaidOrder<'_>> =
-            orders.iter().map(|o| chain::PaidOrder { id: &o.id, store_id: &o.store_id }).collect();
-        writes.extend(chain::payment_writes(&db, &network, &checkout.member_id, &paid, now)?);
-        if db::guarded_batch(&db, writes).await?.is_some() {
+        let to_pay = orders
+            .iter()
+            .map(|order| {
+                Ok(OrderToPay {
+                    id: order.id.clone(),
+                    order: order.machine()?,
+                    money: order.money(&payment.provider, &lines)?,
+                    lines: network.lines_of(&order.id),
+                    random: u64::from_le_bytes(config::random_bytes::<8>()?),
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let paid =
+            payment::pay_checkout(&checkout.member_id, &to_pay, &network.network, config::order_policy(env), now)
+                .map_err(ApiError::internal)?;
+        let invite_code = chain::new_invite_code()?;
+        let writes = stored::paid_writes(&payment, &checkout, &paid, &lines, network.version, &invite_code, now)?;
+        if sql::guarded(&store, writes, RACE_GUARDS).await?.written() {
             return Ok(Outcome::Paid);
         }
     }
     Err(ApiError::internal(format!("payment {} could not be applied", notification.payment_id)))
-}
-
-fn payment_writes(
-    db: &D1Database,
-    payment: &PaymentRow,
-    checkout: &CheckoutRow,
-    orders: &[MoneyOrder],
-    lines: &[MoneyLine],
-    policy: tandem_domain::order::OrderPolicy,
-    now: Timestamp,
-) -> Result<Vec<worker::D1PreparedStatement>, ApiError> {
-    let mut writes = d1::prepared_all(db, &stored::settle(&payment.id, &checkout.id, now))?;
-    for order in orders {
-        let unpaid = order.machine()?;
-        let steps = unpaid.pay(now, policy).map_err(ApiError::internal)?;
-        let settled = steps.last().map_or(unpaid, |(_, after)| *after);
-        let code = match order.fulfilment() {
-            Fulfilment::Pickup => Some(PickupCode::from_random(u64::from_le_bytes(config::random_bytes::<8>()?))),
-            Fulfilment::Delivery => None,
-        };
-        let also = Also { paid: Some((now, code.as_ref().map(PickupCode::as_str))), ..Also::default() };
-        writes.push(d1::prepared(db, &orders::moved(&order.id, unpaid.state, &settled, &also))?);
-        let order_money = order.money(&payment.provider, lines)?;
-        let transaction = money::payment(&order_money).map_err(ApiError::internal)?;
-        writes.extend(d1::prepared_all(
-            db,
-            &ledger::post(
-                &format!("t-pay-{}", order.id),
-                "payment",
-                &format!("payment:{}", order.id),
-                Some(&order.id),
-                now,
-                &transaction,
-            )?,
-        )?);
-        for (step, after) in &steps {
-            let actor = if *step == OrderEvent::Pay { "provider" } else { "system" };
-            writes.push(d1::prepared(db, &orders::event(&order.id, step.code(), after.state, actor, None, now))?);
-        }
-    }
-    writes.push(d1::prepared(db, &ledger::commit(&ledger::moves_of(lines, None))?)?);
-    Ok(writes)
 }

@@ -3,11 +3,15 @@
 //! statements that settle a payment inside the batch that pays its checkout.
 
 use serde::Deserialize;
+use tandem_domain::fulfilment::PickupCode;
 use tandem_domain::money::Fen;
-use tandem_domain::payment::{Payable, PaymentState};
+use tandem_domain::payment::{CheckoutPaid, Payable, PaymentState};
 use tandem_domain::time::Timestamp;
 use tandem_domain::views::PaymentView;
 
+use super::chain::{self, ForPayment};
+use super::ledger::{self, MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
+use super::orders::{self, Also};
 use super::sessions::{self, SessionMember};
 use super::sql::{self, Database, Guard, Guarded, Statement, StoreError, statement};
 
@@ -210,6 +214,84 @@ pub fn settle(payment_id: &str, checkout_id: &str, now: Timestamp) -> Vec<Statem
     ]
 }
 
+/// What paying a checkout by one of its payments reads, in one round trip: the payment, its
+/// checkout, the checkout's orders and lines, and the distribution network as the buyer's
+/// payment needs it.
+pub struct ForPaying {
+    pub payment: Option<PaymentRow>,
+    pub checkout: Option<CheckoutRow>,
+    pub orders: Vec<MoneyOrder>,
+    pub lines: Vec<MoneyLine>,
+    pub network: ForPayment,
+}
+
+/// Reads what paying the checkout of payment `id` at `now` needs.
+pub async fn for_paying<D: Database>(db: &D, id: &str, now: Timestamp) -> Result<ForPaying, StoreError> {
+    let checkout = "(SELECT checkout_id FROM payments WHERE id = ?1)";
+    let mut statements = read(id);
+    statements.push(statement!(
+        format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE checkout_id = {checkout} ORDER BY id"),
+        id
+    ));
+    statements.push(statement!(
+        format!(
+            "SELECT {MONEY_LINE_COLUMNS} FROM order_lines
+             WHERE order_id IN (SELECT id FROM orders WHERE checkout_id = {checkout}) ORDER BY order_id, position"
+        ),
+        id
+    ));
+    statements.extend(chain::payment_reads(
+        &format!("SELECT id FROM orders WHERE checkout_id = {checkout}"),
+        &format!("(SELECT member_id FROM checkouts WHERE id = {checkout})"),
+        id,
+        now,
+    ));
+    let mut results = sql::run(db, statements).await?;
+    Ok(ForPaying {
+        payment: results.first()?,
+        checkout: results.first()?,
+        orders: results.all()?,
+        lines: results.all()?,
+        network: chain::payment_read_from(&mut results)?,
+    })
+}
+
+/// The writes of paying `checkout` by `payment` as the domain decided (`payment::pay_checkout`),
+/// each guarded by what it was read with: the payment and the checkout settled, each order
+/// moved with its pickup code, its ledger transaction and its timeline, the holds of `lines`
+/// become sales, and the network's changes under the network's version as read. `invite_code`
+/// is the buyer's should it join the network.
+pub fn paid_writes(
+    payment: &PaymentRow,
+    checkout: &CheckoutRow,
+    paid: &CheckoutPaid,
+    lines: &[MoneyLine],
+    network_version: i64,
+    invite_code: &str,
+    now: Timestamp,
+) -> Result<Vec<Statement>, StoreError> {
+    let mut writes = settle(&payment.id, &checkout.id, now);
+    for order in &paid.orders {
+        let code = order.pickup_code.as_ref().map(PickupCode::as_str);
+        let also = Also { paid: Some((now, code)), ..Also::default() };
+        writes.push(orders::moved(&order.id, order.before, &order.after, &also));
+        writes.extend(ledger::post(
+            &format!("t-pay-{}", order.id),
+            "payment",
+            &format!("payment:{}", order.id),
+            Some(&order.id),
+            now,
+            &order.transaction,
+        )?);
+        for step in &order.steps {
+            writes.push(orders::event(&order.id, step.event.code(), step.order.state, step.actor, None, now));
+        }
+    }
+    writes.push(ledger::commit(&ledger::moves_of(lines, None))?);
+    writes.extend(chain::payment_writes(network_version, &checkout.member_id, invite_code, &paid.network, now)?);
+    Ok(writes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +385,77 @@ mod tests {
         );
         let outcome = block_on(sql::guarded(&db, vec![negative], RACE_GUARDS));
         assert!(matches!(outcome, Err(StoreError::Refused(Constraint::Check(_)))), "{outcome:?}");
+    }
+    #[test]
+    fn paying_a_checkout_writes_what_the_domain_decided_once() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct After {
+            order: String,
+            checkout: String,
+            payment: String,
+            on_hand: i64,
+            reserved: i64,
+            posted: i64,
+            events: i64,
+        }
+        let db = crate::store::fixtures::catalogue();
+        crate::store::fixtures::member(&db, "m-b", "CODEB1", None);
+        crate::store::fixtures::order(&db, "o-1", "m-b", "awaiting_payment", 2);
+        db.execute(
+            "UPDATE checkouts SET hold_expires_at = 1790000600000 WHERE id = 'co-o-1';
+             UPDATE stock SET reserved = 2 WHERE sku_id = 'p-1-01';
+             INSERT INTO payments (id, checkout_id, provider, amount_fen, status, created_at)
+                 VALUES ('pay-1', 'co-o-1', 'dev', 500, 'created', 0);",
+        )
+        .unwrap();
+        let read = block_on(for_paying(&db, "pay-1", NOW)).unwrap();
+        let (payment, checkout) = (read.payment.unwrap(), read.checkout.unwrap());
+        assert!(checkout.payable().check(NOW).is_ok());
+        let to_pay: Vec<_> = read
+            .orders
+            .iter()
+            .map(|o| tandem_domain::payment::OrderToPay {
+                id: o.id.clone(),
+                order: o.machine().unwrap(),
+                money: o.money(&payment.provider, &read.lines).unwrap(),
+                lines: read.network.lines_of(&o.id),
+                random: 1,
+            })
+            .collect();
+        let paid = tandem_domain::payment::pay_checkout(
+            &checkout.member_id,
+            &to_pay,
+            &read.network.network,
+            tandem_domain::order::OrderPolicy::default(),
+            NOW,
+        )
+        .unwrap();
+        let writes =
+            paid_writes(&payment, &checkout, &paid, &read.lines, read.network.version, "NEWCODE", NOW).unwrap();
+        assert!(block_on(sql::guarded(&db, writes.clone(), RACE_GUARDS)).unwrap().written());
+        let replay = block_on(sql::guarded(&db, writes, RACE_GUARDS)).unwrap();
+        assert!(!replay.written(), "a replayed payment is refused whole");
+        let after = statement!(
+            "SELECT (SELECT state FROM orders WHERE id = 'o-1') AS 'order',
+                    (SELECT state FROM checkouts WHERE id = 'co-o-1') AS checkout,
+                    (SELECT status FROM payments WHERE id = 'pay-1') AS payment,
+                    on_hand, reserved,
+                    (SELECT sum(credit_fen) FROM ledger_entries WHERE transaction_id = 't-pay-o-1') AS posted,
+                    (SELECT count(*) FROM order_events WHERE order_id = 'o-1') AS events
+             FROM stock WHERE sku_id = 'p-1-01'"
+        );
+        let after: After = block_on(sql::run(&db, vec![after])).unwrap().first().unwrap().unwrap();
+        assert_eq!(
+            after,
+            After {
+                order: "paid".into(),
+                checkout: "paid".into(),
+                payment: "succeeded".into(),
+                on_hand: 3,
+                reserved: 0,
+                posted: 500,
+                events: 1
+            }
+        );
     }
 }

@@ -2,7 +2,6 @@
 //! distribution rules add to them: read here, decided by `PricingPolicy::from_settings`.
 
 use serde::Deserialize;
-use tandem_domain::chain21::rules::Rules;
 use tandem_domain::pricing::PricingPolicy;
 
 use super::sql::{self, Database, Results, Rows, Statement, StoreError, statement};
@@ -13,26 +12,15 @@ struct SettingRow {
     value: i64,
 }
 
-#[derive(Debug, Deserialize)]
-struct RulesRow {
-    body: String,
-}
-
 /// The two reads the pricing policy needs, to join any read batch.
 pub fn pricing_reads() -> Vec<Statement> {
-    vec![
-        statement!("SELECT key, value FROM settings ORDER BY key"),
-        statement!("SELECT body FROM chain_rules WHERE state = 'published'"),
-    ]
+    vec![statement!("SELECT key, value FROM settings ORDER BY key"), super::rules::published_read()]
 }
 
 /// The policy from the results of [`pricing_reads`], taken next from `results`.
 pub fn pricing_from<R: Rows>(results: &mut Results<R>) -> Result<PricingPolicy, StoreError> {
     let settings: Vec<SettingRow> = results.all()?;
-    let published = match results.first::<RulesRow>()? {
-        Some(row) => Some(Rules::from_json(&row.body).map_err(StoreError::failed)?.cap.total_bp),
-        None => None,
-    };
+    let published = super::rules::published_from(results)?.map(|(_, rules)| rules.cap.total_bp);
     PricingPolicy::from_settings(settings.iter().map(|s| (s.key.as_str(), s.value)), published)
         .map_err(StoreError::failed)
 }
@@ -51,6 +39,8 @@ pub async fn set_platform_fee<D: Database>(db: &D, fee_bp: u32) -> Result<(), St
 
 #[cfg(test)]
 mod tests {
+    use tandem_domain::chain21::rules::Rules;
+
     use super::*;
     use crate::store::sqlite::{Sqlite, block_on};
 

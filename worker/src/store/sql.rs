@@ -194,6 +194,19 @@ pub enum Guarded<T> {
     Lost(Constraint),
 }
 
+impl<T> Guarded<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Guarded<U> {
+        match self {
+            Guarded::Written(value) => Guarded::Written(f(value)),
+            Guarded::Lost(constraint) => Guarded::Lost(constraint),
+        }
+    }
+
+    pub fn written(&self) -> bool {
+        matches!(self, Guarded::Written(_))
+    }
+}
+
 /// Runs a batch whose statements are written to fail when the world changed under them, and
 /// tells a refusal by one of `guards` (the constraints those statements rely on) from any other
 /// refusal, which is a defect and stays an error.
