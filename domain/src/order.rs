@@ -24,6 +24,20 @@ pub enum Fulfilment {
     Delivery,
 }
 
+impl Fulfilment {
+    /// The stored and wire code: `pickup` or `delivery`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Fulfilment::Pickup => "pickup",
+            Fulfilment::Delivery => "delivery",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Fulfilment> {
+        [Fulfilment::Pickup, Fulfilment::Delivery].into_iter().find(|f| f.code() == code)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {

@@ -31,7 +31,6 @@ mod db;
 #[cfg(target_arch = "wasm32")]
 mod llm;
 #[cfg(target_arch = "wasm32")]
-mod rewards;
 #[cfg(target_arch = "wasm32")]
 mod session;
 

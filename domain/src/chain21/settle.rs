@@ -240,6 +240,111 @@ pub fn account(store: &StoreId, member: &str, bucket: Bucket) -> Account {
     }
 }
 
+/// An order's rewards as stored, with the rules they were posted under and the buyer's place:
+/// what completion, the clock and a refund of the order decide on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRewards {
+    pub order_id: String,
+    pub store: StoreId,
+    pub buyer: String,
+    pub buyer_place: Qualification,
+    /// The base the rewards were paid on, and what refunds left of it.
+    pub base_fen: i64,
+    pub base_left_fen: i64,
+    pub rules: Rules,
+    pub rewards: Vec<StoredReward>,
+}
+
+/// A ledger transaction of reward movements, with its kind and the cause it is posted once for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    pub kind: &'static str,
+    pub reference: String,
+    pub transaction: Transaction,
+}
+
+/// Everything one event does to an order's rewards.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RewardChanges {
+    /// The rewards that move, each with what it becomes (the write is guarded by the state
+    /// and amount it was read with).
+    pub steps: Vec<(usize, RewardChange)>,
+    /// Frozen rewards' thaw time (completion).
+    pub thaw_at: Option<Timestamp>,
+    pub postings: Vec<Posting>,
+    /// The base left after a refund, when it changed: `(as read, now)`.
+    pub base_left: Option<(i64, i64)>,
+    /// What the refund takes off the buyer's spend.
+    pub spend_taken: i64,
+    /// The buyer's place after a revocation, guarded by the place as read.
+    pub revoked: Option<Qualification>,
+    /// Whether the network others read (spend, identities) changed, so payments in flight
+    /// must read it again.
+    pub network_changed: bool,
+}
+
+impl OrderRewards {
+    fn changes_of(&self, steps: &[Step]) -> Vec<(usize, RewardChange)> {
+        steps.iter().map(|step| (step.reward, step.change(&self.rewards[step.reward]))).collect()
+    }
+
+    fn posting(&self, kind: &'static str, reference: String, steps: &[Step]) -> Option<Posting> {
+        (!steps.is_empty()).then(|| Posting {
+            kind,
+            reference,
+            transaction: transaction(&self.store, &self.rewards, steps),
+        })
+    }
+
+    /// The order completed at `now`: its pending rewards freeze until the after-sale window of
+    /// the rules they were posted under closes.
+    pub fn on_completion(&self, now: Timestamp) -> RewardChanges {
+        let steps = freeze(&self.rewards);
+        RewardChanges {
+            steps: self.changes_of(&steps),
+            thaw_at: Some(thaw_time(&self.rules, now)),
+            postings: self.posting("freeze", format!("freeze:{}", self.order_id), &steps).into_iter().collect(),
+            ..RewardChanges::default()
+        }
+    }
+
+    /// The clock at `now`: the frozen rewards whose thaw time has come become available.
+    pub fn on_clock(&self, now: Timestamp) -> RewardChanges {
+        let steps = thaw(&self.rewards, now);
+        let due = steps.first().and_then(|s| self.rewards[s.reward].thaw_at).map_or(0, Timestamp::millis);
+        RewardChanges {
+            steps: self.changes_of(&steps),
+            postings: self.posting("thaw", format!("thaw:{}:{due}", self.order_id), &steps).into_iter().collect(),
+            ..RewardChanges::default()
+        }
+    }
+
+    /// Refund `refund_id` leaves `left_fen` of the order's goods `total_fen`: the rewards are cut
+    /// to what the rest of the base pays (voided while pending or frozen, clawed back once
+    /// available), the base left and the buyer's spend follow, and an agent that qualified by
+    /// this order is taken back to member when the rules say so.
+    pub fn on_refund(&self, refund_id: &str, total_fen: i64, left_fen: i64, completed: bool) -> RewardChanges {
+        let base_left = base_left(self.base_fen, total_fen, left_fen).min(self.base_left_fen);
+        let steps = refund(&self.rewards, base_left, self.rules.cap.total_bp);
+        let (voids, clawbacks) = voids_and_clawbacks(&steps);
+        let postings = [
+            self.posting("void", format!("void:{refund_id}"), &voids),
+            self.posting("clawback", format!("clawback:{refund_id}"), &clawbacks),
+        ];
+        let revoked = revocation(&self.rules, &self.buyer_place, &self.order_id, left_fen == 0, completed);
+        let spend_taken = self.base_left_fen - base_left;
+        RewardChanges {
+            steps: self.changes_of(&steps),
+            thaw_at: None,
+            postings: postings.into_iter().flatten().collect(),
+            base_left: Some((self.base_left_fen, base_left)),
+            spend_taken,
+            network_changed: revoked.is_some() || spend_taken > 0,
+            revoked,
+        }
+    }
+}
+
 /// Why a withdrawal cannot be requested.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WithdrawalError {

@@ -147,10 +147,10 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         stored::create_session(&token.stored_hash(), &lookup, now, expires_at),
         crate::store::chain::ensure_member_of_phone(&lookup, &crate::chain::new_invite_code()?, now),
     ];
-    let mut statements = d1::prepared_all(&db, &store_statements)?;
-    let merges = super::cart::merge_statements(&db, req, &lookup, now)?;
+    let merges = super::cart::merge_statements(req, &lookup, now)?;
     let had_anonymous_cart = !merges.is_empty();
-    statements.extend(merges);
+    let mut statements = d1::prepared_all(&db, &store_statements)?;
+    statements.extend(d1::prepared_all(&db, &merges)?);
     // The code is marked used in this same batch, guarded: a second sign-in with it fails whole.
     let Some(results) = db::guarded_batch(&db, statements).await? else {
         return Err(ApiError::refused(Problem::CodeUsed, OtpError::AlreadyUsed.to_string()));

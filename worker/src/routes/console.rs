@@ -9,30 +9,27 @@ use tandem_domain::checkout::Address;
 use tandem_domain::fulfilment::{PickupCode, Shipment};
 use tandem_domain::money::Fen;
 use tandem_domain::order::{OrderEvent, OrderState};
-use tandem_domain::refund::RefundAmount;
+use tandem_domain::refund::{self, RefundAmount, RefundRefused};
 use tandem_domain::time::Timestamp;
 use tandem_domain::views::{Settlement, SettlementLine};
 use worker::{D1Database, Env, Request, Response};
 
 use super::json_response;
-use super::lifecycle::refund_writes;
 use super::orders::{Scope, load, page_params};
 use crate::error::ApiError;
-use crate::rewards::{self, OrderRewards};
 use crate::session::{caller_with_access, require_operator, require_store, require_supplier};
 use crate::store::d1;
-use crate::store::ledger::{MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
+use crate::store::d1::D1;
+use crate::store::ledger::{MONEY_ORDER_COLUMNS, MoneyOrder};
 use crate::store::orders::{self, Also};
+use crate::store::refunds::{self, Whose};
+use crate::store::sql::{self, RACE_GUARDS};
 use crate::{body, config, db};
 
 #[derive(Deserialize)]
 struct AddressRow {
     id: String,
     address: Option<String>,
-}
-#[derive(Deserialize)]
-struct Open {
-    id: String,
 }
 #[derive(Deserialize, serde::Serialize)]
 struct Balance {
@@ -119,27 +116,6 @@ async fn order_view(db: &D1Database, scope: &Scope<'_>, id: &str) -> Result<tand
     load(db, scope, Some(id), None, 1).await?.into_iter().next().ok_or(ApiError::NotFound { resource: "order" })
 }
 
-/// An order of the scope (store or shipping supplier), with its lines, or 404.
-/// An order of `owner`'s, its lines, the provider of the payment that paid it, and its rewards.
-type ScopedOrder = (MoneyOrder, Vec<MoneyLine>, Option<String>, Option<OrderRewards>);
-
-async fn scoped_order(db: &D1Database, column: &str, owner: &str, id: &str) -> Result<ScopedOrder, ApiError> {
-    let mut reads = vec![
-        db::prepare(
-            db,
-            &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE id = ?1 AND {column} = ?2"),
-            &[db::text(id), db::text(owner)],
-        )?,
-        db::prepare(db, &format!("SELECT {MONEY_LINE_COLUMNS} FROM order_lines WHERE order_id = ?1"), &[db::text(id)])?,
-        crate::store::d1::prepared(db, &crate::store::payments::provider_of_order(id)).map_err(ApiError::internal)?,
-    ];
-    reads.extend(rewards::order_reads(db, id)?);
-    let results = db::batch(db, reads).await?;
-    let order = db::first::<MoneyOrder>(&results, 0)?.ok_or(ApiError::NotFound { resource: "order" })?;
-    let provider = db::first::<crate::store::payments::ProviderRow>(&results, 2)?.map(|p| p.provider);
-    Ok((order, db::nth(&results, 1)?, provider, OrderRewards::from_results(&results, 3)?))
-}
-
 /// `GET /api/supplier/{id}/orders`: the supplier's delivery orders with their addresses.
 pub async fn supplier_orders(
     env: &Env,
@@ -188,7 +164,8 @@ pub async fn ship(env: &Env, req: &Request, supplier: &str, id: &str, text: &str
     let supplier = require_supplier(&access, supplier)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let (order, _, _, _) = scoped_order(&db, "shipper_id", supplier.as_str(), id).await?;
+    let read = refunds::for_refund(&D1(&db), id, Whose::Shipper(supplier.as_str())).await?;
+    let order = read.order.ok_or(ApiError::NotFound { resource: "order" })?;
     let machine = order.machine()?;
     let next = machine
         .apply(OrderEvent::Ship, now, config::order_policy(env))
@@ -237,60 +214,42 @@ pub async fn decide_refund(
     } else {
         ("shipper_id", "supplier", require_supplier(&access, owner)?.as_str().to_owned())
     };
+    let whose = if column == "store_id" { Whose::Store(&owner) } else { Whose::Shipper(&owner) };
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let (order, lines, provider, order_rewards) = scoped_order(&db, column, &owner, id).await?;
-    // A pickup order's refunds are the store's to decide, a delivery order's the supplier's.
-    if column == "store_id" && order.shipper_id.is_some() {
-        return Err(ApiError::NotFound { resource: "order" });
-    }
-    let open =
-        db::prepare(&db, "SELECT id FROM refunds WHERE order_id = ?1 AND status = 'requested'", &[db::text(id)])?;
-    let refund = db::one::<Open>(open)
-        .await?
+    let store = D1(&db);
+    let read = refunds::for_refund(&store, id, whose).await?;
+    let order = read.order.as_ref().ok_or(ApiError::NotFound { resource: "order" })?;
+    let refund_id = read
+        .open
+        .clone()
         .ok_or_else(|| ApiError::refused(Problem::NoOpenRefund, "no refund is waiting for a decision"))?;
+    let machine = order.machine()?;
+    let policy = config::order_policy(env);
     let writes = if form.approve {
         let amount = form.amount.unwrap_or_else(|| order.refundable().remainder());
-        let whole = order.refundable().check(amount).map_err(|e| ApiError::bad_request("amount", e.to_string()))?;
-        let mut writes = vec![db::prepare(
-            &db,
-            "UPDATE refunds SET status = CASE WHEN status = 'requested' THEN 'approved' END, goods_fen = ?2, shipping_fen = ?3,
-                    decided_at = ?4 WHERE id = ?1",
-            &[db::text(&refund.id), db::integer(amount.goods_fen.get()), db::integer(amount.shipping_fen.get()), db::integer(now.millis())],
-        )?];
-        writes.extend(refund_writes(
-            &db,
-            &order,
-            &lines,
-            order_rewards.as_ref(),
-            provider
-                .as_deref()
-                .ok_or_else(|| ApiError::internal(format!("paid order {id} has no succeeded payment")))?,
-            &refund.id,
-            amount,
-            whole,
-            false,
-            actor,
-            config::order_policy(env),
-            now,
-        )?);
+        let money = super::lifecycle::money_of(&read)?;
+        let paid =
+            refund::pay_refund(&super::lifecycle::to_refund(&read, &money)?, &refund_id, amount, false, policy, now)
+                .map_err(|e| match e {
+                    RefundRefused::Amount(e) => ApiError::bad_request("amount", e.to_string()),
+                    RefundRefused::Transition(e) => ApiError::refused(Problem::IllegalTransition, e.to_string()),
+                    RefundRefused::Ledger(e) => ApiError::internal(e),
+                })?;
+        let mut writes = vec![refunds::approve(&refund_id, amount, now)];
+        writes.extend(refunds::paid_writes(&read, machine.state, &refund_id, &paid, actor, now)?);
         writes
     } else {
-        let machine = order.machine()?;
         let next = machine
-            .apply(OrderEvent::RejectRefund, now, config::order_policy(env))
+            .apply(OrderEvent::RejectRefund, now, policy)
             .map_err(|e| ApiError::refused(Problem::IllegalTransition, e.to_string()))?;
         vec![
-            db::prepare(
-                &db,
-                "UPDATE refunds SET status = CASE WHEN status = 'requested' THEN 'rejected' END, decided_at = ?2 WHERE id = ?1",
-                &[db::text(&refund.id), db::integer(now.millis())],
-            )?,
-            d1::prepared(&db, &orders::moved(id, machine.state, &next, &Also::default()))?,
-            d1::prepared(&db, &orders::event(id, "reject_refund", next.state, actor, None, now))?,
+            refunds::reject(&refund_id, now),
+            orders::moved(id, machine.state, &next, &Also::default()),
+            orders::event(id, "reject_refund", next.state, actor, None, now),
         ]
     };
-    if db::guarded_batch(&db, writes).await?.is_none() {
+    if !sql::guarded(&store, writes, RACE_GUARDS).await?.written() {
         return Err(ApiError::refused(Problem::IllegalTransition, "the order changed meanwhile"));
     }
     let scope = if column == "store_id" { Scope::Store(&owner) } else { Scope::Shipper(&owner) };

@@ -7,7 +7,10 @@ use tandem_domain::money::Fen;
 use tandem_domain::order::{Order, OrderState};
 use tandem_domain::time::Timestamp;
 
-use super::sql::{Statement, Value, statement};
+use serde::Deserialize;
+
+use super::ledger::{self, MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
+use super::sql::{self, Database, Statement, StoreError, Value, statement};
 
 /// What else a step writes on the order beside its state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,6 +79,84 @@ pub fn event(
         note,
         at.millis()
     )
+}
+
+/// What cancelling an unpaid checkout reads: its orders and their lines.
+pub async fn for_release<D: Database>(
+    db: &D,
+    checkout_id: &str,
+) -> Result<(Vec<MoneyOrder>, Vec<MoneyLine>), StoreError> {
+    let mut results = sql::run(
+        db,
+        vec![
+            statement!(
+                format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE checkout_id = ?1 ORDER BY id"),
+                checkout_id
+            ),
+            statement!(
+                format!(
+                    "SELECT {MONEY_LINE_COLUMNS} FROM order_lines
+                     WHERE order_id IN (SELECT id FROM orders WHERE checkout_id = ?1) ORDER BY order_id, position"
+                ),
+                checkout_id
+            ),
+        ],
+    )
+    .await?;
+    Ok((results.all()?, results.all()?))
+}
+
+/// The writes of cancelling unpaid checkout `checkout_id`: the checkout closed (guarded by its
+/// being unpaid), its holds released, and each order moved as the domain decided (`cancelled`:
+/// id, state read, order after) with its timeline step.
+pub fn release_writes(
+    checkout_id: &str,
+    lines: &[MoneyLine],
+    cancelled: &[(&str, OrderState, Order)],
+    event_name: &str,
+    actor: &str,
+    now: Timestamp,
+) -> Result<Vec<Statement>, StoreError> {
+    let mut writes = vec![
+        statement!(
+            "UPDATE checkouts SET state = CASE WHEN state = 'awaiting_payment' THEN 'cancelled' END, closed_at = ?2
+             WHERE id = ?1",
+            checkout_id,
+            now.millis()
+        ),
+        ledger::release(&ledger::moves_of(lines, None))?,
+    ];
+    for (id, before, after) in cancelled {
+        writes.push(moved(id, *before, after, &Also::default()));
+        writes.push(event(id, event_name, after.state, actor, None, now));
+    }
+    Ok(writes)
+}
+
+/// Unpaid checkouts whose hold ran out by `now`, oldest first, at most 200.
+pub async fn expired_checkouts<D: Database>(db: &D, now: Timestamp) -> Result<Vec<String>, StoreError> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let read = statement!(
+        "SELECT id FROM checkouts WHERE state = 'awaiting_payment' AND hold_expires_at <= ?1
+         ORDER BY hold_expires_at LIMIT 200",
+        now.millis()
+    );
+    Ok(sql::run(db, vec![read]).await?.all::<Id>()?.into_iter().map(|r| r.id).collect())
+}
+
+/// Orders handed over (picked up or delivered) by `due`, oldest first, at most 200.
+pub async fn handed_over_by<D: Database>(db: &D, due: Timestamp) -> Result<Vec<MoneyOrder>, StoreError> {
+    let read = statement!(
+        format!(
+            "SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE state IN ('picked_up', 'delivered') AND handed_over_at <= ?1
+             ORDER BY handed_over_at LIMIT 200"
+        ),
+        due.millis()
+    );
+    sql::run(db, vec![read]).await?.all()
 }
 
 #[cfg(test)]
