@@ -6,6 +6,7 @@ use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::auth::Phone;
 use tandem_domain::chain21::engine::Bucket;
+use tandem_domain::chain21::rules::Rules;
 use tandem_domain::chain21::{poster, rewards, settle};
 use tandem_domain::crypto;
 use tandem_domain::time::Timestamp;
@@ -100,9 +101,10 @@ struct RewardRow {
     posted_at: i64,
 }
 
+/// The published rules as `store::rules::published_read` reads them.
 #[derive(Deserialize)]
-struct RequiredRow {
-    required_directs: Option<i64>,
+struct PublishedRow {
+    body: String,
 }
 
 #[derive(Deserialize)]
@@ -168,12 +170,7 @@ pub async fn me(env: &Env, req: &Request) -> Result<Response, ApiError> {
              FROM chain_rewards WHERE beneficiary = ?1 ORDER BY posted_at DESC, order_id, position LIMIT 100",
             std::slice::from_ref(&me),
         )?,
-        db::prepare(
-            &db,
-            "SELECT json_extract(body, '$.upgrade.required_directs') AS required_directs
-             FROM chain_rules WHERE state = 'published'",
-            &[],
-        )?,
+        d1::prepared(&db, &crate::store::rules::published_read())?,
         balance_statement(&db, &caller.member_id)?,
         db::prepare(
             &db,
@@ -186,7 +183,10 @@ pub async fn me(env: &Env, req: &Request) -> Result<Response, ApiError> {
     let results = db::batch(&db, statements).await?;
     let place: PlaceRow = db::first(&results, 1)?.ok_or_else(|| ApiError::internal("no place in the network"))?;
     let rewards: Vec<RewardRow> = db::nth(&results, 2)?;
-    let required = db::first::<RequiredRow>(&results, 3)?.and_then(|r| r.required_directs);
+    let required = match db::first::<PublishedRow>(&results, 3)? {
+        Some(row) => Some(i64::from(db::stored(Rules::from_json(&row.body))?.upgrade.required_directs)),
+        None => None,
+    };
     let buckets: Vec<BucketRow> = db::nth(&results, 4)?;
     let withdrawals: Vec<WithdrawalRow> = db::nth(&results, 5)?;
     let directs = team_nodes(env, &db, NodeQuery::ChildrenOf(&caller.member_id), now).await?;
