@@ -11,7 +11,7 @@ use tandem_domain::stock::Availability;
 use tandem_domain::time::Timestamp;
 use tandem_domain::views::{CartLineView, CartView};
 
-use super::sql::{self, Database, Statement, StoreError, Value, statement};
+use super::sql::{self, Database, Statement, StoreError, Value, statement, stored};
 
 /// Whose cart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,10 +54,6 @@ struct LineRow {
     price_fen: i64,
     on_hand: Option<i64>,
     reserved: Option<i64>,
-}
-
-fn stored<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, StoreError> {
-    parsed.map_err(|e| StoreError::failed(format!("a stored value does not parse: {e}")))
 }
 
 impl LineRow {

@@ -11,7 +11,7 @@ use tandem_domain::order::{Fulfilment, Order, OrderState};
 use tandem_domain::refund::Refundable;
 use tandem_domain::time::Timestamp;
 
-use super::sql::{Statement, StoreError, statement};
+use super::sql::{Statement, StoreError, statement, stored};
 
 /// One entry as its statement reads it.
 #[derive(Serialize)]
@@ -144,11 +144,6 @@ pub struct MoneyOrder {
 /// The columns of [`MoneyOrder`], for `SELECT`s over `orders`.
 pub const MONEY_ORDER_COLUMNS: &str = "id, store_id, fulfilment, shipper_id, goods_fen, shipping_fen,
     refunded_goods_fen, refunded_shipping_fen, platform_fee_bp, state, state_before_refund, handed_over_at, completed_at";
-
-/// A value read back that must parse: what the Worker wrote, it can read.
-fn stored<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, StoreError> {
-    parsed.map_err(|e| StoreError::failed(format!("a stored value does not parse: {e}")))
-}
 
 impl MoneyOrder {
     pub fn fulfilment(&self) -> Fulfilment {

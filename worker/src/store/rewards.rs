@@ -15,7 +15,7 @@ use tandem_domain::chain21::settle::{OrderRewards, Qualification, RewardChanges,
 use tandem_domain::time::Timestamp;
 
 use super::ledger;
-use super::sql::{self, Database, Results, Rows, Statement, StoreError, statement};
+use super::sql::{self, Database, Results, Rows, Statement, StoreError, statement, stored};
 
 #[derive(Deserialize)]
 struct ChainOrderRow {
@@ -37,10 +37,6 @@ struct RewardRow {
     amount_fen: i64,
     state: String,
     thaw_at: Option<i64>,
-}
-
-fn stored<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, StoreError> {
-    parsed.map_err(|e| StoreError::failed(format!("a stored reward does not parse: {e}")))
 }
 
 impl RewardRow {

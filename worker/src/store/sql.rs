@@ -131,6 +131,12 @@ impl StoreError {
     }
 }
 
+/// A value read back that must parse: what the Worker wrote, it can read; anything else is a
+/// failure of the store, never the caller's.
+pub fn stored<T, E: std::fmt::Display>(parsed: Result<T, E>) -> Result<T, StoreError> {
+    parsed.map_err(|e| StoreError::failed(format!("a stored value does not parse: {e}")))
+}
+
 /// The rows one statement of a batch read, and the rows it changed.
 pub trait Rows {
     fn decode<T: DeserializeOwned>(&self) -> Result<Vec<T>, StoreError>;
