@@ -73,6 +73,16 @@ pub async fn send<T: DeserializeOwned>(
     fetch(method, url, body.as_ref().map(|(value, kind)| (value, *kind)), idempotency_key).await
 }
 
+/// One call with a typed request: the wire type `body` is sent as its JSON.
+pub async fn send_json<B: serde::Serialize, T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: &B,
+) -> Result<T, ApiFailure> {
+    let text = serde_json::to_string(body).map_err(|_| ApiFailure::local(Problem::Internal))?;
+    send(method, url, Some(text), None).await
+}
+
 /// One call whose body is raw bytes of a type (a picture file for an upload).
 pub async fn send_raw<T: DeserializeOwned>(
     method: &str,

@@ -9,6 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod rules;
+pub mod sharers;
+
 /// Everything the API can refuse, with what the refusal names. Its `error` tag is the
 /// variant's name in snake case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -63,6 +63,90 @@ impl Role {
     }
 }
 
+impl Role {
+    /// A person's role: from where they work (`staff_role`, `owner` or `clerk`, at their first
+    /// store), else from their place in the network (`identity`).
+    pub fn of_person(staff_role: Option<&str>, identity: &str) -> Role {
+        match (staff_role, identity) {
+            (Some("owner"), _) => Role::Owner,
+            (Some(_), _) => Role::Clerk,
+            (None, "agent" | "partner") => Role::Sharer,
+            (None, _) => Role::Shopper,
+        }
+    }
+}
+
+/// The owner of a card, as a visit sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardOwner<'a> {
+    pub code: &'a str,
+    pub role: Role,
+    /// A person's member id (none for a store's card).
+    pub member: Option<&'a str>,
+    /// The store of a store's card, or where the person works.
+    pub store: Option<&'a str>,
+}
+
+/// Who opens a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opener<'a> {
+    /// A signed-in member.
+    Member(&'a str),
+    /// A visitor who agreed to be remembered.
+    Consented,
+    /// A browser that did not.
+    Anonymous,
+}
+
+/// What opening a card leads to, for its owner and for whoever opened it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The owner opened their own card: nothing is recorded.
+    pub own_card: bool,
+    /// The visit goes on the owner's radar.
+    pub recorded: bool,
+    /// The visitor is attributed to this clerk (the owner) at this store; the first clerk per
+    /// store keeps them.
+    pub attribute: Option<(String, String)>,
+    /// A person's card binds like an invite: a member at once (as the rules allow) …
+    pub bind: Option<String>,
+    /// … anyone else when they sign in, the code kept in a cookie until then.
+    pub remember_code: bool,
+    /// A door scan: a check-in at this store, for a visitor who agreed to be remembered.
+    pub check_in: Option<String>,
+}
+
+/// Why a visit is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VisitRefused {
+    #[error("only a store's card has a door code")]
+    NoDoor,
+}
+
+/// What `opener` opening `owner`'s card (`kind`) leads to.
+pub fn open(owner: &CardOwner<'_>, opener: Opener<'_>, kind: VisitKind) -> Result<Opened, VisitRefused> {
+    if kind == VisitKind::Door && owner.role != Role::Store {
+        return Err(VisitRefused::NoDoor);
+    }
+    let own_card = matches!((opener, owner.member), (Opener::Member(m), Some(owner)) if m == owner);
+    let recorded = !own_card;
+    let attribute = match (recorded && owner.role.attributes_customers(), owner.member, owner.store) {
+        (true, Some(clerk), Some(store)) => Some((store.to_owned(), clerk.to_owned())),
+        _ => None,
+    };
+    let invites = recorded && owner.member.is_some();
+    let bind = match opener {
+        Opener::Member(member) if invites => Some(member.to_owned()),
+        _ => None,
+    };
+    let remember_code = invites && !matches!(opener, Opener::Member(_));
+    let check_in = match (kind, opener, owner.store) {
+        (VisitKind::Door, Opener::Member(_) | Opener::Consented, Some(store)) => Some(store.to_owned()),
+        _ => None,
+    };
+    Ok(Opened { own_card, recorded, attribute, bind, remember_code, check_in })
+}
+
 /// The card's editable part, as its owner sends it. Empty strings clear a field.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -526,6 +610,32 @@ mod tests {
         #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
         let at = Timestamp(NOW.0 - (days_ago * Timestamp::DAY_MS as f64) as i64);
         Visit { at, kind, product: product.map(|p| ProductId::parse(p).unwrap()) }
+    }
+
+    #[test]
+    fn opening_a_card_records_attributes_binds_and_checks_in_as_its_owner_s_role_says() {
+        let clerk = CardOwner { code: "CODE0001", role: Role::Clerk, member: Some("m-c"), store: Some("s-1") };
+        let opened = open(&clerk, Opener::Member("m-1"), VisitKind::Card).unwrap();
+        assert_eq!(opened.attribute, Some(("s-1".to_owned(), "m-c".to_owned())));
+        assert_eq!((opened.bind.as_deref(), opened.remember_code, opened.recorded), (Some("m-1"), false, true));
+        let anonymous = open(&clerk, Opener::Anonymous, VisitKind::Product).unwrap();
+        assert_eq!((anonymous.bind, anonymous.remember_code), (None, true));
+        let own = open(&clerk, Opener::Member("m-c"), VisitKind::Card).unwrap();
+        assert!(own.own_card && !own.recorded && own.attribute.is_none() && own.bind.is_none() && !own.remember_code);
+        assert_eq!(open(&clerk, Opener::Consented, VisitKind::Door), Err(VisitRefused::NoDoor));
+        let store = CardOwner { code: "STORE00001", role: Role::Store, member: None, store: Some("s-1") };
+        let door = open(&store, Opener::Consented, VisitKind::Door).unwrap();
+        assert_eq!(
+            (door.check_in.as_deref(), door.attribute, door.bind, door.remember_code),
+            (Some("s-1"), None, None, false)
+        );
+        assert_eq!(open(&store, Opener::Anonymous, VisitKind::Door).unwrap().check_in, None);
+        let sharer = CardOwner { code: "CODE0002", role: Role::Sharer, member: Some("m-s"), store: None };
+        assert_eq!(open(&sharer, Opener::Member("m-1"), VisitKind::Card).unwrap().attribute, None);
+        assert_eq!(Role::of_person(Some("owner"), "member"), Role::Owner);
+        assert_eq!(Role::of_person(Some("clerk"), "partner"), Role::Clerk);
+        assert_eq!(Role::of_person(None, "agent"), Role::Sharer);
+        assert_eq!(Role::of_person(None, "member"), Role::Shopper);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::money::Fen;
 use crate::order::Fulfilment;
 use crate::time::Timestamp;
 
+pub mod placing;
+
 /// The most of one SKU in one checkout: enough for a family, small enough that a typo of
 /// "1000" is caught rather than charged.
 pub const MAX_LINE_QUANTITY: i64 = 99;

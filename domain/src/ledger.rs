@@ -253,6 +253,60 @@ pub fn refund(
     Ok(transaction)
 }
 
+/// An account's debits and credits over every entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountTotals {
+    pub account: String,
+    pub debit_fen: i64,
+    pub credit_fen: i64,
+}
+
+/// A transaction whose entries do not balance (never, while the ledger is right).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unbalanced {
+    pub transaction_id: String,
+    /// Debits minus credits.
+    pub imbalance_fen: i64,
+}
+
+/// `GET /api/operator/ledger`: every account's totals and the invariants of `money.md`: the
+/// balances sum to zero, no transaction is unbalanced, and the clearing accounts hold what
+/// succeeded payments took in less what refunds paid back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerOverview {
+    pub balances: Vec<AccountTotals>,
+    /// Debits minus credits over every account: 0.
+    pub sum_fen: i64,
+    pub unbalanced_transactions: Vec<Unbalanced>,
+    /// Debits minus credits of the clearing accounts: `payments_fen - refunds_fen`.
+    pub clearing_fen: i64,
+    pub payments_fen: i64,
+    pub refunds_fen: i64,
+}
+
+impl LedgerOverview {
+    pub fn of(balances: Vec<AccountTotals>, unbalanced: Vec<Unbalanced>, payments: Fen, refunds: Fen) -> Self {
+        let net = |b: &AccountTotals| b.debit_fen - b.credit_fen;
+        let sum_fen = balances.iter().map(net).sum();
+        let clearing_fen = balances.iter().filter(|b| b.account.starts_with("clearing:")).map(net).sum();
+        LedgerOverview {
+            balances,
+            sum_fen,
+            unbalanced_transactions: unbalanced,
+            clearing_fen,
+            payments_fen: payments.get(),
+            refunds_fen: refunds.get(),
+        }
+    }
+
+    /// Whether every invariant holds.
+    pub fn holds(&self) -> bool {
+        self.sum_fen == 0
+            && self.unbalanced_transactions.is_empty()
+            && self.clearing_fen == self.payments_fen - self.refunds_fen
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -411,5 +465,30 @@ mod tests {
                 prop_assert_eq!(*total, -paid.net(account), "{} is not back to zero", account);
             }
         }
+    }
+
+    #[test]
+    fn the_overview_sums_the_accounts_and_checks_clearing_against_payments() {
+        let totals =
+            |account: &str, debit_fen, credit_fen| AccountTotals { account: account.into(), debit_fen, credit_fen };
+        let right = LedgerOverview::of(
+            vec![
+                totals("clearing:dev", 1_000, 200),
+                totals("platform:fee", 0, 50),
+                totals("store:s-1:payable", 200, 950),
+            ],
+            vec![],
+            Fen(1_000),
+            Fen(200),
+        );
+        assert_eq!((right.sum_fen, right.clearing_fen), (0, 800));
+        assert!(right.holds());
+        let short = LedgerOverview::of(
+            vec![totals("clearing:dev", 1_000, 0), totals("platform:fee", 0, 1_000)],
+            vec![],
+            Fen(900),
+            Fen(0),
+        );
+        assert!(!short.holds(), "clearing holds more than was paid");
     }
 }

@@ -74,11 +74,56 @@ pub fn check_upload(bytes: &[u8], declared: Option<&str>) -> Result<ImageFormat,
     Ok(format)
 }
 
+/// A product's pictures as stored: how many, and how many of them are images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gallery {
+    pub media: usize,
+    pub images: usize,
+}
+
+/// Why a product's pictures cannot change so.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GalleryError {
+    #[error("a product shows at most {MAX_MEDIA_PER_PRODUCT} pictures")]
+    Full,
+    #[error("a product keeps at least one image: the shelf shows it")]
+    LastImage,
+}
+
+impl Gallery {
+    /// One more picture.
+    pub fn add(self) -> Result<Gallery, GalleryError> {
+        if self.media >= MAX_MEDIA_PER_PRODUCT {
+            return Err(GalleryError::Full);
+        }
+        Ok(Gallery { media: self.media + 1, images: self.images + 1 })
+    }
+
+    /// One picture less, of which `is_image` says whether it is an image.
+    pub fn remove(self, is_image: bool) -> Result<Gallery, GalleryError> {
+        if is_image && self.images <= 1 {
+            return Err(GalleryError::LastImage);
+        }
+        Ok(Gallery { media: self.media.saturating_sub(1), images: self.images - usize::from(is_image) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+    #[test]
+    fn a_gallery_holds_at_most_twelve_and_keeps_its_last_image() {
+        let one = Gallery { media: 1, images: 1 };
+        assert_eq!(one.remove(true), Err(GalleryError::LastImage));
+        assert_eq!(Gallery { media: 2, images: 1 }.remove(false), Ok(one));
+        assert_eq!(Gallery { media: 2, images: 2 }.remove(true), Ok(Gallery { media: 1, images: 1 }));
+        assert_eq!(one.add(), Ok(Gallery { media: 2, images: 2 }));
+        let full = Gallery { media: MAX_MEDIA_PER_PRODUCT, images: MAX_MEDIA_PER_PRODUCT };
+        assert_eq!(full.add(), Err(GalleryError::Full));
+    }
 
     #[test]
     fn pictures_are_known_by_their_bytes() {

@@ -450,6 +450,69 @@ pub fn label_of(key: &str) -> Option<Text> {
     }
 }
 
+/// A batch of events folded into a person's profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ingest<'a> {
+    pub profile: Profile,
+    /// The events not recorded before, in the batch's order: the ones to store.
+    pub new: Vec<&'a Event>,
+    /// Events already recorded (by id) or repeated within the batch.
+    pub duplicates: usize,
+}
+
+/// Why a batch of events is not recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+    #[error("the person has not agreed to their behaviour being recorded")]
+    NoConsent,
+    /// `events[index]` names a product the catalogue does not have.
+    #[error("unknown product {product}")]
+    UnknownProduct { index: usize, product: String },
+}
+
+/// Folds a checked batch into `profile`: only with consent to record behaviour, only when every
+/// product it names has `facts`, and only the events whose ids are neither `known` (recorded
+/// before) nor repeated within the batch.
+pub fn ingest<'a>(
+    consent: Option<Consent>,
+    mut profile: Profile,
+    known: &BTreeSet<String>,
+    facts: &BTreeMap<String, Facts>,
+    events: &'a [Event],
+    config: &Config,
+) -> Result<Ingest<'a>, IngestError> {
+    if !consent.is_some_and(|c| c.behaviour) {
+        return Err(IngestError::NoConsent);
+    }
+    for (index, event) in events.iter().enumerate() {
+        if let Some(product) = event.what.product()
+            && !facts.contains_key(product.as_str())
+        {
+            return Err(IngestError::UnknownProduct { index, product: product.as_str().to_owned() });
+        }
+    }
+    let mut seen = known.clone();
+    let mut new = Vec::new();
+    for event in events {
+        if seen.insert(event.id.as_str().to_owned()) {
+            profile.apply(event, event.what.product().and_then(|p| facts.get(p.as_str())), config);
+            new.push(event);
+        }
+    }
+    let duplicates = events.len() - new.len();
+    Ok(Ingest { profile, new, duplicates })
+}
+
+impl Profile {
+    /// Counts online orders (what is left of each after refunds, and when it was paid) into a
+    /// profile read for showing or targeting; they are never part of its stored body.
+    pub fn with_purchases(&mut self, purchases: impl IntoIterator<Item = (Fen, Timestamp)>, config: &Config) {
+        for (amount, at) in purchases {
+            self.purchased(amount, at, config);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -479,6 +542,31 @@ mod tests {
     }
 
     const BABY: Facts = Facts { category: Category::Baby, price: Fen(19_900) };
+
+    #[test]
+    fn a_batch_is_folded_once_with_consent_and_known_products_only() {
+        let config = Config::default();
+        let raw: Vec<crate::behaviour::RawEvent> = serde_json::from_str(
+            r#"[{"id":"e-000001","type":"view","product":"p-1"},{"id":"e-000002","type":"view","product":"p-1"}]"#,
+        )
+        .unwrap();
+        let events = crate::behaviour::check_batch(&raw, &crate::behaviour::Source::App, Timestamp(10_000)).unwrap();
+        let facts: BTreeMap<String, Facts> =
+            [("p-1".to_owned(), Facts { category: Category::Baby, price: Fen(9_900) })].into();
+        let agreed = Some(Consent { behaviour: true, personalised: false });
+        let known: BTreeSet<String> = ["e-000002".to_owned()].into();
+        let folded = ingest(agreed, Profile::default(), &known, &facts, &events, &config).unwrap();
+        assert_eq!((folded.new.len(), folded.duplicates), (1, 1));
+        assert_eq!(folded.new[0].id.as_str(), "e-000001");
+        assert_eq!(folded.profile.events, 1);
+        let refused = ingest(None, Profile::default(), &known, &facts, &events, &config);
+        assert_eq!(refused, Err(IngestError::NoConsent));
+        let unknown = ingest(agreed, Profile::default(), &known, &BTreeMap::new(), &events, &config);
+        assert_eq!(unknown, Err(IngestError::UnknownProduct { index: 0, product: "p-1".into() }));
+        let mut bought = Profile::default();
+        bought.with_purchases([(Fen(5_000), Timestamp(3_000))], &config);
+        assert_eq!(bought.last_purchase, Some(Timestamp(3_000)));
+    }
 
     #[test]
     fn weights_halve_every_half_life() {

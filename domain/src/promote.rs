@@ -165,6 +165,50 @@ pub fn check(rules: &[Rule]) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// Where the rules in force for a scope come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The store's own rules.
+    Store,
+    /// The platform's, for the platform or for a store without its own.
+    Platform,
+    /// None stored: [`defaults`].
+    Default,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Store => "store",
+            Source::Platform => "platform",
+            Source::Default => "default",
+        }
+    }
+}
+
+/// The rules in force for a scope, where they come from, and the version of the scope's own
+/// rules (what an edit must still find).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InForce {
+    pub rules: Vec<Rule>,
+    pub source: Source,
+    pub own_version: Option<i64>,
+}
+
+/// The rules in force: the scope's own (`own`, with its version), else the platform's, else
+/// [`defaults`]. `store` says whether the scope is a store (for the platform, its own rules
+/// are the platform's).
+pub fn in_force(store: bool, own: Option<(Vec<Rule>, i64)>, platform: Option<Vec<Rule>>) -> InForce {
+    match (own, platform) {
+        (Some((rules, version)), _) => {
+            InForce { rules, source: if store { Source::Store } else { Source::Platform }, own_version: Some(version) }
+        }
+        (None, Some(rules)) => InForce { rules, source: Source::Platform, own_version: None },
+        (None, None) => InForce { rules: defaults(), source: Source::Default, own_version: None },
+    }
+}
+
 /// The platform's rules until an operator or a store writes their own: the three the paper
 /// describes.
 pub fn defaults() -> Vec<Rule> {
@@ -362,6 +406,18 @@ mod tests {
 
     fn store() -> Text {
         Text::new("静安寺店", "Jing'an Temple")
+    }
+
+    #[test]
+    fn the_rules_in_force_are_the_scope_s_own_else_the_platform_s_else_the_defaults() {
+        let own = defaults()[..1].to_vec();
+        let platform = defaults()[1..].to_vec();
+        let store = in_force(true, Some((own.clone(), 3)), Some(platform.clone()));
+        assert_eq!((store.rules, store.source, store.own_version), (own.clone(), Source::Store, Some(3)));
+        let inherited = in_force(true, None, Some(platform.clone()));
+        assert_eq!((inherited.rules, inherited.source, inherited.own_version), (platform, Source::Platform, None));
+        assert_eq!(in_force(false, Some((own, 1)), None).source, Source::Platform);
+        assert_eq!(in_force(true, None, None).rules, defaults());
     }
 
     #[test]

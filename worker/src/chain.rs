@@ -4,25 +4,22 @@
 //! `store::chain` in the payment's own batch.
 
 use tandem_domain::api::Problem;
+use tandem_domain::api::sharers::{PERIOD_DAYS, TeamMember};
+use tandem_domain::auth::Phone;
 use tandem_domain::chain21::binding::{self, Binding};
 use tandem_domain::time::Timestamp;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{D1Database, Env};
 
 use crate::config;
 use crate::error::ApiError;
 use crate::store::chain as network;
-use crate::store::d1::{self, D1};
+use crate::store::d1::D1;
+use crate::store::sharers::{self, Listing};
 use crate::store::sql::Guarded;
 
 /// A fresh invite code (the person's card code too).
 pub fn new_invite_code() -> Result<String, ApiError> {
     Ok(tandem_domain::card::code_of(&config::random_bytes::<{ tandem_domain::card::PERSON_CODE_LEN }>()?))
-}
-
-/// The statement that gives `member` a place in the network, with a fresh invite code, if it
-/// has none; as a D1 statement for the batches still assembled in route modules.
-pub fn ensure_member(db: &D1Database, member: &str, now: Timestamp) -> Result<D1PreparedStatement, ApiError> {
-    Ok(d1::prepared(db, &network::ensure_member(member, &new_invite_code()?, now))?)
 }
 
 /// Binds `member_id` to the owner of invite code `code` when the distribution rules allow it
@@ -55,4 +52,28 @@ pub async fn bind_member(
         }
     }
     Err(ApiError::refused(Problem::Busy, "the network is busy; try again"))
+}
+
+/// The members of `listing` with their figures over the trailing [`PERIOD_DAYS`], each named by
+/// the name it chose or else its masked phone number.
+pub async fn team(
+    env: &Env,
+    db: &D1Database,
+    listing: Listing<'_>,
+    now: Timestamp,
+) -> Result<Vec<TeamMember>, ApiError> {
+    let key = config::key(env, "PHONE_ENC_KEY")?;
+    let rows = sharers::team(&D1(db), listing, now.plus_days(-PERIOD_DAYS)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|mut row| {
+            if row.place.name.is_none() {
+                row.place.name = tandem_domain::crypto::open(&key, &row.phone_sealed)
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .and_then(|text| Phone::parse(&text).ok())
+                    .map(|phone| phone.masked());
+            }
+            TeamMember::of(row.place, row.counts)
+        })
+        .collect())
 }

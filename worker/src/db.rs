@@ -108,11 +108,6 @@ pub fn nth<T: DeserializeOwned>(results: &[D1Result], index: usize) -> Result<Ve
     }
 }
 
-/// Rows a writing statement changed (0 when D1 does not say).
-pub fn changes(result: &D1Result) -> usize {
-    result.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0)
-}
-
 /// The first row a statement reads, if any.
 pub async fn one<T: DeserializeOwned>(statement: D1PreparedStatement) -> Result<Option<T>, ApiError> {
     Ok(all(statement).await?.into_iter().next())

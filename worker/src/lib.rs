@@ -13,8 +13,12 @@
 //! - [`db`]: small helpers over D1: binding values, reading rows, mapping failures.
 //! - [`body`]: size-limited, strict JSON request bodies.
 //! - `session`: the caller behind the session cookie, and their roles.
-//! - `chain`: the distribution network on D1: what a payment reads of it and writes to it.
-//! - [`store`]: the store layer, the one place with SQL (the move is under way).
+//! - `chain`: the distribution network in the Worker: binding at an invite (read, decide, retry
+//!   a lost race), fresh invite codes, team listings with their masked names.
+//! - `memory`: the card's memory in the Worker: whose behaviour a request is, folding events
+//!   into a profile (retrying a lost race), a visitor's rows moved to the member at sign-in.
+//! - [`store`]: the store layer, the one place with SQL (only the recommendations' routes still
+//!   hold some; they move next).
 //! - `config`: development mode, secrets, limits, the (settable in development) clock, randomness.
 
 pub mod body;
@@ -31,6 +35,7 @@ mod db;
 #[cfg(target_arch = "wasm32")]
 mod llm;
 #[cfg(target_arch = "wasm32")]
+mod memory;
 #[cfg(target_arch = "wasm32")]
 mod session;
 

@@ -508,6 +508,41 @@ fn query_pairs(req: &worker::Request) -> Result<Vec<(String, String)>, ApiError>
     Ok(url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
 }
 
+/// `limit` and `before` of a listing.
+#[cfg(target_arch = "wasm32")]
+pub fn page_params(query: &[(&str, &str)]) -> Result<(Option<String>, u32), ApiError> {
+    let mut before = None;
+    let mut limit = 20;
+    for (name, value) in query {
+        match *name {
+            "before" => before = Some((*value).to_owned()),
+            "limit" => {
+                limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|l| (1..=50).contains(l))
+                    .ok_or_else(|| ApiError::bad_request("limit", "a whole number from 1 to 50"))?;
+            }
+            other => return Err(ApiError::bad_request(other, "unknown parameter")),
+        }
+    }
+    Ok((before, limit))
+}
+
+/// One of the caller's orders, or 404 (also for someone else's order).
+#[cfg(target_arch = "wasm32")]
+pub async fn own_order(
+    env: &worker::Env,
+    caller: &crate::session::Caller,
+    id: &str,
+) -> Result<tandem_domain::views::OrderView, ApiError> {
+    use crate::store::order_views::{self, Scope};
+    let db = crate::db::database(env)?;
+    order_views::one(&crate::store::d1::D1(&db), Scope::Member(&caller.member_id), id)
+        .await?
+        .ok_or(ApiError::NotFound { resource: "order" })
+}
+
 /// A JSON response with the API's common headers.
 #[cfg(target_arch = "wasm32")]
 pub fn json_response(

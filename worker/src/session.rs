@@ -12,6 +12,10 @@ use crate::store::sessions::{self as stored, SessionMember, StaffRow};
 use crate::{config, db};
 
 pub const COOKIE: &str = "tandem_session";
+/// The cookie that remembers an invite code opened before signing in.
+pub const REF_COOKIE: &str = "tandem_ref";
+/// An anonymous visitor's key, so its visits count once toward a sharer's conversion.
+pub const VISITOR_COOKIE: &str = "tandem_visitor";
 
 /// A signed-in member.
 pub struct Caller {
@@ -28,6 +32,11 @@ pub fn cookie(req: &Request, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The invite code an invite link left in the cookie, to bind the member to once signed in.
+pub fn invite_cookie(req: &Request) -> Option<String> {
+    cookie(req, REF_COOKIE).filter(|c| tandem_domain::card::well_formed_code(c))
 }
 
 pub fn token(req: &Request) -> Option<SessionToken> {

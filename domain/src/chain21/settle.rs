@@ -382,6 +382,53 @@ pub fn withdrawal_transaction(member: &str, from: Bucket, to: Bucket, amount_fen
     Transaction::transfer(bucket(from), bucket(to), Fen(amount_fen))
 }
 
+/// Where a withdrawal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithdrawalState {
+    Requested,
+    Paid,
+    Rejected,
+}
+
+impl WithdrawalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WithdrawalState::Requested => "requested",
+            WithdrawalState::Paid => "paid",
+            WithdrawalState::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WithdrawalState> {
+        [WithdrawalState::Requested, WithdrawalState::Paid, WithdrawalState::Rejected]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A withdrawal asked for: `amount_fen` of the member's available balance held (withdrawing)
+/// until the operator decides.
+pub fn request_withdrawal(member: &str, available_fen: i64, amount_fen: i64) -> Result<Transaction, WithdrawalError> {
+    check_withdrawal(available_fen, amount_fen)?;
+    Ok(withdrawal_transaction(member, Bucket::Available, Bucket::Withdrawing, amount_fen))
+}
+
+/// The operator's decision on a requested withdrawal: paid out, or rejected with the amount
+/// back in the available balance. Only a requested withdrawal can be decided.
+pub fn decide_withdrawal(
+    member: &str,
+    amount_fen: i64,
+    state: WithdrawalState,
+    approve: bool,
+) -> Result<(WithdrawalState, Transaction), WithdrawalState> {
+    if state != WithdrawalState::Requested {
+        return Err(state);
+    }
+    let (state, to) =
+        if approve { (WithdrawalState::Paid, Bucket::PaidOut) } else { (WithdrawalState::Rejected, Bucket::Available) };
+    Ok((state, withdrawal_transaction(member, Bucket::Withdrawing, to, amount_fen)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,6 +489,24 @@ mod tests {
         assert!(freeze(&rewards).is_empty());
         assert!(thaw(&rewards, Timestamp(999)).is_empty());
         assert_eq!(thaw(&rewards, at)[0].to, Bucket::Available);
+    }
+
+    #[test]
+    fn a_withdrawal_is_decided_once_and_moves_the_held_amount() {
+        let (state, paid) = decide_withdrawal("m", 500, WithdrawalState::Requested, true).unwrap();
+        assert_eq!(state, WithdrawalState::Paid);
+        assert_eq!(paid, withdrawal_transaction("m", Bucket::Withdrawing, Bucket::PaidOut, 500));
+        let (state, back) = decide_withdrawal("m", 500, WithdrawalState::Requested, false).unwrap();
+        assert_eq!(state, WithdrawalState::Rejected);
+        assert_eq!(back, withdrawal_transaction("m", Bucket::Withdrawing, Bucket::Available, 500));
+        assert_eq!(decide_withdrawal("m", 500, WithdrawalState::Paid, false), Err(WithdrawalState::Paid));
+        assert_eq!(WithdrawalState::parse("rejected"), Some(WithdrawalState::Rejected));
+        assert_eq!(WithdrawalState::parse("void"), None);
+        assert!(request_withdrawal("m", 99, 100).is_err());
+        assert_eq!(
+            request_withdrawal("m", 100, 100),
+            Ok(withdrawal_transaction("m", Bucket::Available, Bucket::Withdrawing, 100))
+        );
     }
 
     #[test]

@@ -161,13 +161,13 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         .transpose()?
         .and_then(|rows| rows.into_iter().next())
         .ok_or_else(|| ApiError::internal("the session was not created"))?;
-    if let Some(code) = super::chain::invite_cookie(req) {
+    if let Some(code) = session::invite_cookie(req) {
         // A binding that cannot be made now (the network busy) does not fail the sign-in.
         if let Err(error) = crate::chain::bind_member(&db, &member.member_id, &code, now).await {
             worker::console_warn!("binding at sign-in failed: {error:?}");
         }
     }
-    super::behaviour::merge_visitor(env, req, &member.member_id, now).await?;
+    crate::memory::merge_visitor(env, req, &member.member_id, now).await?;
     let mut response =
         json_response(200, &json!({"member": {"id": member.member_id, "phone": phone.masked()}}), "no-store")?;
     let cookie = format!(

@@ -8,88 +8,25 @@ use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::behaviour::{Event, EventId, What};
 use tandem_domain::card::{
-    self, CardForm, CardView, Featured, PageMeta, Role, StoreRef, Visit, VisitKind, well_formed_code,
+    self, CardForm, CardOwner, CardView, Featured, Opener, PageMeta, Role, StoreRef, Visit, VisitKind, well_formed_code,
 };
 use tandem_domain::catalog::{ProductId, StoreId, Text};
 use tandem_domain::crypto;
 use tandem_domain::fulfilment;
 use tandem_domain::time::Timestamp;
-use worker::{D1Database, D1PreparedStatement, Env, Request, Response};
+use worker::{Env, Request, Response};
 
-use super::behaviour::{self, Subject};
-use super::chain::{REF_COOKIE, VISITOR_COOKIE};
 use super::json_response;
 use crate::error::ApiError;
+use crate::memory::{self, Subject};
 use crate::session::{self, caller_with_access, require_store};
+use crate::session::{REF_COOKIE, VISITOR_COOKIE};
+use crate::store::cards::{self as stored, CardRow, Holder, PersonRow, Showing, VisitRow, VisitWrite};
+use crate::store::d1::D1;
 use crate::{body, chain, config, db};
 
 /// Radar and attribution look this far back.
 const RADAR_DAYS: i64 = 90;
-
-#[derive(Deserialize)]
-struct CardRow {
-    code: String,
-    store_id: Option<String>,
-    title: Option<String>,
-    bio: Option<String>,
-    wechat: Option<String>,
-    email: Option<String>,
-    show_phone: i64,
-    featured: String,
-    photo: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PersonRow {
-    member_id: String,
-    invite_code: String,
-    identity: String,
-    display_name: Option<String>,
-    phone_enc: String,
-    staff_role: Option<String>,
-    staff_store: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StoreRow {
-    id: String,
-    name_zh: String,
-    name_en: String,
-    address_zh: String,
-    address_en: String,
-}
-
-#[derive(Deserialize)]
-struct FeaturedRow {
-    id: String,
-    name_zh: String,
-    name_en: String,
-    price_from_fen: i64,
-    image: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ProductIdRow {
-    product_id: String,
-}
-
-#[derive(Deserialize)]
-struct PhotoRow {
-    photo: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CodeRow {
-    code: String,
-}
-
-const CARD_COLUMNS: &str = "code, member_id, store_id, title, bio, wechat, email, show_phone, featured, photo";
-
-/// The person behind a person's code, with the store they work at (if any).
-const PERSON_SQL: &str = "SELECT cm.member_id, cm.invite_code, cm.identity, cm.display_name, m.phone_enc,
-        (SELECT s.role FROM staff s WHERE s.phone_hash = m.phone_hash AND s.scope = 'store' ORDER BY s.added_at, s.scope_id LIMIT 1) AS staff_role,
-        (SELECT s.scope_id FROM staff s WHERE s.phone_hash = m.phone_hash AND s.scope = 'store' ORDER BY s.added_at, s.scope_id LIMIT 1) AS staff_store
-     FROM chain_members cm JOIN members m ON m.id = cm.member_id";
 
 /// Whose card a code is, as read from D1.
 pub struct Owner {
@@ -111,31 +48,21 @@ impl Owner {
             None => Ok(Vec::new()),
         }
     }
+
+    fn as_card_owner(&self) -> CardOwner<'_> {
+        CardOwner { code: &self.code, role: self.role, member: self.member.as_deref(), store: self.store.as_deref() }
+    }
 }
 
 /// Reads the owner of `code`: a store's card, or a person's (by invite code). `None` when the
 /// code is nobody's.
-async fn owner_of(env: &Env, db: &D1Database, code: &str) -> Result<Option<Owner>, ApiError> {
+async fn owner_of(env: &Env, db: &worker::D1Database, code: &str) -> Result<Option<Owner>, ApiError> {
     if !well_formed_code(code) {
         return Ok(None);
     }
-    let results = db::batch(
-        db,
-        vec![
-            db::prepare(db, &format!("SELECT {CARD_COLUMNS} FROM cards WHERE code = ?1"), &[db::text(code)])?,
-            db::prepare(db, &format!("{PERSON_SQL} WHERE cm.invite_code = ?1"), &[db::text(code)])?,
-            db::prepare(
-                db,
-                &format!(
-                    "SELECT {CARD_COLUMNS} FROM cards WHERE member_id = (SELECT member_id FROM chain_members WHERE invite_code = ?1)"
-                ),
-                &[db::text(code)],
-            )?,
-        ],
-    )
-    .await?;
-    if let Some(card) = db::first::<CardRow>(&results, 0)?.filter(|c| c.store_id.is_some()) {
-        return Ok(Some(Owner {
+    Ok(match stored::holder(&D1(db), code).await? {
+        None => None,
+        Some(Holder::Store(card)) => Some(Owner {
             code: card.code.clone(),
             role: Role::Store,
             member: None,
@@ -143,21 +70,14 @@ async fn owner_of(env: &Env, db: &D1Database, code: &str) -> Result<Option<Owner
             phone: None,
             store: card.store_id.clone(),
             card: Some(card),
-        }));
-    }
-    let Some(person) = db::first::<PersonRow>(&results, 1)? else { return Ok(None) };
-    let card = db::first::<CardRow>(&results, 2)?;
-    Ok(Some(person_owner(env, person, card)?))
+        }),
+        Some(Holder::Person(person, card)) => Some(person_owner(env, person, card)?),
+    })
 }
 
 fn person_owner(env: &Env, person: PersonRow, card: Option<CardRow>) -> Result<Owner, ApiError> {
     let phone = session::open_phone(env, &person.phone_enc)?;
-    let role = match (person.staff_role.as_deref(), person.identity.as_str()) {
-        (Some("owner"), _) => Role::Owner,
-        (Some(_), _) => Role::Clerk,
-        (None, "agent" | "partner") => Role::Sharer,
-        (None, _) => Role::Shopper,
-    };
+    let role = Role::of_person(person.staff_role.as_deref(), &person.identity);
     let shown_phone = card.as_ref().filter(|c| c.show_phone == 1).map(|_| phone.as_str()[3..].to_owned());
     Ok(Owner {
         code: person.invite_code,
@@ -172,35 +92,18 @@ fn person_owner(env: &Env, person: PersonRow, card: Option<CardRow>) -> Result<O
 
 /// The card as shown: the owner, their store, their featured products (or, on a store's card
 /// with none chosen, the first of its shelf) priced at their store.
-async fn view_of(db: &D1Database, owner: &Owner) -> Result<CardView, ApiError> {
+async fn view_of(db: &worker::D1Database, owner: &Owner) -> Result<CardView, ApiError> {
     let featured_ids = owner.featured_ids()?;
-    let ids_json = serde_json::to_string(&featured_ids).map_err(ApiError::internal)?;
-    let store = db::optional_text(owner.store.as_deref());
-    let results = db::batch(
-        db,
-        vec![
-            db::prepare(db, "SELECT id, name_zh, name_en, address_zh, address_en FROM stores WHERE id = ?1", std::slice::from_ref(&store))?,
-            db::prepare(
-                db,
-                "SELECT p.id, p.name_zh, p.name_en, MIN(si.price_fen) AS price_from_fen,
-                        (SELECT m.url FROM media m WHERE m.product_id = p.id AND m.kind = 'image' ORDER BY m.position LIMIT 1) AS image
-                 FROM shelf_items si JOIN products p ON p.id = si.product_id
-                 WHERE (?1 IS NULL OR si.store_id = ?1)
-                   AND (p.id IN (SELECT value FROM json_each(?2)) OR (json_array_length(?2) = 0 AND ?3 = 1))
-                 GROUP BY p.id ORDER BY MIN(si.listed_at), p.id LIMIT 6",
-                &[store, db::text(&ids_json), db::integer(i64::from(owner.role == Role::Store))],
-            )?,
-        ],
-    )
-    .await?;
-    let store = db::first::<StoreRow>(&results, 0)?.and_then(|s| {
-        Some(StoreRef {
-            id: StoreId::parse(&s.id).ok()?,
-            name: Text::new(s.name_zh, s.name_en),
-            address: Text::new(s.address_zh, s.address_en),
-        })
+    let showing = if featured_ids.is_empty() && owner.role == Role::Store {
+        Showing::FirstListed
+    } else {
+        Showing::Chosen(&featured_ids)
+    };
+    let (store, rows) = stored::shown(&D1(db), owner.store.as_deref(), showing).await?;
+    let store = store.and_then(|s| {
+        let (name, address) = stored::store_text(&s);
+        Some(StoreRef { id: StoreId::parse(&s.id).ok()?, name, address })
     });
-    let rows: Vec<FeaturedRow> = db::nth(&results, 1)?;
     // The owner's order, not the shelf's.
     let position = |id: &str| featured_ids.iter().position(|f| f == id).unwrap_or(usize::MAX);
     let mut featured: Vec<Featured> = rows
@@ -293,7 +196,7 @@ struct Visitor {
 }
 
 async fn visitor(env: &Env, req: &Request) -> Result<Visitor, ApiError> {
-    if let Some(subject) = behaviour::subject(env, req).await? {
+    if let Some(subject) = memory::subject(env, req).await? {
         return Ok(Visitor { key: subject.key(), subject: Some(subject), new_cookie: None });
     }
     if let Some(anon) =
@@ -327,73 +230,47 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     };
     let db = db::database(env)?;
     let owner = owner_of(env, &db, code).await?.ok_or(ApiError::NotFound { resource: "card" })?;
-    if kind == VisitKind::Door && owner.role != Role::Store {
-        return Err(ApiError::bad_request("kind", "only a store's card has a door code"));
-    }
     let visitor = visitor(env, req).await?;
+    let who = match &visitor.subject {
+        Some(Subject::Member(member)) => Opener::Member(member),
+        Some(Subject::Visitor(_)) => Opener::Consented,
+        None => Opener::Anonymous,
+    };
+    let opened =
+        card::open(&owner.as_card_owner(), who, kind).map_err(|e| ApiError::bad_request("kind", e.to_string()))?;
     let now = config::now(env).await?;
-    let own_card = owner.member.as_ref().is_some_and(|m| visitor.key == format!("m:{m}"));
-    let mut writes: Vec<D1PreparedStatement> = Vec::new();
     let mut cookies: Vec<String> = visitor.new_cookie.iter().cloned().collect();
-    let mut attributed = false;
-    let mut bind_to: Option<String> = None;
-    if !own_card {
-        writes.push(db::prepare(
-            &db,
-            "INSERT INTO card_visits (code, visitor, kind, product_id, at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-            &[
-                db::text(&owner.code),
-                db::text(&visitor.key),
-                db::text(kind.code()),
-                db::optional_text(product.as_ref().map(ProductId::as_str)),
-                db::integer(now.millis()),
-            ],
-        )?);
-        if let (true, Some(clerk), Some(store)) = (owner.role.attributes_customers(), &owner.member, &owner.store) {
-            attributed = true;
-            writes.push(db::prepare(
-                &db,
-                "INSERT INTO clerk_customers (store_id, subject, clerk, via_code, at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (store_id, subject) DO NOTHING",
-                &[
-                    db::text(store),
-                    db::text(&visitor.key),
-                    db::text(clerk),
-                    db::text(&owner.code),
-                    db::integer(now.millis()),
-                ],
-            )?);
-        }
-        if owner.member.is_some() {
-            match &visitor.subject {
-                Some(Subject::Member(member)) => bind_to = Some(member.clone()),
-                _ => cookies.push(format!(
-                    "{REF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-                    owner.code,
-                    30 * 86_400
-                )),
-            }
-        }
+    if opened.recorded {
+        let visit = VisitWrite {
+            code: &owner.code,
+            visitor: &visitor.key,
+            kind: kind.code(),
+            product: product.as_ref(),
+            attribute: opened.attribute.as_ref().map(|(store, clerk)| (store.as_str(), clerk.as_str())),
+        };
+        stored::record_visit(&D1(&db), visit, now).await?;
     }
-    if !writes.is_empty() {
-        db::batch(&db, writes).await?;
+    if opened.remember_code {
+        cookies.push(format!("{REF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", owner.code, 30 * 86_400));
     }
-    if let Some(member) = bind_to {
-        chain::bind_member(&db, &member, &owner.code, now).await?;
+    if let Some(member) = &opened.bind {
+        chain::bind_member(&db, member, &owner.code, now).await?;
     }
     let mut checked_in = false;
-    if let (VisitKind::Door, Some(subject), Some(store)) = (kind, &visitor.subject, &owner.store) {
+    if let (Some(store), Some(subject)) = (&opened.check_in, &visitor.subject) {
         let store = StoreId::parse(store).map_err(ApiError::internal)?;
         let day = now.millis().div_euclid(Timestamp::DAY_MS);
         let id = EventId::parse(&format!("door-{store}-{day}")).ok_or_else(|| ApiError::internal("door event id"))?;
         let event = Event { id, at: now, what: What::CheckIn { store: store.clone() } };
-        match behaviour::ingest(env, subject, &[event], &format!("door:{store}"), now).await {
+        match memory::ingest(env, subject, &[event], &format!("door:{store}"), now).await {
             Ok(ingested) => checked_in = ingested.accepted == 1,
             // Not remembered without consent: the visit above is all that is kept.
             Err(ApiError::Refused { problem: Problem::ConsentRequired, .. }) => {}
             Err(other) => return Err(other),
         }
     }
+    let own_card = opened.own_card;
+    let attributed = opened.attribute.is_some();
     let body = json!({
         "recorded": !own_card,
         "own_card": own_card,
@@ -408,74 +285,36 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     Ok(response)
 }
 
-/// The writes an opened card or invite link makes for its owner: the visit on their radar and,
-/// for a clerk's or manager's code, the customer attributed to them (the first clerk per store
-/// keeps them). Nothing for the owner opening their own.
-fn visit_writes(
-    db: &D1Database,
-    owner: &Owner,
-    visitor: &str,
-    kind: VisitKind,
-    product: Option<&ProductId>,
-    now: Timestamp,
-) -> Result<Vec<D1PreparedStatement>, ApiError> {
-    if owner.member.as_ref().is_some_and(|m| visitor == format!("m:{m}")) {
-        return Ok(Vec::new());
-    }
-    let mut writes = vec![db::prepare(
-        db,
-        "INSERT INTO card_visits (code, visitor, kind, product_id, at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-        &[
-            db::text(&owner.code),
-            db::text(visitor),
-            db::text(kind.code()),
-            db::optional_text(product.map(ProductId::as_str)),
-            db::integer(now.millis()),
-        ],
-    )?];
-    if let (true, Some(clerk), Some(store)) = (owner.role.attributes_customers(), &owner.member, &owner.store) {
-        writes.push(db::prepare(
-            db,
-            "INSERT INTO clerk_customers (store_id, subject, clerk, via_code, at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (store_id, subject) DO NOTHING",
-            &[db::text(store), db::text(visitor), db::text(clerk), db::text(&owner.code), db::integer(now.millis())],
-        )?);
-    }
-    Ok(writes)
-}
-
 /// An invite link was opened by `visitor` (`m:…` or `anon:…`): it shows on the owner's radar
 /// and attributes the visitor as the card would. `owner` is what [`invite_meta`] read.
 pub async fn invite_opened(env: &Env, owner: Option<&Owner>, visitor: &str, now: Timestamp) -> Result<(), ApiError> {
     let Some(owner) = owner else { return Ok(()) };
-    let db = db::database(env)?;
-    let writes = visit_writes(&db, owner, visitor, VisitKind::Card, None, now)?;
-    if !writes.is_empty() {
-        db::batch(&db, writes).await?;
+    let who = match visitor.strip_prefix("m:") {
+        Some(member) => Opener::Member(member),
+        None => Opener::Anonymous,
+    };
+    let opened = card::open(&owner.as_card_owner(), who, VisitKind::Card).map_err(ApiError::internal)?;
+    if opened.recorded {
+        let db = db::database(env)?;
+        let visit = VisitWrite {
+            code: &owner.code,
+            visitor,
+            kind: VisitKind::Card.code(),
+            product: None,
+            attribute: opened.attribute.as_ref().map(|(store, clerk)| (store.as_str(), clerk.as_str())),
+        };
+        stored::record_visit(&D1(&db), visit, now).await?;
     }
     Ok(())
 }
 
 /// The caller's own card owner (every signed-in member has a code).
-async fn my_owner(env: &Env, req: &Request) -> Result<(Owner, D1Database), ApiError> {
+async fn my_owner(env: &Env, req: &Request) -> Result<(Owner, worker::D1Database), ApiError> {
     let caller = session::caller(env, req).await?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let results = db::batch(
-        &db,
-        vec![
-            chain::ensure_member(&db, &caller.member_id, now)?,
-            db::prepare(&db, &format!("{PERSON_SQL} WHERE cm.member_id = ?1"), &[db::text(&caller.member_id)])?,
-            db::prepare(
-                &db,
-                &format!("SELECT {CARD_COLUMNS} FROM cards WHERE member_id = ?1"),
-                &[db::text(&caller.member_id)],
-            )?,
-        ],
-    )
-    .await?;
-    let person = db::first::<PersonRow>(&results, 1)?.ok_or_else(|| ApiError::internal("member without a place"))?;
-    let owner = person_owner(env, person, db::first::<CardRow>(&results, 2)?)?;
+    let (person, card) = stored::own(&D1(&db), &caller.member_id, &chain::new_invite_code()?, now).await?;
+    let owner = person_owner(env, person, card)?;
     Ok((owner, db))
 }
 
@@ -500,37 +339,20 @@ pub async fn edit(env: &Env, req: &Request, text: &str) -> Result<Response, ApiE
     let (owner, db) = my_owner(env, req).await?;
     let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
     let ids: Vec<&str> = edit.featured.iter().map(ProductId::as_str).collect();
-    let ids_json = serde_json::to_string(&ids).map_err(ApiError::internal)?;
-    let known: Vec<ProductIdRow> = db::all(db::prepare(
-        &db,
-        "SELECT DISTINCT product_id FROM shelf_items WHERE product_id IN (SELECT value FROM json_each(?1))",
-        &[db::text(&ids_json)],
-    )?)
-    .await?;
-    if let Some(missing) = ids.iter().find(|id| !known.iter().any(|k| k.product_id == **id)) {
+    let store = D1(&db);
+    if let Some(missing) = stored::first_unshelved(&store, &ids).await? {
         return Err(ApiError::bad_request("featured", format!("{missing} is on no store's shelf")));
     }
     let now = config::now(env).await?;
-    db::run(db::prepare(
-        &db,
-        "INSERT INTO cards (code, member_id, title, bio, wechat, email, show_phone, featured, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (member_id) DO UPDATE SET title = excluded.title, bio = excluded.bio, wechat = excluded.wechat,
-             email = excluded.email, show_phone = excluded.show_phone, featured = excluded.featured,
-             updated_at = excluded.updated_at",
-        &[
-            db::text(&owner.code),
-            db::text(&member),
-            db::optional_text(edit.title.as_deref()),
-            db::optional_text(edit.bio.as_deref()),
-            db::optional_text(edit.wechat.as_deref()),
-            db::optional_text(edit.email.as_deref()),
-            db::integer(i64::from(edit.show_phone)),
-            db::text(&ids_json),
-            db::integer(now.millis()),
-        ],
-    )?)
-    .await?;
+    let saved = stored::CardEdit {
+        title: edit.title.as_deref(),
+        bio: edit.bio.as_deref(),
+        wechat: edit.wechat.as_deref(),
+        email: edit.email.as_deref(),
+        show_phone: edit.show_phone,
+        featured: &ids,
+    };
+    stored::save(&store, (&owner.code, &member), saved, now).await?;
     mine(env, req).await
 }
 
@@ -545,30 +367,12 @@ pub async fn upload_photo(req: &mut Request, env: &Env) -> Result<Response, ApiE
     super::media::put_picture(env, &key, &bytes, format.content_type()).await?;
     let url = format!("/api/media/{key}");
     let now = config::now(env).await?;
-    let old: Option<PhotoRow> =
-        db::one(db::prepare(&db, "SELECT photo FROM cards WHERE member_id = ?1", &[db::text(&member)])?).await?;
-    db::run(db::prepare(
-        &db,
-        "INSERT INTO cards (code, member_id, photo, updated_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (member_id) DO UPDATE SET photo = excluded.photo, updated_at = excluded.updated_at",
-        &[db::text(&owner.code), db::text(&member), db::text(&url), db::integer(now.millis())],
-    )?)
-    .await?;
-    if let Some(old_key) = old.and_then(|o| o.photo).as_deref().and_then(|p| p.strip_prefix("/api/media/")) {
+    let old = stored::set_photo(&D1(&db), (&owner.code, &member), &url, now).await?;
+    if let Some(old_key) = old.as_deref().and_then(|p| p.strip_prefix("/api/media/")) {
         let kv = env.kv("KV").map_err(ApiError::internal)?;
         kv.delete(&format!("media:{old_key}")).await.map_err(ApiError::internal)?;
     }
     json_response(200, &json!({"photo": url, "bytes": bytes.len()}), "no-store")
-}
-
-#[derive(Deserialize)]
-struct VisitRow {
-    visitor: String,
-    kind: String,
-    product_id: Option<String>,
-    at: i64,
-    display_name: Option<String>,
-    phone_enc: Option<String>,
 }
 
 /// A visitor's name as the radar shows it: a member's chosen name or masked phone, else a
@@ -598,57 +402,19 @@ fn radar_of(env: &Env, rows: Vec<VisitRow>, now: Timestamp) -> Vec<card::RadarEn
     card::radar(visits, now)
 }
 
-const VISIT_NAMES: &str =
-    "LEFT JOIN members m ON v.visitor = 'm:' || m.id LEFT JOIN chain_members cm ON cm.member_id = m.id";
-
 /// `GET /api/me/radar`: who opened the caller's card or products shared from it, with their
 /// interest; for a clerk, also the customers attributed to them and their visits to the store.
 pub async fn radar(env: &Env, req: &Request) -> Result<Response, ApiError> {
     let (owner, db) = my_owner(env, req).await?;
     let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
     let now = config::now(env).await?;
-    let since = now.plus_days(-RADAR_DAYS).millis();
-    let results = db::batch(
-        &db,
-        vec![
-            db::prepare(
-                &db,
-                &format!(
-                    "SELECT v.visitor, v.kind, v.product_id, v.at, cm.display_name, m.phone_enc
-                     FROM card_visits v {VISIT_NAMES} WHERE v.code = ?1 AND v.at >= ?2 ORDER BY v.at DESC LIMIT 2000"
-                ),
-                &[db::text(&owner.code), db::integer(since)],
-            )?,
-            db::prepare(
-                &db,
-                &format!(
-                    "SELECT v.visitor, v.kind, v.product_id, v.at, cm.display_name, m.phone_enc
-                     FROM clerk_customers a JOIN card_visits v ON v.visitor = a.subject
-                          AND (v.code = a.via_code OR v.code IN (SELECT code FROM cards WHERE store_id = a.store_id))
-                     {VISIT_NAMES}
-                     WHERE a.clerk = ?1 AND v.at >= ?2 ORDER BY v.at DESC LIMIT 2000"
-                ),
-                &[db::text(&member), db::integer(since)],
-            )?,
-        ],
-    )
-    .await?;
-    let visitors = radar_of(env, db::nth(&results, 0)?, now);
-    let customers = radar_of(env, db::nth(&results, 1)?, now);
+    let (visits, attributed) = stored::radar(&D1(&db), &owner.code, &member, now.plus_days(-RADAR_DAYS)).await?;
+    let visitors = radar_of(env, visits, now);
+    let customers = radar_of(env, attributed, now);
     json_response(
         200,
         &json!({"code": owner.code, "role": owner.role, "visitors": visitors, "customers": customers}),
         "no-store",
-    )
-}
-
-/// The statement that gives a store its card if it has none.
-pub fn ensure_store_card(db: &D1Database, store: &str, now: Timestamp) -> Result<D1PreparedStatement, ApiError> {
-    let code = card::code_of(&config::random_bytes::<{ card::STORE_CODE_LEN }>()?);
-    db::prepare(
-        db,
-        "INSERT INTO cards (code, store_id, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT (store_id) DO NOTHING",
-        &[db::text(&code), db::text(store), db::integer(now.millis())],
     )
 }
 
@@ -658,15 +424,8 @@ pub async fn store_card(env: &Env, req: &Request, store: &str) -> Result<Respons
     let (store, _) = require_store(&access, store)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let results = db::batch(
-        &db,
-        vec![
-            ensure_store_card(&db, store.as_str(), now)?,
-            db::prepare(&db, "SELECT code FROM cards WHERE store_id = ?1", &[db::text(store.as_str())])?,
-        ],
-    )
-    .await?;
-    let code = db::first::<CodeRow>(&results, 1)?.ok_or_else(|| ApiError::internal("store card missing"))?.code;
+    let fresh = card::code_of(&config::random_bytes::<{ card::STORE_CODE_LEN }>()?);
+    let code = stored::store_code(&D1(&db), &store, &fresh, now).await?;
     let (_, view) = card_view(env, &code).await?;
     let origin = req.url().map_err(ApiError::internal)?.origin().ascii_serialization();
     let card_url = format!("{origin}/c/{code}");
@@ -754,32 +513,14 @@ pub async fn card_page(env: &Env, req: &Request, code: &str) -> Result<Response,
     page(env, req, &meta, None, &[]).await
 }
 
-#[derive(Deserialize)]
-struct ProductMetaRow {
-    name_zh: String,
-    description_zh: String,
-    image: Option<String>,
-    price_from_fen: Option<i64>,
-}
-
 /// `GET /p/{id}`: a product page, its preview naming the product, its price and picture.
 pub async fn product_page(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
     let url = req.url().map_err(ApiError::internal)?;
     let origin = url.origin().ascii_serialization();
     let store = url.query_pairs().find(|(k, _)| k == "store").map(|(_, v)| v.into_owned());
     let db = db::database(env)?;
-    let row: Option<ProductMetaRow> = match ProductId::parse(id) {
-        Ok(id) => {
-            db::one(db::prepare(
-                &db,
-                "SELECT p.name_zh, p.description_zh,
-                        (SELECT m.url FROM media m WHERE m.product_id = p.id AND m.kind = 'image' ORDER BY m.position LIMIT 1) AS image,
-                        (SELECT MIN(si.price_fen) FROM shelf_items si WHERE si.product_id = p.id AND (?2 IS NULL OR si.store_id = ?2)) AS price_from_fen
-                 FROM products p WHERE p.id = ?1",
-                &[db::text(id.as_str()), db::optional_text(store.as_deref())],
-            )?)
-            .await?
-        }
+    let row = match ProductId::parse(id) {
+        Ok(id) => stored::product_meta(&D1(&db), &id, store.as_deref()).await?,
         Err(_) => None,
     };
     let meta = match row {

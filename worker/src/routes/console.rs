@@ -7,46 +7,23 @@ use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::checkout::Address;
 use tandem_domain::fulfilment::{PickupCode, Shipment};
-use tandem_domain::money::Fen;
-use tandem_domain::order::{OrderEvent, OrderState};
+use tandem_domain::order::OrderEvent;
 use tandem_domain::refund::{self, RefundAmount, RefundRefused};
 use tandem_domain::time::Timestamp;
-use tandem_domain::views::{Settlement, SettlementLine};
 use worker::{D1Database, Env, Request, Response};
 
 use super::json_response;
-use super::orders::{Scope, load, page_params};
+use super::page_params;
 use crate::error::ApiError;
 use crate::session::{caller_with_access, require_operator, require_store, require_supplier};
-use crate::store::d1;
+use crate::store::catalog;
 use crate::store::d1::D1;
-use crate::store::ledger::{MONEY_ORDER_COLUMNS, MoneyOrder};
+use crate::store::ledger::{self, MoneyOrder};
+use crate::store::order_views::{self, Page, Scope};
 use crate::store::orders::{self, Also};
 use crate::store::refunds::{self, Whose};
 use crate::store::sql::{self, RACE_GUARDS};
 use crate::{body, config, db};
-
-#[derive(Deserialize)]
-struct AddressRow {
-    id: String,
-    address: Option<String>,
-}
-#[derive(Deserialize, serde::Serialize)]
-struct Balance {
-    account: String,
-    debit_fen: i64,
-    credit_fen: i64,
-}
-#[derive(Deserialize, serde::Serialize)]
-struct Unbalanced {
-    transaction_id: String,
-    imbalance_fen: i64,
-}
-#[derive(Deserialize, serde::Serialize)]
-struct Totals {
-    payments_fen: i64,
-    refunds_fen: i64,
-}
 
 /// `GET /api/store/{id}/orders`: the store's paid orders, newest first.
 pub async fn store_orders(env: &Env, req: &Request, store: &str, query: &[(&str, &str)]) -> Result<Response, ApiError> {
@@ -54,7 +31,8 @@ pub async fn store_orders(env: &Env, req: &Request, store: &str, query: &[(&str,
     let (_, access) = caller_with_access(env, req).await?;
     let (store, _) = require_store(&access, store)?;
     let db = db::database(env)?;
-    let orders = load(&db, &Scope::Store(store.as_str()), None, before.as_deref(), limit).await?;
+    let page = Page { only: None, before: before.as_deref(), limit };
+    let orders = order_views::list(&D1(&db), Scope::Store(store.as_str()), page).await?;
     json_response(200, &json!({"orders": orders}), "no-store")
 }
 
@@ -73,14 +51,11 @@ pub async fn verify_pickup(env: &Env, req: &Request, store: &str, text: &str) ->
     let (store, _) = require_store(&access, store)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let read = db::prepare(
-        &db,
-        &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE store_id = ?1 AND pickup_code = ?2"),
-        &[db::text(store.as_str()), db::text(code.as_str())],
-    )?;
-    let order = db::one::<MoneyOrder>(read).await?.ok_or(ApiError::NotFound { resource: "pickup" })?;
+    let order = order_views::by_pickup_code(&D1(&db), store.as_str(), code.as_str())
+        .await?
+        .ok_or(ApiError::NotFound { resource: "pickup" })?;
     let order = move_order(&db, &order, OrderEvent::PickUp, "store", None, config::order_policy(env), now).await?;
-    json_response(200, &json!({"order": order_view(&db, &Scope::Store(store.as_str()), &order.id).await?}), "no-store")
+    json_response(200, &json!({"order": order_view(&db, Scope::Store(store.as_str()), &order.id).await?}), "no-store")
 }
 
 /// Applies `event` to a stored order if the domain allows it, conditionally on its state; the
@@ -99,10 +74,10 @@ async fn move_order(
         .apply(order_event, now, policy)
         .map_err(|e| ApiError::refused(Problem::IllegalTransition, e.to_string()))?;
     let writes = vec![
-        d1::prepared(db, &orders::moved(&order.id, machine.state, &next, &Also::default()))?,
-        d1::prepared(db, &orders::event(&order.id, order_event.code(), next.state, actor, note, now))?,
+        orders::moved(&order.id, machine.state, &next, &Also::default()),
+        orders::event(&order.id, order_event.code(), next.state, actor, note, now),
     ];
-    if db::guarded_batch(db, writes).await?.is_none() {
+    if !sql::guarded(&D1(db), writes, RACE_GUARDS).await?.written() {
         return Err(ApiError::refused(Problem::IllegalTransition, "the order changed meanwhile"));
     }
     Ok(MoneyOrder {
@@ -112,8 +87,8 @@ async fn move_order(
     })
 }
 
-async fn order_view(db: &D1Database, scope: &Scope<'_>, id: &str) -> Result<tandem_domain::views::OrderView, ApiError> {
-    load(db, scope, Some(id), None, 1).await?.into_iter().next().ok_or(ApiError::NotFound { resource: "order" })
+async fn order_view(db: &D1Database, scope: Scope<'_>, id: &str) -> Result<tandem_domain::views::OrderView, ApiError> {
+    order_views::one(&D1(db), scope, id).await?.ok_or(ApiError::NotFound { resource: "order" })
 }
 
 /// `GET /api/supplier/{id}/orders`: the supplier's delivery orders with their addresses.
@@ -127,24 +102,19 @@ pub async fn supplier_orders(
     let (_, access) = caller_with_access(env, req).await?;
     let supplier = require_supplier(&access, supplier)?;
     let db = db::database(env)?;
-    let orders = load(&db, &Scope::Shipper(supplier.as_str()), None, before.as_deref(), limit).await?;
+    let store = D1(&db);
+    let page = Page { only: None, before: before.as_deref(), limit };
+    let orders = order_views::list(&store, Scope::Shipper(supplier.as_str()), page).await?;
     let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
-    let addresses = db::prepare(
-        &db,
-        "SELECT o.id, c.address FROM orders o JOIN checkouts c ON c.id = o.checkout_id
-         WHERE o.id IN (SELECT value FROM json_each(?1))",
-        &[db::text(&serde_json::to_string(&ids).map_err(ApiError::internal)?)],
-    )?;
-    let addresses = db::all::<AddressRow>(addresses).await?;
+    let addresses = order_views::sealed_addresses(&store, &ids).await?;
     let key = config::key(env, "PHONE_ENC_KEY")?;
     let with_addresses: Vec<_> = orders
         .into_iter()
         .map(|order| {
             let address: Option<Address> = addresses
                 .iter()
-                .find(|row| row.id == order.id)
-                .and_then(|row| row.address.as_deref())
-                .and_then(|sealed| tandem_domain::crypto::open(&key, sealed))
+                .find(|(id, _)| *id == order.id)
+                .and_then(|(_, sealed)| tandem_domain::crypto::open(&key, sealed))
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok());
             json!({"order": order, "address": address})
         })
@@ -171,22 +141,15 @@ pub async fn ship(env: &Env, req: &Request, supplier: &str, id: &str, text: &str
         .apply(OrderEvent::Ship, now, config::order_policy(env))
         .map_err(|e| ApiError::refused(Problem::IllegalTransition, e.to_string()))?;
     let note = format!("{} {}", form.carrier.trim(), form.tracking_no);
+    let shipped = Also { shipped: Some((form.carrier.trim(), &form.tracking_no)), ..Also::default() };
     let writes = vec![
-        d1::prepared(
-            &db,
-            &orders::moved(
-                id,
-                machine.state,
-                &next,
-                &Also { shipped: Some((form.carrier.trim(), &form.tracking_no)), ..Also::default() },
-            ),
-        )?,
-        d1::prepared(&db, &orders::event(id, "ship", next.state, "supplier", Some(&note), now))?,
+        orders::moved(id, machine.state, &next, &shipped),
+        orders::event(id, "ship", next.state, "supplier", Some(&note), now),
     ];
-    if db::guarded_batch(&db, writes).await?.is_none() {
+    if !sql::guarded(&D1(&db), writes, RACE_GUARDS).await?.written() {
         return Err(ApiError::refused(Problem::IllegalTransition, "the order changed meanwhile"));
     }
-    json_response(200, &json!({"order": order_view(&db, &Scope::Shipper(supplier.as_str()), id).await?}), "no-store")
+    json_response(200, &json!({"order": order_view(&db, Scope::Shipper(supplier.as_str()), id).await?}), "no-store")
 }
 
 #[derive(Deserialize)]
@@ -253,37 +216,7 @@ pub async fn decide_refund(
         return Err(ApiError::refused(Problem::IllegalTransition, "the order changed meanwhile"));
     }
     let scope = if column == "store_id" { Scope::Store(&owner) } else { Scope::Shipper(&owner) };
-    json_response(200, &json!({"order": order_view(&db, &scope, id).await?}), "no-store")
-}
-
-#[derive(Deserialize)]
-struct EntryRow {
-    order_id: Option<String>,
-    kind: String,
-    amount_fen: i64,
-    at: i64,
-}
-
-async fn settlement(db: &D1Database, account: String) -> Result<Settlement, ApiError> {
-    let statement = db::prepare(
-        db,
-        "SELECT t.order_id, t.kind, SUM(e.credit_fen) - SUM(e.debit_fen) AS amount_fen, t.at
-         FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
-         WHERE e.account = ?1 GROUP BY t.id ORDER BY t.at DESC, t.id LIMIT 500",
-        &[db::text(&account)],
-    )?;
-    let rows = db::all::<EntryRow>(statement).await?;
-    let lines: Vec<SettlementLine> = rows
-        .into_iter()
-        .map(|row| SettlementLine {
-            order_id: row.order_id,
-            kind: row.kind,
-            amount_fen: Fen(row.amount_fen),
-            at: Timestamp(row.at),
-        })
-        .collect();
-    let balance = lines.iter().fold(Fen::ZERO, |sum, line| sum + line.amount_fen);
-    Ok(Settlement { account, balance_fen: balance, lines })
+    json_response(200, &json!({"order": order_view(&db, scope, id).await?}), "no-store")
 }
 
 /// `GET /api/store/{id}/settlement`: the store's margin account, by order.
@@ -291,7 +224,11 @@ pub async fn store_settlement(env: &Env, req: &Request, store: &str) -> Result<R
     let (_, access) = caller_with_access(env, req).await?;
     let (store, _) = require_store(&access, store)?;
     let db = db::database(env)?;
-    json_response(200, &json!({"settlement": settlement(&db, format!("store:{store}:payable")).await?}), "no-store")
+    json_response(
+        200,
+        &json!({"settlement": ledger::settlement(&D1(&db), &format!("store:{store}:payable")).await?}),
+        "no-store",
+    )
 }
 
 /// `GET /api/supplier/{id}/settlement`: what the platform owes the supplier, by order.
@@ -301,7 +238,7 @@ pub async fn supplier_settlement(env: &Env, req: &Request, supplier: &str) -> Re
     let db = db::database(env)?;
     json_response(
         200,
-        &json!({"settlement": settlement(&db, format!("supplier:{supplier}:payable")).await?}),
+        &json!({"settlement": ledger::settlement(&D1(&db), &format!("supplier:{supplier}:payable")).await?}),
         "no-store",
     )
 }
@@ -311,44 +248,7 @@ pub async fn operator_ledger(env: &Env, req: &Request) -> Result<Response, ApiEr
     let (_, access) = caller_with_access(env, req).await?;
     require_operator(&access)?;
     let db = db::database(env)?;
-    let reads = vec![
-        db::prepare(
-            &db,
-            "SELECT account, SUM(debit_fen) AS debit_fen, SUM(credit_fen) AS credit_fen FROM ledger_entries GROUP BY account ORDER BY account",
-            &[],
-        )?,
-        db::prepare(
-            &db,
-            "SELECT transaction_id, SUM(debit_fen) - SUM(credit_fen) AS imbalance_fen FROM ledger_entries
-             GROUP BY transaction_id HAVING SUM(debit_fen) <> SUM(credit_fen)",
-            &[],
-        )?,
-        db::prepare(
-            &db,
-            "SELECT COALESCE((SELECT SUM(amount_fen) FROM payments WHERE status = 'succeeded'), 0) AS payments_fen,
-                    COALESCE((SELECT SUM(refunded_goods_fen + refunded_shipping_fen) FROM orders), 0) AS refunds_fen",
-            &[],
-        )?,
-    ];
-    let results = db::batch(&db, reads).await?;
-    let balances: Vec<Balance> = db::nth(&results, 0)?;
-    let unbalanced: Vec<Unbalanced> = db::nth(&results, 1)?;
-    let totals = db::first::<Totals>(&results, 2)?.ok_or_else(|| ApiError::internal("no totals"))?;
-    let sum: i64 = balances.iter().map(|b| b.debit_fen - b.credit_fen).sum();
-    let clearing: i64 =
-        balances.iter().filter(|b| b.account.starts_with("clearing:")).map(|b| b.debit_fen - b.credit_fen).sum();
-    json_response(
-        200,
-        &json!({
-            "balances": balances,
-            "sum_fen": sum,
-            "unbalanced_transactions": unbalanced,
-            "clearing_fen": clearing,
-            "payments_fen": totals.payments_fen,
-            "refunds_fen": totals.refunds_fen,
-        }),
-        "no-store",
-    )
+    json_response(200, &ledger::overview(&D1(&db)).await?, "no-store")
 }
 
 /// `POST /api/orders/{id}/received`: the shopper confirms a delivery arrived.
@@ -356,20 +256,11 @@ pub async fn confirm_received(env: &Env, req: &Request, id: &str) -> Result<Resp
     let caller = crate::session::caller(env, req).await?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let read = db::prepare(
-        &db,
-        &format!("SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE id = ?1 AND member_id = ?2"),
-        &[db::text(id), db::text(&caller.member_id)],
-    )?;
-    let order = db::one::<MoneyOrder>(read).await?.ok_or(ApiError::NotFound { resource: "order" })?;
-    if order.state != OrderState::Shipped.code() {
-        return Err(ApiError::refused(
-            Problem::IllegalTransition,
-            format!("an order in state {} cannot be received", order.state),
-        ));
-    }
+    let order = order_views::of_member(&D1(&db), &caller.member_id, id)
+        .await?
+        .ok_or(ApiError::NotFound { resource: "order" })?;
     move_order(&db, &order, OrderEvent::Deliver, "shopper", None, config::order_policy(env), now).await?;
-    json_response(200, &json!({"order": order_view(&db, &Scope::Member(&caller.member_id), id).await?}), "no-store")
+    json_response(200, &json!({"order": order_view(&db, Scope::Member(&caller.member_id), id).await?}), "no-store")
 }
 
 #[derive(Deserialize)]
@@ -389,20 +280,12 @@ pub async fn set_warehouse_stock(env: &Env, req: &Request, supplier: &str, text:
     let (_, access) = caller_with_access(env, req).await?;
     let supplier = require_supplier(&access, supplier)?;
     let db = db::database(env)?;
-    let statement = db::prepare(
-        &db,
-        "INSERT INTO stock (location_id, sku_id, on_hand)
-         SELECT l.id, k.id, ?3 FROM locations l JOIN skus k ON k.id = ?2 JOIN products p ON p.id = k.product_id
-         WHERE l.supplier_id = ?1 AND p.supplier_id = ?1
-         ON CONFLICT (location_id, sku_id) DO UPDATE SET on_hand = excluded.on_hand",
-        &[db::text(supplier.as_str()), db::text(form.sku_id.as_str()), db::integer(form.on_hand)],
-    )?;
-    let Some(results) = db::guarded_batch(&db, vec![statement]).await? else {
-        return Err(ApiError::refused(Problem::StockHeld, "more units than that are held by unpaid checkouts"));
-    };
-    let changed = results.first().map_or(0, db::changes);
-    if changed == 0 {
-        return Err(ApiError::NotFound { resource: "sku" });
+    match catalog::set_warehouse_stock(&D1(&db), supplier.as_str(), form.sku_id.as_str(), form.on_hand).await? {
+        sql::Guarded::Written(true) => {}
+        sql::Guarded::Written(false) => return Err(ApiError::NotFound { resource: "sku" }),
+        sql::Guarded::Lost(_) => {
+            return Err(ApiError::refused(Problem::StockHeld, "more units than that are held by unpaid checkouts"));
+        }
     }
     json_response(200, &json!({"sku_id": form.sku_id, "on_hand": form.on_hand}), "no-store")
 }

@@ -11,7 +11,7 @@ use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
 use super::json_response;
-use super::orders::own_order;
+use super::own_order;
 use crate::error::ApiError;
 use crate::store::d1::D1;
 use crate::store::refunds::{self, ForRefund, Whose};

@@ -6,31 +6,15 @@ use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::catalog::ProductId;
-use tandem_domain::media::{self, MAX_IMAGE_BYTES, MAX_MEDIA_PER_PRODUCT};
+use tandem_domain::media::{self, GalleryError, MAX_IMAGE_BYTES};
 use worker::{Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
 use crate::session::{caller_with_access, require_supplier};
+use crate::store::d1::D1;
+use crate::store::media as gallery;
 use crate::{config, db};
-
-#[derive(Deserialize)]
-struct ProductRow {
-    name_zh: String,
-    name_en: String,
-    media_count: usize,
-    next_position: i64,
-}
-
-#[derive(Deserialize)]
-struct Position {
-    position: i64,
-}
-
-#[derive(Deserialize)]
-struct Url {
-    url: String,
-}
 
 #[derive(Deserialize, serde::Serialize)]
 struct KvMeta {
@@ -50,45 +34,34 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
     let product = ProductId::parse(product).map_err(|_| ApiError::NotFound { resource: "product" })?;
     let (bytes, format) = read_picture(req).await?;
     let db = db::database(env)?;
-    let read = db::prepare(
-        &db,
-        "SELECT p.name_zh, p.name_en, (SELECT COUNT(*) FROM media m WHERE m.product_id = p.id) AS media_count,
-                (SELECT COALESCE(MAX(position) + 1, 0) FROM media m WHERE m.product_id = p.id) AS next_position
-         FROM products p WHERE p.id = ?1 AND p.supplier_id = ?2",
-        &[db::text(product.as_str()), db::text(supplier.as_str())],
-    )?;
-    let row = db::one::<ProductRow>(read).await?.ok_or(ApiError::NotFound { resource: "product" })?;
-    if row.media_count >= MAX_MEDIA_PER_PRODUCT {
-        return Err(ApiError::refused(
-            Problem::TooManyMedia,
-            format!("a product shows at most {MAX_MEDIA_PER_PRODUCT} pictures"),
-        ));
-    }
+    let store = D1(&db);
+    let read = gallery::for_upload(&store, supplier.as_str(), product.as_str())
+        .await?
+        .ok_or(ApiError::NotFound { resource: "product" })?;
+    let full = |e: GalleryError| ApiError::refused(Problem::TooManyMedia, e.to_string());
+    read.gallery.add().map_err(full)?;
     let key = format!("{}-{}", product, tandem_domain::crypto::hex(&config::random_bytes::<8>()?));
     put_picture(env, &key, &bytes, format.content_type()).await?;
     let url = format!("/api/media/{key}");
-    let alt_zh = query_value(req, "alt_zh").filter(|a| !a.trim().is_empty()).unwrap_or(row.name_zh);
-    let alt_en = query_value(req, "alt_en").filter(|a| !a.trim().is_empty()).unwrap_or(row.name_en);
-    // The position is taken again inside the insert, so two uploads at once do not collide.
-    let insert = db::prepare(
-        &db,
-        "INSERT INTO media (product_id, position, kind, url, alt_zh, alt_en)
-         VALUES (?1, (SELECT COALESCE(MAX(position) + 1, ?2) FROM media WHERE product_id = ?1), 'image', ?3, ?4, ?5)
-         RETURNING position",
-        &[
-            db::text(product.as_str()),
-            db::integer(row.next_position),
-            db::text(&url),
-            db::text(&alt_zh),
-            db::text(&alt_en),
-        ],
-    )?;
-    let position = db::one::<Position>(insert).await?.map_or(row.next_position, |p| p.position);
-    json_response(
-        201,
-        &json!({"url": url, "position": position, "content_type": format.content_type(), "bytes": bytes.len()}),
-        "no-store",
-    )
+    let alt_zh = query_value(req, "alt_zh").filter(|a| !a.trim().is_empty()).unwrap_or(read.name_zh);
+    let alt_en = query_value(req, "alt_en").filter(|a| !a.trim().is_empty()).unwrap_or(read.name_en);
+    // Appended over the gallery as read: an upload or removal that came first is read again.
+    let mut as_read = read.gallery;
+    for _ in 0..5 {
+        if let Some(position) =
+            gallery::append_image(&store, product.as_str(), as_read, &url, (&alt_zh, &alt_en)).await?
+        {
+            let body =
+                json!({"url": url, "position": position, "content_type": format.content_type(), "bytes": bytes.len()});
+            return json_response(201, &body, "no-store");
+        }
+        as_read = gallery::for_upload(&store, supplier.as_str(), product.as_str())
+            .await?
+            .ok_or(ApiError::NotFound { resource: "product" })?
+            .gallery;
+        as_read.add().map_err(full)?;
+    }
+    Err(ApiError::refused(Problem::Busy, "the product's pictures are changing; try again"))
 }
 
 /// 413 before reading a body whose declared length is over the picture limit.
@@ -141,6 +114,10 @@ pub async fn serve(env: &Env, key: &str) -> Result<Response, ApiError> {
     Ok(response)
 }
 
+struct Url {
+    url: String,
+}
+
 /// `DELETE /api/supplier/{id}/products/{product}/media/{position}`: removes a picture, never a
 /// product's last one (the shelf shows it).
 pub async fn remove(
@@ -154,15 +131,15 @@ pub async fn remove(
     let supplier = require_supplier(&access, supplier)?;
     let position: i64 = position.parse().map_err(|_| ApiError::NotFound { resource: "media" })?;
     let db = db::database(env)?;
-    let delete = db::prepare(
-        &db,
-        "DELETE FROM media WHERE product_id = ?1 AND position = ?2
-           AND product_id IN (SELECT id FROM products WHERE supplier_id = ?3)
-           AND (SELECT COUNT(*) FROM media WHERE product_id = ?1 AND kind = 'image') > CASE WHEN kind = 'image' THEN 1 ELSE 0 END
-         RETURNING url",
-        &[db::text(product), db::integer(position), db::text(supplier.as_str())],
-    )?;
-    let removed = db::one::<Url>(delete).await?.ok_or(ApiError::NotFound { resource: "media" })?;
+    let store = D1(&db);
+    let not_found = || ApiError::NotFound { resource: "media" };
+    let read = gallery::for_removal(&store, supplier.as_str(), product, position).await?.ok_or_else(not_found)?;
+    // The shelf shows a product's first image: the last one is never removed.
+    read.gallery.remove(read.is_image).map_err(|_| not_found())?;
+    let url = gallery::remove(&store, product, position, read.gallery)
+        .await?
+        .ok_or_else(|| ApiError::refused(Problem::Busy, "the product's pictures changed meanwhile; try again"))?;
+    let removed = Url { url };
     if let Some(key) = removed.url.strip_prefix("/api/media/") {
         let kv = env.kv("KV").map_err(ApiError::internal)?;
         kv.delete(&format!("media:{key}")).await.map_err(ApiError::internal)?;

@@ -17,9 +17,12 @@ use tandem_domain::recommend::serve::{self, Card, FollowUp, Item, Placed, Recomm
 use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
-use super::behaviour::{self, Subject};
 use super::json_response;
 use crate::error::ApiError;
+use crate::memory::{self, Subject};
+use crate::store::d1;
+use crate::store::profiles;
+use crate::store::sql::Results;
 use crate::{config, db};
 
 /// The KV key of the trained recommender, and of its build time (read first: the model is
@@ -237,7 +240,7 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
             .filter(|n| (1..=24).contains(n))
             .ok_or_else(|| ApiError::bad_request("limit", "1 to 24"))?,
     };
-    let subject = behaviour::subject(env, req).await?;
+    let subject = memory::subject(env, req).await?;
     let key = subject.as_ref().map(Subject::key).unwrap_or_default();
     let member = match &subject {
         Some(Subject::Member(id)) => Some(id.as_str()),
@@ -245,12 +248,12 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
     };
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let [consent_read, profile_read] = behaviour::stored_reads(&db, &key)?;
-    let results = db::batch(
+    let stored_read = profiles::stored_reads(&key);
+    let mut results = db::batch(
         &db,
         vec![
-            consent_read,
-            profile_read,
+            d1::prepared(&db, &stored_read[0])?,
+            d1::prepared(&db, &stored_read[1])?,
             db::prepare(
                 &db,
                 OWN_TOUCHES_SQL,
@@ -270,20 +273,22 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
         ],
     )
     .await?;
-    let mine = behaviour::stored_at(&results, 0)?;
+    let rest = results.split_off(2);
+    let mine = profiles::stored_from(&mut Results::new(results))?;
+    let results = rest;
     let personalised = subject.is_some() && mine.consent.is_some_and(|c| c.personalised);
     let profile: Option<Profile> = (personalised && mine.version.is_some()).then_some(mine.profile);
     let own: Vec<Touch> = if personalised {
-        db::nth::<TouchRow>(&results, 2)?.into_iter().filter_map(TouchRow::touch).collect()
+        db::nth::<TouchRow>(&results, 0)?.into_iter().filter_map(TouchRow::touch).collect()
     } else {
         Vec::new()
     };
-    let shelf: HashSet<String> = db::nth::<ShelfRow>(&results, 3)?.into_iter().map(|r| r.product_id).collect();
+    let shelf: HashSet<String> = db::nth::<ShelfRow>(&results, 1)?.into_iter().map(|r| r.product_id).collect();
     if shelf.is_empty() {
         return Err(ApiError::NotFound { resource: "store" });
     }
     let stores: HashMap<String, Text> =
-        db::nth::<StoreRow>(&results, 4)?.into_iter().map(|r| (r.id, Text::new(r.name_zh, r.name_en))).collect();
+        db::nth::<StoreRow>(&results, 2)?.into_iter().map(|r| (r.id, Text::new(r.name_zh, r.name_en))).collect();
     let trained = model(env).await?;
     let on_shelf = |product: &ProductId| shelf.contains(product.as_str());
     let picks: Vec<Recommendation> = match (placement, &product) {

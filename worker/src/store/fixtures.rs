@@ -39,6 +39,15 @@ pub fn member(db: &Sqlite, id: &str, code: &str, inviter: Option<&str>) {
     .unwrap();
 }
 
+/// Member `id` without a place in the network yet.
+pub fn member_only(db: &Sqlite, id: &str) {
+    db.execute(&format!(
+        "INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES ('{id}', '{}', 'x', 0)",
+        phone_hash(id)
+    ))
+    .unwrap();
+}
+
 /// A delivery order `id` of `member` in checkout `co-{id}` in state `state`: `quantity` of SKU
 /// `p-1-01` at 250 fen each, shipped by `sup-a`.
 pub fn order(db: &Sqlite, id: &str, member: &str, state: &str, quantity: i64) {

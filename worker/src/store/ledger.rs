@@ -5,13 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 use tandem_domain::catalog::{StoreId, SupplierId};
-use tandem_domain::ledger::{OrderMoney, Side, Transaction};
+use tandem_domain::ledger::{AccountTotals, LedgerOverview, OrderMoney, Side, Transaction, Unbalanced};
 use tandem_domain::money::{BasisPoints, Fen};
 use tandem_domain::order::{Fulfilment, Order, OrderState};
 use tandem_domain::refund::Refundable;
 use tandem_domain::time::Timestamp;
+use tandem_domain::views::{Settlement, SettlementLine};
 
-use super::sql::{Statement, StoreError, statement, stored};
+use super::sql::{self, Database, Statement, StoreError, statement, stored};
 
 /// One entry as its statement reads it.
 #[derive(Serialize)]
@@ -202,6 +203,86 @@ pub fn moves_of<'a>(lines: &'a [MoneyLine], order_id: Option<&str>) -> Vec<Stock
         .filter(|line| order_id.is_none_or(|id| line.order_id == id))
         .map(|line| StockMove { location_id: &line.location_id, sku_id: &line.sku_id, quantity: line.quantity })
         .collect()
+}
+
+#[derive(Deserialize)]
+struct SettlementRow {
+    order_id: Option<String>,
+    kind: String,
+    amount_fen: i64,
+    at: i64,
+}
+
+#[derive(Deserialize)]
+struct BalanceRow {
+    balance_fen: i64,
+}
+
+/// An account's balance over every entry, and its newest 500 transactions, each as what it
+/// brought the account (credits minus debits).
+pub async fn settlement<D: Database>(db: &D, account: &str) -> Result<Settlement, StoreError> {
+    let mut results = sql::run(
+        db,
+        vec![
+            statement!(
+                "SELECT coalesce(sum(credit_fen) - sum(debit_fen), 0) AS balance_fen FROM ledger_entries WHERE account = ?1",
+                account
+            ),
+            statement!(
+                "SELECT t.order_id, t.kind, SUM(e.credit_fen) - SUM(e.debit_fen) AS amount_fen, t.at
+                 FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+                 WHERE e.account = ?1 GROUP BY t.id ORDER BY t.at DESC, t.id LIMIT 500",
+                account
+            ),
+        ],
+    )
+    .await?;
+    let balance = results.first::<BalanceRow>()?.map_or(0, |row| row.balance_fen);
+    let lines = results
+        .all::<SettlementRow>()?
+        .into_iter()
+        .map(|row| SettlementLine {
+            order_id: row.order_id,
+            kind: row.kind,
+            amount_fen: Fen(row.amount_fen),
+            at: Timestamp(row.at),
+        })
+        .collect();
+    Ok(Settlement { account: account.to_owned(), balance_fen: Fen(balance), lines })
+}
+
+#[derive(Deserialize)]
+struct TotalsRow {
+    payments_fen: i64,
+    refunds_fen: i64,
+}
+
+/// Every account's debits and credits, the transactions whose entries do not balance, and
+/// what succeeded payments took in and refunds paid back: what `money.md`'s invariants are
+/// checked on.
+pub async fn overview<D: Database>(db: &D) -> Result<LedgerOverview, StoreError> {
+    let mut results = sql::run(
+        db,
+        vec![
+            statement!(
+                "SELECT account, SUM(debit_fen) AS debit_fen, SUM(credit_fen) AS credit_fen FROM ledger_entries
+                 GROUP BY account ORDER BY account"
+            ),
+            statement!(
+                "SELECT transaction_id, SUM(debit_fen) - SUM(credit_fen) AS imbalance_fen FROM ledger_entries
+                 GROUP BY transaction_id HAVING SUM(debit_fen) <> SUM(credit_fen)"
+            ),
+            statement!(
+                "SELECT COALESCE((SELECT SUM(amount_fen) FROM payments WHERE status = 'succeeded'), 0) AS payments_fen,
+                        COALESCE((SELECT SUM(refunded_goods_fen + refunded_shipping_fen) FROM orders), 0) AS refunds_fen"
+            ),
+        ],
+    )
+    .await?;
+    let balances: Vec<AccountTotals> = results.all()?;
+    let unbalanced: Vec<Unbalanced> = results.all()?;
+    let totals = results.first::<TotalsRow>()?.ok_or_else(|| StoreError::failed("no totals"))?;
+    Ok(LedgerOverview::of(balances, unbalanced, Fen(totals.payments_fen), Fen(totals.refunds_fen)))
 }
 
 #[cfg(test)]

@@ -4,75 +4,19 @@
 //! products are designated or commissionable.
 
 use leptos::prelude::*;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
+use tandem_domain::api::rules::{DraftSaved, PublishRequest, Published, RulesChecked, RulesList, RulesText};
+use tandem_domain::api::sharers::{
+    self, ProductFlags as Flags, ProductFlagsSet, WithdrawalAnswer, WithdrawalDecision, Withdrawals,
+};
 use tandem_domain::money::Fen;
 use tandem_domain::time::Timestamp;
 
-use super::share::{Node, TeamNode};
+use super::share::TeamNode;
 use crate::text::{both, failure};
-
-#[derive(Clone, Deserialize)]
-struct Finding {
-    code: String,
-    risk: String,
-    reference: String,
-}
-
-#[derive(Clone, Deserialize)]
-struct Version {
-    version: i64,
-    state: String,
-    text: String,
-    cap_bp: i64,
-}
-
-#[derive(Clone, Deserialize)]
-struct Preset {
-    name: String,
-    text: String,
-}
-
-#[derive(Clone, Deserialize)]
-struct RulesList {
-    versions: Vec<Version>,
-    presets: Vec<Preset>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Checked {
-    findings: Vec<Finding>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Draft {
-    version: i64,
-    findings: Vec<Finding>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Withdrawal {
-    id: String,
-    member_id: String,
-    amount_fen: i64,
-    requested_at: i64,
-}
-
-#[derive(Clone, Deserialize)]
-struct Withdrawals {
-    withdrawals: Vec<Withdrawal>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Members {
-    members: Vec<Node>,
-    #[serde(default)]
-    path: Vec<String>,
-}
 
 #[component]
 pub fn NetworkConsole() -> impl IntoView {
@@ -108,8 +52,8 @@ fn RulesEditor() -> impl IntoView {
         }
     });
     let check = Action::new_local(move |text: &String| {
-        let body = json!({"text": text}).to_string();
-        async move { api::send::<Checked>("POST", "/api/operator/chain/rules/check", Some(body), None).await }
+        let body = RulesText { text: text.clone() };
+        async move { api::send_json::<_, RulesChecked>("POST", "/api/operator/chain/rules/check", &body).await }
     });
     Effect::new(move |_| {
         let current = text.get();
@@ -119,15 +63,14 @@ fn RulesEditor() -> impl IntoView {
     });
     let acknowledged = RwSignal::new(Vec::<String>::new());
     let draft = Action::new_local(move |text: &String| {
-        let body = json!({"text": text}).to_string();
-        async move { api::send::<Draft>("POST", "/api/operator/chain/rules", Some(body), None).await }
+        let body = RulesText { text: text.clone() };
+        async move { api::send_json::<_, DraftSaved>("POST", "/api/operator/chain/rules", &body).await }
     });
     let publish = Action::new_local(move |(version, codes): &(i64, Vec<String>)| {
-        let (version, body) = (*version, json!({"acknowledged": codes}).to_string());
+        let (version, body) = (*version, PublishRequest { acknowledged: codes.clone() });
         async move {
-            api::send::<Value>("POST", &format!("/api/operator/chain/rules/{version}/publish"), Some(body), None)
-                .await
-                .map(drop)
+            let url = format!("/api/operator/chain/rules/{version}/publish");
+            api::send_json::<_, Published>("POST", &url, &body).await.map(drop)
         }
     });
     Effect::new(move |_| {
@@ -196,7 +139,7 @@ fn RulesEditor() -> impl IntoView {
                         let missing = move || saved.findings.iter().any(|f| !acknowledged.with(|a| a.contains(&f.code)));
                         view! {
                             <button class="primary" data-test="publish" disabled=missing
-                                on:click=move |_| { publish.dispatch((version, acknowledged.get_untracked())); }>
+                                on:click=move |_| { publish.dispatch((i64::from(version), acknowledged.get_untracked())); }>
                                 {move || both(language.get(), "发布 v", "Publish v")} {version}
                             </button>
                         }.into_any()
@@ -219,16 +162,10 @@ fn WithdrawalApprovals() -> impl IntoView {
         api::send::<Withdrawals>("GET", "/api/operator/chain/withdrawals", None, None).await.map(|w| w.withdrawals)
     });
     let decide = Action::new_local(move |(id, approve): &(String, bool)| {
-        let (id, body) = (id.clone(), json!({"approve": approve}).to_string());
+        let (id, body) = (id.clone(), WithdrawalDecision { approve: *approve, note: None });
         async move {
-            api::send::<Value>(
-                "POST",
-                &format!("/api/operator/chain/withdrawals/{}", api::encode(&id)),
-                Some(body),
-                None,
-            )
-            .await
-            .map(drop)
+            let url = format!("/api/operator/chain/withdrawals/{}", api::encode(&id));
+            api::send_json::<_, WithdrawalAnswer>("POST", &url, &body).await.map(drop)
         }
     });
     Effect::new(move |_| {
@@ -279,7 +216,7 @@ fn Tree() -> impl IntoView {
             } else {
                 format!("/api/operator/chain/members?q={}", api::encode(&q))
             };
-            api::send::<Members>("GET", &url, None, None).await
+            api::send::<sharers::Tree>("GET", &url, None, None).await
         }
     });
     view! {
@@ -291,9 +228,9 @@ fn Tree() -> impl IntoView {
                 <button type="submit" class="secondary">{move || both(language.get(), "搜索", "Search")}</button>
             </form>
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
-                {move || members.get().map(|result: Result<Members, ApiFailure>| match result {
+                {move || members.get().map(|result: Result<sharers::Tree, ApiFailure>| match result {
                     Ok(found) => view! {
-                        {(!found.path.is_empty()).then(|| view! { <p class="path">{move || both(language.get(), "上级链：", "Inviters: ")} {found.path.join(" › ")}</p> })}
+                        {found.path.filter(|p| !p.is_empty()).map(|path| view! { <p class="path">{move || both(language.get(), "上级链：", "Inviters: ")} {path.join(" › ")}</p> })}
                         {found.members.is_empty().then(|| view! { <p class="note">{move || both(language.get(), "没有找到", "Nobody found")}</p> })}
                         <ul class="team-tree" data-test="tree">
                             {found.members.into_iter().map(|n| view! { <TeamNode node=n base="/api/operator/chain/members" /> }).collect_view()}
@@ -313,11 +250,10 @@ fn ProductFlags() -> impl IntoView {
     let designated = RwSignal::new(false);
     let commissionable = RwSignal::new(true);
     let save = Action::new_local(move |(id, d, c): &(String, bool, bool)| {
-        let (id, body) = (id.trim().to_owned(), json!({"designated": d, "commissionable": c}).to_string());
+        let (id, body) = (id.trim().to_owned(), Flags { designated: *d, commissionable: *c });
         async move {
-            api::send::<Value>("PUT", &format!("/api/operator/products/{}/chain", api::encode(&id)), Some(body), None)
-                .await
-                .map(drop)
+            let url = format!("/api/operator/products/{}/chain", api::encode(&id));
+            api::send_json::<_, ProductFlagsSet>("PUT", &url, &body).await.map(drop)
         }
     });
     view! {

@@ -3,85 +3,21 @@
 //! history; and the team as a tree that opens on demand.
 
 use leptos::prelude::*;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::{Key, Language};
 use tandem_app::use_language;
 use tandem_domain::api::Problem;
+use tandem_domain::api::sharers::{Centre, Profile, TeamMember, Tree, WithdrawalAnswer, WithdrawalRequest};
 use tandem_domain::money::Fen;
 use tandem_domain::time::Timestamp;
 
 use crate::text::{both, failure};
 
-#[derive(Clone, Deserialize)]
-pub struct Node {
-    pub member_id: String,
-    pub name: Option<String>,
-    pub identity: String,
-    pub directs: i64,
-    pub visitors: i64,
-    pub conversions: i64,
-    pub conversion_bp: Option<i64>,
-    pub k: i64,
-    pub gmv_fen: i64,
-}
-
-#[derive(Deserialize)]
-struct TeamPage {
-    members: Vec<Node>,
-}
-
 /// Basis points as a percentage with two decimals: 1234 → "12.34%".
-pub fn percent(bp: i64) -> String {
+pub fn percent(bp: impl Into<i64>) -> String {
+    let bp = bp.into();
     format!("{}.{:02}%", bp / 100, bp % 100)
-}
-
-#[derive(Clone, Deserialize)]
-struct Reward {
-    order_id: String,
-    kind: String,
-    generation: i64,
-    amount_fen: i64,
-    state: String,
-    thaw_at: Option<i64>,
-    voided_fen: i64,
-    clawback_fen: i64,
-}
-
-#[derive(Clone, Deserialize)]
-struct Withdrawal {
-    id: String,
-    amount_fen: i64,
-    state: String,
-    requested_at: i64,
-    note: Option<String>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Balances {
-    pending_fen: i64,
-    frozen_fen: i64,
-    available_fen: i64,
-    withdrawing_fen: i64,
-    paid_out_fen: i64,
-}
-
-#[derive(Clone, Deserialize)]
-struct Centre {
-    name: String,
-    display_name: Option<String>,
-    invite_path: String,
-    identity: String,
-    qualifying_directs: i64,
-    required_directs: Option<i64>,
-    balances: Balances,
-    rewards: Vec<Reward>,
-    directs: Vec<Node>,
-    stats: Option<Node>,
-    period_days: i64,
-    withdrawals: Vec<Withdrawal>,
 }
 
 pub fn identity_name(language: Language, identity: &str) -> &'static str {
@@ -136,10 +72,10 @@ fn navigator_call(object: Option<&str>, method: &str, arg: &wasm_bindgen::JsValu
 
 /// A node of the team tree: its metrics, and its directs fetched from `base` when opened.
 #[component]
-pub fn TeamNode(node: Node, base: &'static str) -> impl IntoView {
+pub fn TeamNode(node: TeamMember, base: &'static str) -> impl IntoView {
     let language = use_language();
     let open = RwSignal::new(false);
-    let Node { member_id, name, identity, directs, visitors, conversions, conversion_bp, k, gmv_fen } = node;
+    let TeamMember { member_id, name, identity, directs, visitors, conversions, conversion_bp, k, gmv_fen, .. } = node;
     let id = member_id.clone();
     let children = LocalResource::new(move || {
         let (id, open) = (id.clone(), open.get());
@@ -147,7 +83,7 @@ pub fn TeamNode(node: Node, base: &'static str) -> impl IntoView {
             if !open {
                 return Ok(Vec::new());
             }
-            api::send::<TeamPage>("GET", &format!("{base}?parent={}", api::encode(&id)), None, None)
+            api::send::<Tree>("GET", &format!("{base}?parent={}", api::encode(&id)), None, None)
                 .await
                 .map(|p| p.members)
         }
@@ -236,16 +172,15 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
     });
     let name = RwSignal::new(data.display_name.clone().unwrap_or_default());
     let save_name = Action::new_local(move |name: &String| {
-        let body = json!({"display_name": if name.trim().is_empty() { None } else { Some(name.trim().to_owned()) }})
-            .to_string();
-        async move { api::send::<Value>("PUT", "/api/chain/me", Some(body), None).await.map(drop) }
+        let body = Profile { display_name: Some(name.trim().to_owned()).filter(|n| !n.is_empty()) };
+        async move { api::send_json::<_, Profile>("PUT", "/api/chain/me", &body).await.map(drop) }
     });
     Effect::new(move |_| {
         if matches!(save_name.value().get(), Some(Ok(()))) {
             reload.run(());
         }
     });
-    let b = data.balances.clone();
+    let b = data.balances;
     let amount = RwSignal::new(String::new());
     // One key per withdrawal the sharer means: a retry after a lost answer sends the same key,
     // so it is not paid twice; a new amount, or a withdrawal that went through, takes a new one.
@@ -258,8 +193,8 @@ fn CentreView(data: Centre, reload: Callback<()>) -> impl IntoView {
                 return Err(ApiFailure::local(Problem::BadRequest { field: "amount_fen".to_owned() }));
             };
             let key = key.ok_or_else(crate::no_random_key)?;
-            let body = json!({"amount_fen": fen.get(), "request_key": key}).to_string();
-            api::send::<Value>("POST", "/api/chain/withdrawals", Some(body), None).await.map(drop)
+            let body = WithdrawalRequest { amount_fen: fen.get(), request_key: key };
+            api::send_json::<_, WithdrawalAnswer>("POST", "/api/chain/withdrawals", &body).await.map(drop)
         }
     });
     Effect::new(move |_| {
