@@ -343,6 +343,14 @@ pub fn message_for(rules: &[Rule], tags: &[TagView], audience: &Audience<'_>) ->
     })
 }
 
+/// What "tried on in store — buy online" offers a person at a store: their message, addressed
+/// without a name, when it carries a coupon; else nothing.
+pub fn coupon_for(rules: &[Rule], tags: &[TagView], store: &Text) -> Option<Message> {
+    let name = anonymous_name();
+    message_for(rules, tags, &Audience { name: &name, store })
+        .filter(|m| m.offers.iter().any(|o| matches!(o, Offer::Coupon { .. })))
+}
+
 /// One person in a preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreviewRow {
@@ -456,6 +464,26 @@ mod tests {
         assert_eq!(preview.rows[2].name, "访客 · 3f2a");
         assert_eq!(preview.rows[1].message.as_ref().unwrap().offers, vec![Offer::SharerInvitation]);
         assert!(preview.rows[3].message.is_none());
+    }
+
+    #[test]
+    fn a_tried_on_offer_is_a_coupon_message_addressed_without_a_name_or_nothing() {
+        let rules = defaults();
+        let mother = coupon_for(&rules, &[tag("life:mother_baby")], &store()).unwrap();
+        assert_eq!(mother.rule_id, "mother_baby");
+        assert!(mother.text.zh.starts_with("亲爱的顾客，"), "{}", mother.text.zh);
+        // The sharer invitation is a message without a coupon: no offer.
+        assert_eq!(
+            message_for(
+                &rules,
+                &[tag("visits:high_frequency")],
+                &Audience { name: &anonymous_name(), store: &store() }
+            )
+            .map(|m| m.rule_id),
+            Some("sharer_invite".into())
+        );
+        assert_eq!(coupon_for(&rules, &[tag("visits:high_frequency")], &store()), None);
+        assert_eq!(coupon_for(&rules, &[], &store()), None);
     }
 
     #[test]

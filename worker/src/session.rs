@@ -16,6 +16,10 @@ pub const COOKIE: &str = "tandem_session";
 pub const REF_COOKIE: &str = "tandem_ref";
 /// An anonymous visitor's key, so its visits count once toward a sharer's conversion.
 pub const VISITOR_COOKIE: &str = "tandem_visitor";
+/// The random id of the cart kept before sign-in, which sign-in merges into the member's.
+pub const CART_COOKIE: &str = "tandem_cart";
+/// How long a cart kept before sign-in is remembered.
+const CART_DAYS: i64 = 30;
 
 /// A signed-in member.
 pub struct Caller {
@@ -37,6 +41,27 @@ pub fn cookie(req: &Request, name: &str) -> Option<String> {
 /// The invite code an invite link left in the cookie, to bind the member to once signed in.
 pub fn invite_cookie(req: &Request) -> Option<String> {
     cookie(req, REF_COOKIE).filter(|c| tandem_domain::card::well_formed_code(c))
+}
+
+/// The id of the cart kept before sign-in, if its cookie is well-formed.
+pub fn anonymous_cart(req: &Request) -> Option<String> {
+    cookie(req, CART_COOKIE)
+        .filter(|id| id.len() == 34 && id.starts_with("k-") && id[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A new cart's random id.
+pub fn new_cart_id() -> Result<String, ApiError> {
+    Ok(format!("k-{}", crypto::hex(&config::random_bytes::<16>()?)))
+}
+
+/// The Set-Cookie value that remembers the cart `id` kept before sign-in.
+pub fn cart_cookie(id: &str) -> String {
+    format!("{CART_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", CART_DAYS * 86_400)
+}
+
+/// The Set-Cookie value that forgets the cart kept before sign-in, once merged.
+pub fn clear_cart_cookie() -> String {
+    format!("{CART_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
 pub fn token(req: &Request) -> Option<SessionToken> {

@@ -9,7 +9,8 @@
 //! - [`sql`]: statements, bound values, batches, constraint refusals and the guards.
 //! - `d1` (wasm32): D1 as a [`sql::Database`].
 //! - `sqlite` (native): SQLite as a [`sql::Database`], with the migrations applied.
-//! - [`auth`]: rate counters, sign-in codes (one per phone and requester), members, sessions.
+//! - [`auth`]: rate counters, sign-in codes (one per phone and requester), members, sessions,
+//!   and a whole sign-in in one guarded batch.
 //! - [`cards`]: whose card a code is, what a card shows, visits and attributions, the owner's
 //!   edits and photo, the radar's visits, a store's card, a product page's preview.
 //! - [`carts`]: carts by member or anonymous id, their view with today's prices and stock, the
@@ -29,6 +30,9 @@
 //! - [`profiles`]: consent, behaviour events and profiles (over the version read), purchases as a
 //!   profile counts them, export and erasure, store devices, a visitor merged into a member.
 //! - [`promotions`]: a scope's promotion rules for `promote::in_force`, saved over the version read.
+//! - [`recommender`]: the training window (items, touches), builds recorded, what a placement
+//!   reads (the stored answer, the member's own touches, the shelf, the stores' names), the
+//!   cards it shows, the shelf a clerk's notes are analysed against.
 //! - [`refunds`]: what paying a refund reads, and the writes of a refund asked for, paid,
 //!   approved or rejected.
 //! - [`rewards`]: an order's posted rewards read for `settle::OrderRewards`, and the writes of
@@ -52,6 +56,7 @@ pub mod orders;
 pub mod payments;
 pub mod profiles;
 pub mod promotions;
+pub mod recommender;
 pub mod refunds;
 pub mod rewards;
 pub mod rules;

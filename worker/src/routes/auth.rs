@@ -13,7 +13,8 @@ use worker::{Env, Request, Response};
 use super::json_response;
 use crate::error::ApiError;
 use crate::store::auth as stored;
-use crate::store::d1::{self, D1};
+use crate::store::d1::D1;
+use crate::store::sql::Guarded;
 use crate::{body, config, db, session};
 
 const SESSION_DAYS: i64 = 30;
@@ -135,41 +136,38 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
             })?;
     let code_owner = &read.codes[matched].0;
 
-    let member_id = format!("m-{}", crypto::hex(&config::random_bytes::<8>()?));
+    let new_member = format!("m-{}", crypto::hex(&config::random_bytes::<8>()?));
     let sealed =
         crypto::seal(&config::key(env, "PHONE_ENC_KEY")?, config::random_bytes::<12>()?, phone.as_str().as_bytes())
             .ok_or_else(|| ApiError::internal("could not seal a phone number"))?;
     let token = SessionToken::from_random(config::random_bytes::<16>()?);
     let expires_at = now.plus_days(SESSION_DAYS);
-    let store_statements = [
-        stored::use_code(&lookup, code_owner),
-        stored::ensure_member(&member_id, &lookup, &sealed, now),
-        stored::create_session(&token.stored_hash(), &lookup, now, expires_at),
-        crate::store::chain::ensure_member_of_phone(&lookup, &crate::chain::new_invite_code()?, now),
-    ];
-    let merges = super::cart::merge_statements(req, &lookup, now)?;
-    let had_anonymous_cart = !merges.is_empty();
-    let mut statements = d1::prepared_all(&db, &store_statements)?;
-    statements.extend(d1::prepared_all(&db, &merges)?);
-    // The code is marked used in this same batch, guarded: a second sign-in with it fails whole.
-    let Some(results) = db::guarded_batch(&db, statements).await? else {
+    let anonymous_cart = session::anonymous_cart(req);
+    let new_cart = session::new_cart_id()?;
+    let (invite_code, token_hash) = (crate::chain::new_invite_code()?, token.stored_hash());
+    let signing_in = stored::SignIn {
+        phone_hash: &lookup,
+        requester: code_owner,
+        new_member: &new_member,
+        phone_sealed: &sealed,
+        invite_code: &invite_code,
+        token_hash: &token_hash,
+        expires_at,
+        anonymous_cart: anonymous_cart.as_deref().map(|id| (id, new_cart.as_str())),
+        now,
+    };
+    // The code is used up in the same batch, guarded: a second sign-in with it fails whole.
+    let Guarded::Written(member_id) = stored::sign_in(&D1(&db), signing_in).await? else {
         return Err(ApiError::refused(Problem::CodeUsed, OtpError::AlreadyUsed.to_string()));
     };
-    let member = results
-        .get(2)
-        .map(db::rows::<stored::SessionMember>)
-        .transpose()?
-        .and_then(|rows| rows.into_iter().next())
-        .ok_or_else(|| ApiError::internal("the session was not created"))?;
     if let Some(code) = session::invite_cookie(req) {
         // A binding that cannot be made now (the network busy) does not fail the sign-in.
-        if let Err(error) = crate::chain::bind_member(&db, &member.member_id, &code, now).await {
+        if let Err(error) = crate::chain::bind_member(&db, &member_id, &code, now).await {
             worker::console_warn!("binding at sign-in failed: {error:?}");
         }
     }
-    crate::memory::merge_visitor(env, req, &member.member_id, now).await?;
-    let mut response =
-        json_response(200, &json!({"member": {"id": member.member_id, "phone": phone.masked()}}), "no-store")?;
+    crate::memory::merge_visitor(env, req, &member_id, now).await?;
+    let mut response = json_response(200, &json!({"member": {"id": member_id, "phone": phone.masked()}}), "no-store")?;
     let cookie = format!(
         "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         session::COOKIE,
@@ -178,8 +176,8 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         if is_local(req) { "" } else { "; Secure" }
     );
     response.headers_mut().append("set-cookie", &cookie).map_err(ApiError::internal)?;
-    if had_anonymous_cart {
-        response.headers_mut().append("set-cookie", &super::cart::clear_cookie()).map_err(ApiError::internal)?;
+    if anonymous_cart.is_some() {
+        response.headers_mut().append("set-cookie", &session::clear_cart_cookie()).map_err(ApiError::internal)?;
     }
     Ok(response)
 }

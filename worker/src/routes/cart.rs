@@ -5,9 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::catalog::{SkuId, StoreId};
 use tandem_domain::checkout::MAX_LINE_QUANTITY;
-use tandem_domain::crypto;
 use tandem_domain::order::Fulfilment;
-use tandem_domain::time::Timestamp;
 use tandem_domain::views::CartView;
 use worker::{Env, Request, Response};
 
@@ -15,20 +13,7 @@ use super::json_response;
 use crate::error::ApiError;
 use crate::store::carts::{self, Cart, LineChange};
 use crate::store::d1::D1;
-use crate::store::sql::Statement;
 use crate::{body, config, db, session};
-
-pub const CART_COOKIE: &str = "tandem_cart";
-
-/// The anonymous cart's id from its cookie, if well-formed.
-fn anonymous_id(req: &Request) -> Option<String> {
-    session::cookie(req, CART_COOKIE)
-        .filter(|id| id.len() == 34 && id.starts_with("k-") && id[2..].bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-fn new_cart_id() -> Result<String, ApiError> {
-    Ok(format!("k-{}", crypto::hex(&config::random_bytes::<16>()?)))
-}
 
 /// Whose cart a request reaches.
 enum Owner {
@@ -39,7 +24,7 @@ enum Owner {
 async fn owner(env: &Env, req: &Request) -> Result<Owner, ApiError> {
     match session::caller(env, req).await {
         Ok(caller) => Ok(Owner::Member(caller.member_id)),
-        Err(ApiError::Unauthenticated) => Ok(Owner::Anonymous(anonymous_id(req))),
+        Err(ApiError::Unauthenticated) => Ok(Owner::Anonymous(session::anonymous_cart(req))),
         Err(other) => Err(other),
     }
 }
@@ -91,7 +76,7 @@ pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool) -> Result
     let cart = match &owner {
         Owner::Member(member) => Cart::Member(member),
         Owner::Anonymous(Some(id)) => Cart::Anonymous(id),
-        Owner::Anonymous(None) => Cart::Anonymous(new_cookie.insert(new_cart_id()?)),
+        Owner::Anonymous(None) => Cart::Anonymous(new_cookie.insert(session::new_cart_id()?)),
     };
     let change = LineChange {
         store_id: form.store_id.as_str(),
@@ -100,7 +85,7 @@ pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool) -> Result
         quantity: form.quantity,
         add,
     };
-    let cart = carts::change_line(&D1(&db), cart, &new_cart_id()?, change, now)
+    let cart = carts::change_line(&D1(&db), cart, &session::new_cart_id()?, change, now)
         .await?
         .ok_or(ApiError::NotFound { resource: "sku" })?;
     let quantity = cart
@@ -110,21 +95,7 @@ pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool) -> Result
         .map_or(0, |l| l.quantity);
     let mut response = json_response(200, &json!({"quantity": quantity, "cart": cart}), "no-store")?;
     if let Some(id) = &new_cookie {
-        let cookie = format!("{CART_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 30 * 86_400);
-        response.headers_mut().set("set-cookie", &cookie).map_err(ApiError::internal)?;
+        response.headers_mut().set("set-cookie", &session::cart_cookie(id)).map_err(ApiError::internal)?;
     }
     Ok(response)
-}
-
-/// The statements that move the anonymous cart of `req` (if any) into the cart of the member
-/// with `phone_hash`, adding quantities line by line (capped at what one line may hold), for
-/// the sign-in batch.
-pub fn merge_statements(req: &Request, phone_hash: &str, now: Timestamp) -> Result<Vec<Statement>, ApiError> {
-    let Some(anonymous) = anonymous_id(req) else { return Ok(Vec::new()) };
-    Ok(carts::merge(&anonymous, phone_hash, &new_cart_id()?, now))
-}
-
-/// The Set-Cookie value that forgets the anonymous cart after a merge.
-pub fn clear_cookie() -> String {
-    format!("{CART_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::catalog::{StoreId, Text};
-use tandem_domain::profile::{self, Profile};
+use tandem_domain::profile;
 use tandem_domain::promote::{self, Audience, Person, Rule};
 use worker::{D1Database, Env, Request, Response};
 
@@ -172,20 +172,4 @@ pub async fn mine(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Re
         &Audience { name: &name, store: &store_name },
     );
     json_response(200, &json!({"personalised": true, "message": message}), "no-store")
-}
-
-/// The person's message at a store when it carries a coupon (for "tried on in store — buy
-/// online"), addressed without a name.
-pub async fn coupon_for(
-    db: &D1Database,
-    store: &StoreId,
-    profile: &Profile,
-    store_name: &Text,
-    now: tandem_domain::time::Timestamp,
-) -> Result<Option<promote::Message>, ApiError> {
-    let rules = promotions::in_force(&D1(db), Some(store)).await?.rules;
-    let tags = profile.tags_shown(now, &profile::Config::default());
-    let name = promote::anonymous_name();
-    let message = promote::message_for(&rules, &tags, &Audience { name: &name, store: store_name });
-    Ok(message.filter(|m| m.offers.iter().any(|o| matches!(o, promote::Offer::Coupon { .. }))))
 }

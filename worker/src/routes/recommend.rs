@@ -4,25 +4,21 @@
 //! conversation are analysed here too, with suggestions from the same model.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use serde::Deserialize;
-use serde_json::json;
-use tandem_domain::catalog::{Category, ProductId, StoreId, Text};
+use tandem_domain::catalog::{ProductId, StoreId, Text};
 use tandem_domain::conversation;
-use tandem_domain::money::Fen;
-use tandem_domain::profile::{Facts, Profile};
-use tandem_domain::recommend::serve::{self, Card, FollowUp, Item, Placed, Recommendation, Touch, Trained};
-use tandem_domain::time::Timestamp;
+use tandem_domain::profile::{self, Profile};
+use tandem_domain::promote;
+use tandem_domain::recommend::serve::{self, FollowUp, Placed, Recommendation, Trained};
 use worker::{Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
 use crate::memory::{self, Subject};
-use crate::store::d1;
-use crate::store::profiles;
-use crate::store::sql::Results;
+use crate::store::d1::D1;
+use crate::store::{promotions, recommender};
 use crate::{config, db};
 
 /// The KV key of the trained recommender, and of its build time (read first: the model is
@@ -31,6 +27,8 @@ const MODEL_KEY: &str = "recommender:model";
 const BUILT_AT_KEY: &str = "recommender:built_at";
 /// Touches older than this are not trained on.
 const TRAINING_DAYS: i64 = 180;
+/// At most this many touches are trained on: the newest.
+const TRAINING_TOUCHES: i64 = 500_000;
 /// A person's own touches read for a placement: the latest ones.
 const OWN_TOUCHES: i64 = 300;
 /// The cron retrains when the model is older than this.
@@ -41,57 +39,6 @@ thread_local! {
     /// parsed only when the cron has built a new one.
     static CACHE: RefCell<Option<Rc<Trained>>> = const { RefCell::new(None) };
 }
-
-#[derive(Deserialize)]
-struct ItemRow {
-    id: String,
-    category: String,
-    name_zh: String,
-    name_en: String,
-    price_fen: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct TouchRow {
-    subject: String,
-    product_id: String,
-    kind: String,
-    at: i64,
-    store_id: Option<String>,
-    outcome: Option<String>,
-}
-
-impl TouchRow {
-    fn touch(self) -> Option<Touch> {
-        Some(Touch {
-            signal: serve::signal_of(&self.kind, self.outcome.as_deref())?,
-            product: ProductId::parse(&self.product_id).ok()?,
-            store: self.store_id.as_deref().and_then(|s| StoreId::parse(s).ok()),
-            subject: self.subject,
-            at: Timestamp(self.at),
-        })
-    }
-}
-
-/// Everyone's touches since `?1` (behaviour events and paid order lines), newest first, at most `?2`.
-const TOUCHES_SQL: &str = "SELECT subject, product_id, kind, at, store_id, json_extract(body, '$.outcome') AS outcome
-     FROM behaviour_events WHERE product_id IS NOT NULL AND at >= ?1
-     UNION ALL
-     SELECT 'm:' || o.member_id, l.product_id, 'order', o.paid_at, o.store_id, NULL
-     FROM orders o JOIN order_lines l ON l.order_id = o.id
-     WHERE o.paid_at IS NOT NULL AND o.paid_at >= ?1
-     ORDER BY 4 DESC LIMIT ?2";
-
-/// One subject's touches since `?2` (`?1` the subject key, `?3` its member id or NULL), newest
-/// first, at most `?4`: by the `(subject, at)` index and the orders' member index, never a scan.
-const OWN_TOUCHES_SQL: &str =
-    "SELECT subject, product_id, kind, at, store_id, json_extract(body, '$.outcome') AS outcome
-     FROM behaviour_events WHERE subject = ?1 AND at >= ?2 AND product_id IS NOT NULL
-     UNION ALL
-     SELECT ?1, l.product_id, 'order', o.paid_at, o.store_id, NULL
-     FROM orders o JOIN order_lines l ON l.order_id = o.id
-     WHERE o.member_id = ?3 AND o.paid_at IS NOT NULL AND o.paid_at >= ?2
-     ORDER BY 4 DESC LIMIT ?4";
 
 /// What a rebuild did.
 pub struct Rebuilt {
@@ -104,33 +51,8 @@ pub struct Rebuilt {
 pub async fn rebuild(env: &Env) -> Result<Rebuilt, ApiError> {
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let since = now.plus_days(-TRAINING_DAYS).millis();
-    let results = db::batch(
-        &db,
-        vec![
-            db::prepare(
-                &db,
-                "SELECT p.id, p.category, p.name_zh, p.name_en,
-                        (SELECT MIN(min_price_fen) FROM skus WHERE product_id = p.id) AS price_fen
-                 FROM products p ORDER BY p.id",
-                &[],
-            )?,
-            db::prepare(&db, TOUCHES_SQL, &[db::integer(since), db::integer(500_000)])?,
-        ],
-    )
-    .await?;
-    let items: Vec<Item> = db::nth::<ItemRow>(&results, 0)?
-        .into_iter()
-        .filter_map(|row| {
-            Some(Item {
-                product: ProductId::parse(&row.id).ok()?,
-                name: Text::new(row.name_zh, row.name_en),
-                facts: Facts { category: Category::parse(&row.category).ok()?, price: Fen(row.price_fen.unwrap_or(0)) },
-            })
-        })
-        .collect();
-    let touches: Vec<Touch> = db::nth::<TouchRow>(&results, 1)?.into_iter().filter_map(TouchRow::touch).collect();
-    let trained = serve::build(items, &touches, now);
+    let training = recommender::training(&D1(&db), now.plus_days(-TRAINING_DAYS), TRAINING_TOUCHES).await?;
+    let trained = serve::build(training.items, &training.touches, now);
     let body = serde_json::to_string(&trained).map_err(ApiError::internal)?;
     let kv = env.kv("KV").map_err(ApiError::internal)?;
     kv.put(MODEL_KEY, body).map_err(ApiError::internal)?.execute().await.map_err(ApiError::internal)?;
@@ -139,37 +61,18 @@ pub async fn rebuild(env: &Env) -> Result<Rebuilt, ApiError> {
         .execute()
         .await
         .map_err(ApiError::internal)?;
-    db::run(db::prepare(
-        &db,
-        "INSERT INTO recommender_models (id, body, events, built_at) VALUES (1, ?1, ?2, ?3)
-         ON CONFLICT (id) DO UPDATE SET body = ?1, events = ?2, built_at = ?3",
-        &[
-            db::text(
-                &json!({"blend": trained.blend, "learned_from": trained.learned_from, "items": trained.items.len()})
-                    .to_string(),
-            ),
-            db::integer(i64::try_from(trained.touches).map_err(ApiError::internal)?),
-            db::integer(now.millis()),
-        ],
-    )?)
-    .await?;
+    recommender::record_build(&D1(&db), &trained).await?;
     let rebuilt = Rebuilt { items: trained.items.len(), touches: trained.touches, learned_from: trained.learned_from };
     CACHE.with(|cache| *cache.borrow_mut() = Some(Rc::new(trained)));
     Ok(rebuilt)
-}
-
-#[derive(Deserialize)]
-struct BuiltRow {
-    built_at: i64,
 }
 
 /// The cron's step: retrains when the stored model is missing or older than an hour.
 pub async fn rebuild_if_stale(env: &Env) -> Result<Option<Rebuilt>, ApiError> {
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let built: Option<BuiltRow> =
-        db::one(db::prepare(&db, "SELECT built_at FROM recommender_models WHERE id = 1", &[])?).await?;
-    if built.is_some_and(|b| b.built_at > now.plus_minutes(-RETRAIN_AFTER_MINUTES).millis()) {
+    let built = recommender::built_at(&D1(&db)).await?;
+    if built.is_some_and(|at| at > now.plus_minutes(-RETRAIN_AFTER_MINUTES)) {
         return Ok(None);
     }
     rebuild(env).await.map(Some)
@@ -192,28 +95,6 @@ async fn model(env: &Env) -> Result<Rc<Trained>, ApiError> {
     let trained: Rc<Trained> = Rc::new(db::stored(serde_json::from_str(&text))?);
     CACHE.with(|cache| *cache.borrow_mut() = Some(trained.clone()));
     Ok(trained)
-}
-
-#[derive(Deserialize)]
-struct ShelfRow {
-    product_id: String,
-}
-
-#[derive(Deserialize)]
-struct StoreRow {
-    id: String,
-    name_zh: String,
-    name_en: String,
-}
-
-#[derive(Deserialize)]
-struct CardRow {
-    id: String,
-    category: String,
-    name_zh: String,
-    name_en: String,
-    price_from_fen: i64,
-    image: Option<String>,
 }
 
 /// `GET /api/recommendations?store=…&placement=for_you|goes_with|tried_on[&product=…][&limit=…]`.
@@ -248,104 +129,37 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
     };
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let stored_read = profiles::stored_reads(&key);
-    let mut results = db::batch(
-        &db,
-        vec![
-            d1::prepared(&db, &stored_read[0])?,
-            d1::prepared(&db, &stored_read[1])?,
-            db::prepare(
-                &db,
-                OWN_TOUCHES_SQL,
-                &[
-                    db::text(&key),
-                    db::integer(now.plus_days(-TRAINING_DAYS).millis()),
-                    db::optional_text(member),
-                    db::integer(OWN_TOUCHES),
-                ],
-            )?,
-            db::prepare(
-                &db,
-                "SELECT DISTINCT product_id FROM shelf_items WHERE store_id = ?1",
-                &[db::text(store.as_str())],
-            )?,
-            db::prepare(&db, "SELECT id, name_zh, name_en FROM stores", &[])?,
-        ],
-    )
-    .await?;
-    let rest = results.split_off(2);
-    let mine = profiles::stored_from(&mut Results::new(results))?;
-    let results = rest;
-    let personalised = subject.is_some() && mine.consent.is_some_and(|c| c.personalised);
-    let profile: Option<Profile> = (personalised && mine.version.is_some()).then_some(mine.profile);
-    let own: Vec<Touch> = if personalised {
-        db::nth::<TouchRow>(&results, 0)?.into_iter().filter_map(TouchRow::touch).collect()
-    } else {
-        Vec::new()
-    };
-    let shelf: HashSet<String> = db::nth::<ShelfRow>(&results, 1)?.into_iter().map(|r| r.product_id).collect();
+    let read = recommender::placing(&D1(&db), &key, member, &store, now.plus_days(-TRAINING_DAYS), OWN_TOUCHES).await?;
+    let personalised = subject.is_some() && read.stored.consent.is_some_and(|c| c.personalised);
+    let profile: Option<Profile> = (personalised && read.stored.version.is_some()).then_some(read.stored.profile);
+    let own = if personalised { read.own } else { Vec::new() };
+    let (shelf, stores) = (read.shelf, read.stores);
     if shelf.is_empty() {
         return Err(ApiError::NotFound { resource: "store" });
     }
-    let stores: HashMap<String, Text> =
-        db::nth::<StoreRow>(&results, 2)?.into_iter().map(|r| (r.id, Text::new(r.name_zh, r.name_en))).collect();
     let trained = model(env).await?;
-    let on_shelf = |product: &ProductId| shelf.contains(product.as_str());
+    let on_shelf = |product: &ProductId| shelf.contains(product);
     let picks: Vec<Recommendation> = match (placement, &product) {
         ("goes_with", Some(product)) => serve::goes_with(&trained, product, &on_shelf, limit),
         ("tried_on", _) => {
-            let names = |store: &StoreId| stores.get(store.as_str()).cloned();
+            let names = |store: &StoreId| stores.get(store).cloned();
             serve::tried_on(&trained, &own, &names, &on_shelf, limit)
         }
         _ => serve::for_you(&trained, &own, profile.as_ref(), personalised, now, &on_shelf, limit),
     };
-    let items = cards(env, &store, &picks).await?;
+    let items = recommender::cards(&D1(&db), &store, &picks).await?;
     let offer = match (placement, &profile) {
         ("tried_on", Some(profile)) if !items.is_empty() => {
-            let store_name =
-                stores.get(store.as_str()).cloned().unwrap_or_else(|| Text::new(store.as_str(), store.as_str()));
-            super::promote::coupon_for(&db, &store, profile, &store_name, now).await?.map(Into::into)
+            let store_name = stores.get(&store).cloned().unwrap_or_else(|| Text::new(store.as_str(), store.as_str()));
+            let rules = promotions::in_force(&D1(&db), Some(&store)).await?.rules;
+            let tags = profile.tags_shown(now, &profile::Config::default());
+            promote::coupon_for(&rules, &tags, &store_name).map(Into::into)
         }
         _ => None,
     };
     let placed =
         Placed { placement: placement.to_owned(), personalised, items, model_built_at: trained.built_at, offer };
     json_response(200, &placed, "no-store")
-}
-
-/// The picked products as storefront cards, in the picked order.
-async fn cards(env: &Env, store: &StoreId, picks: &[Recommendation]) -> Result<Vec<Card>, ApiError> {
-    if picks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<&str> = picks.iter().map(|p| p.product.as_str()).collect();
-    let db = db::database(env)?;
-    let rows: Vec<CardRow> = db::all(db::prepare(
-        &db,
-        "SELECT p.id, p.category, p.name_zh, p.name_en, MIN(si.price_fen) AS price_from_fen,
-                (SELECT m.url FROM media m WHERE m.product_id = p.id AND m.kind = 'image' ORDER BY m.position LIMIT 1) AS image
-         FROM shelf_items si JOIN products p ON p.id = si.product_id
-         WHERE si.store_id = ?1 AND p.id IN (SELECT value FROM json_each(?2))
-         GROUP BY p.id",
-        &[db::text(store.as_str()), db::text(&serde_json::to_string(&ids).map_err(ApiError::internal)?)],
-    )?)
-    .await?;
-    let by_id: HashMap<&str, &CardRow> = rows.iter().map(|row| (row.id.as_str(), row)).collect();
-    Ok(picks
-        .iter()
-        .filter_map(|pick| {
-            let row = by_id.get(pick.product.as_str())?;
-            Some(Card {
-                product_id: pick.product.clone(),
-                category: Category::parse(&row.category).ok()?,
-                name: Text::new(row.name_zh.clone(), row.name_en.clone()),
-                price_from_fen: Fen(row.price_from_fen),
-                image: row.image.clone(),
-                reason: pick.reason,
-                why: pick.words.clone(),
-            })
-        })
-        .collect())
 }
 
 #[derive(Deserialize)]
@@ -356,13 +170,6 @@ struct NoteForm {
     customer_name: Option<String>,
     #[serde(default)]
     clerk_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct NamedRow {
-    id: String,
-    name_zh: String,
-    name_en: String,
 }
 
 /// `POST /api/store/{id}/conversations`: a clerk's notes of a conversation, understood by
@@ -388,31 +195,8 @@ pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &
     let (store_id, _) = crate::session::require_store(&access, store)?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
-    let results = db::batch(
-        &db,
-        vec![
-            db::prepare(
-                &db,
-                "SELECT DISTINCT p.id, p.name_zh, p.name_en FROM shelf_items si JOIN products p ON p.id = si.product_id
-                 WHERE si.store_id = ?1 ORDER BY p.id",
-                &[db::text(store_id.as_str())],
-            )?,
-            db::prepare(&db, "SELECT id, name_zh, name_en FROM stores WHERE id = ?1", &[db::text(store_id.as_str())])?,
-        ],
-    )
-    .await?;
-    let catalogue: Vec<conversation::Product> = db::nth::<NamedRow>(&results, 0)?
-        .into_iter()
-        .filter_map(|row| {
-            Some(conversation::Product {
-                id: ProductId::parse(&row.id).ok()?,
-                name: Text::new(row.name_zh, row.name_en),
-            })
-        })
-        .collect();
-    let store_name = db::first::<NamedRow>(&results, 1)?
-        .map(|row| Text::new(row.name_zh, row.name_en))
-        .ok_or(ApiError::NotFound { resource: "store" })?;
+    let (store_name, catalogue) =
+        recommender::conversation_shelf(&D1(&db), &store_id).await?.ok_or(ApiError::NotFound { resource: "store" })?;
     let parties = conversation::Parties {
         customer,
         clerk: clerk.map_or_else(|| Text::new("店员", "your store assistant"), |name| Text::new(name.clone(), name)),
@@ -423,13 +207,12 @@ pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &
     let (draft, refined) = crate::llm::polish_both(env, &analysis.draft).await;
     analysis.draft = draft;
     // Suggested: what goes with the first product mentioned, from the shelf.
-    let shelf: HashSet<&str> = catalogue.iter().map(|p| p.id.as_str()).collect();
-    let on_shelf = |product: &ProductId| shelf.contains(product.as_str());
+    let on_shelf = |product: &ProductId| catalogue.iter().any(|p| &p.id == product);
     let suggested = match analysis.mentions.first() {
         Some(first) => {
             let trained = model(env).await?;
             let picks = serve::goes_with(&trained, &first.product, &on_shelf, 4);
-            cards(env, &store_id, &picks).await?
+            recommender::cards(&D1(&db), &store_id, &picks).await?
         }
         None => Vec::new(),
     };

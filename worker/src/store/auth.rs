@@ -5,7 +5,7 @@ use serde::Deserialize;
 use tandem_domain::auth::{OtpChallenge, Tries};
 use tandem_domain::time::Timestamp;
 
-use super::sql::{self, Database, Statement, StoreError, statement};
+use super::sql::{self, Database, Guarded, RACE_GUARDS, Statement, StoreError, statement};
 
 #[derive(Deserialize)]
 struct CountRow {
@@ -109,9 +109,52 @@ pub async fn for_sign_in<D: Database>(
     Ok(ForSignIn { codes, tries: Tries { by_requester, for_phone } })
 }
 
+/// What a sign-in writes once its code has checked out.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    pub phone_hash: &'a str,
+    /// Whose code was matched: it is used up.
+    pub requester: &'a str,
+    /// The id, sealed phone and invite code a first sign-in makes the member with.
+    pub new_member: &'a str,
+    pub phone_sealed: &'a str,
+    pub invite_code: &'a str,
+    pub token_hash: &'a str,
+    pub expires_at: Timestamp,
+    /// The browser's anonymous cart, merged into the member's (made as the second id if the
+    /// member has none).
+    pub anonymous_cart: Option<(&'a str, &'a str)>,
+    pub now: Timestamp,
+}
+
+/// Signs in, all or nothing: uses the code up, makes the member on the first sign-in (with a
+/// place in the network), starts the session and merges the anonymous cart. Lost when the code
+/// was used meanwhile (or another guard refused); the member's id otherwise.
+pub async fn sign_in<D: Database>(db: &D, s: SignIn<'_>) -> Result<Guarded<String>, StoreError> {
+    let mut writes = vec![
+        use_code(s.phone_hash, s.requester),
+        ensure_member(s.new_member, s.phone_hash, s.phone_sealed, s.now),
+        create_session(s.token_hash, s.phone_hash, s.now, s.expires_at),
+        super::chain::ensure_member_of_phone(s.phone_hash, s.invite_code, s.now),
+    ];
+    if let Some((anonymous, new_cart)) = s.anonymous_cart {
+        writes.extend(super::carts::merge(anonymous, s.phone_hash, new_cart, s.now));
+    }
+    match sql::guarded(db, writes, RACE_GUARDS).await? {
+        Guarded::Written(mut results) => {
+            results.next_rows()?;
+            results.next_rows()?;
+            let member: SessionMember =
+                results.first()?.ok_or_else(|| StoreError::failed("the session was not created"))?;
+            Ok(Guarded::Written(member.member_id))
+        }
+        Guarded::Lost(constraint) => Ok(Guarded::Lost(constraint)),
+    }
+}
+
 /// Marks a code used, for the sign-in batch: guarded, so two sign-ins with one code cannot
 /// both go through (the second batch fails on `otp_codes.used` and writes nothing).
-pub fn use_code(phone_hash: &str, requester: &str) -> Statement {
+fn use_code(phone_hash: &str, requester: &str) -> Statement {
     statement!(
         "UPDATE otp_codes SET used = CASE WHEN used = 0 THEN 1 END WHERE phone_hash = ?1 AND requester = ?2",
         phone_hash,
@@ -120,7 +163,7 @@ pub fn use_code(phone_hash: &str, requester: &str) -> Statement {
 }
 
 /// The member of a phone, made on its first sign-in.
-pub fn ensure_member(member_id: &str, phone_hash: &str, phone_sealed: &str, now: Timestamp) -> Statement {
+pub(crate) fn ensure_member(member_id: &str, phone_hash: &str, phone_sealed: &str, now: Timestamp) -> Statement {
     statement!(
         "INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (phone_hash) DO NOTHING",
         member_id,
@@ -131,7 +174,7 @@ pub fn ensure_member(member_id: &str, phone_hash: &str, phone_sealed: &str, now:
 }
 
 /// A session for the member of a phone; it reads back `member_id`.
-pub fn create_session(token_hash: &str, phone_hash: &str, now: Timestamp, expires_at: Timestamp) -> Statement {
+pub(crate) fn create_session(token_hash: &str, phone_hash: &str, now: Timestamp, expires_at: Timestamp) -> Statement {
     statement!(
         "INSERT INTO sessions (token_hash, member_id, created_at, expires_at)
          SELECT ?1, id, ?2, ?3 FROM members WHERE phone_hash = ?4 RETURNING member_id",
@@ -143,8 +186,8 @@ pub fn create_session(token_hash: &str, phone_hash: &str, now: Timestamp, expire
 }
 
 #[derive(Debug, Deserialize)]
-pub struct SessionMember {
-    pub member_id: String,
+struct SessionMember {
+    member_id: String,
 }
 
 /// Revokes a session; whether it was live.
@@ -164,7 +207,7 @@ pub async fn revoke_session<D: Database>(db: &D, token_hash: &str, now: Timestam
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sql::{Constraint, Guarded, RACE_GUARDS};
+    use crate::store::sql::Constraint;
     use crate::store::sqlite::{Sqlite, block_on};
 
     const NOW: Timestamp = Timestamp(1_790_000_000_000);
@@ -225,24 +268,54 @@ mod tests {
         assert!(matches!(second, Guarded::Lost(Constraint::NotNull(ref c)) if c == "otp_codes.used"), "{second:?}");
     }
 
-    #[test]
-    fn sign_in_makes_the_member_once_and_a_session_each_time() {
-        let db = Sqlite::migrated().unwrap();
-        for token in ["t1", "t2"] {
-            let token_hash = token.repeat(32);
-            let mut results = block_on(sql::run(
-                &db,
-                vec![
-                    ensure_member("m-1", PHONE, "sealed", NOW),
-                    create_session(&token_hash, PHONE, NOW, NOW.plus_days(30)),
-                ],
-            ))
-            .unwrap();
-            assert_eq!(results.changes().unwrap(), u64::from(token == "t1"));
-            let member: SessionMember = results.first().unwrap().unwrap();
-            assert_eq!(member.member_id, "m-1");
+    fn signing_in<'a>(requester: &'a str, token_hash: &'a str, cart: Option<(&'a str, &'a str)>) -> SignIn<'a> {
+        SignIn {
+            phone_hash: PHONE,
+            requester,
+            new_member: "m-1",
+            phone_sealed: "sealed",
+            invite_code: "CODE01",
+            token_hash,
+            expires_at: NOW.plus_days(30),
+            anonymous_cart: cart,
+            now: NOW,
         }
-        assert!(block_on(revoke_session(&db, &"t1".repeat(32), NOW)).unwrap());
-        assert!(!block_on(revoke_session(&db, &"t1".repeat(32), NOW)).unwrap());
+    }
+
+    #[test]
+    fn sign_in_makes_the_member_once_with_a_place_in_the_network_and_a_session_each_time() {
+        let db = crate::store::fixtures::catalogue();
+        block_on(keep_code(&db, PHONE, OWNER, &challenge('c', NOW.plus_minutes(5)), NOW)).unwrap();
+        block_on(keep_code(&db, PHONE, STRANGER, &challenge('d', NOW.plus_minutes(5)), NOW)).unwrap();
+        let (first, second) = ("a".repeat(64), "b".repeat(64));
+        assert_eq!(block_on(sign_in(&db, signing_in(OWNER, &first, None))).unwrap(), Guarded::Written("m-1".into()));
+        // The same code again loses whole: no second session.
+        assert!(matches!(block_on(sign_in(&db, signing_in(OWNER, &second, None))).unwrap(), Guarded::Lost(_)));
+        assert_eq!(db.number("SELECT COUNT(*) FROM sessions").unwrap(), 1);
+        // Another code of the phone signs the same member in again.
+        let mut again = signing_in(STRANGER, &second, None);
+        again.new_member = "m-2";
+        assert_eq!(block_on(sign_in(&db, again)).unwrap(), Guarded::Written("m-1".into()));
+        assert_eq!(db.number("SELECT COUNT(*) FROM members").unwrap(), 1);
+        assert_eq!(db.number("SELECT COUNT(*) FROM chain_members WHERE member_id = 'm-1'").unwrap(), 1);
+        assert!(block_on(revoke_session(&db, &first, NOW)).unwrap());
+        assert!(!block_on(revoke_session(&db, &first, NOW)).unwrap());
+    }
+
+    #[test]
+    fn sign_in_merges_the_anonymous_cart_into_the_member_s() {
+        let db = crate::store::fixtures::catalogue();
+        db.execute(
+            "INSERT INTO carts (id, member_id, updated_at) VALUES ('k-anon', NULL, 0);
+             INSERT INTO cart_lines (cart_id, store_id, sku_id, fulfilment, quantity, added_at)
+                 VALUES ('k-anon', 's-1', 'p-1-01', 'delivery', 2, 0);",
+        )
+        .unwrap();
+        block_on(keep_code(&db, PHONE, OWNER, &challenge('c', NOW.plus_minutes(5)), NOW)).unwrap();
+        let token = "a".repeat(64);
+        let signed = block_on(sign_in(&db, signing_in(OWNER, &token, Some(("k-anon", "k-new"))))).unwrap();
+        assert_eq!(signed, Guarded::Written("m-1".into()));
+        assert_eq!(db.number("SELECT quantity FROM cart_lines WHERE cart_id = 'k-new'").unwrap(), 2);
+        assert_eq!(db.number("SELECT COUNT(*) FROM carts WHERE id = 'k-anon'").unwrap(), 0);
     }
 }

@@ -33,16 +33,10 @@ fn js(value: &Value) -> JsValue {
     }
 }
 
-/// The D1 statement of a store statement. Public while route modules still build some of their
-/// batches from D1 statements directly.
-pub fn prepared(db: &D1Database, statement: &Statement) -> Result<D1PreparedStatement, StoreError> {
+/// The D1 statement of a store statement.
+fn prepared(db: &D1Database, statement: &Statement) -> Result<D1PreparedStatement, StoreError> {
     let values: Vec<JsValue> = statement.values.iter().map(js).collect();
     db.prepare(&statement.sql).bind(&values).map_err(|e| StoreError::from_message(&e.to_string()))
-}
-
-/// The D1 statements of store statements, for batches still assembled in route modules.
-pub fn prepared_all(db: &D1Database, statements: &[Statement]) -> Result<Vec<D1PreparedStatement>, StoreError> {
-    statements.iter().map(|s| prepared(db, s)).collect()
 }
 
 impl Database for D1<'_> {

@@ -84,6 +84,11 @@ impl Sqlite {
         self.connection.borrow().execute_batch(sql).map_err(|e| refused(&e))
     }
 
+    /// The one number a test's own query reads (a count, a quantity).
+    pub fn number(&self, sql: &str) -> Result<i64, StoreError> {
+        self.connection.borrow().query_row(sql, [], |row| row.get(0)).map_err(|e| refused(&e))
+    }
+
     fn run_one(connection: &rusqlite::Connection, statement: &Statement) -> Result<SqliteRows, StoreError> {
         let mut prepared = connection.prepare(&statement.sql).map_err(|e| refused(&e))?;
         for (index, value) in statement.values.iter().enumerate() {
