@@ -377,6 +377,101 @@ pub struct PageMeta {
     pub url: String,
 }
 
+/// What a product page's preview names (`price_from`: the lowest price on the store's shelf,
+/// any shelf without a store; none when on no shelf).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ProductPreview {
+    pub name_zh: String,
+    pub description_zh: String,
+    pub image: Option<String>,
+    pub price_from_fen: Option<i64>,
+}
+
+/// A path made absolute on `origin`; an absolute address stays as it is.
+fn absolute(origin: &str, url: Option<&str>) -> Option<String> {
+    url.map(|u| if u.starts_with('/') { format!("{origin}{u}") } else { u.to_owned() })
+}
+
+/// The picture a card's link previews with: the photo, else the first featured product's.
+fn card_image(view: &CardView, origin: &str) -> Option<String> {
+    absolute(origin, view.photo.as_deref().or(view.featured.first().and_then(|f| f.image.as_deref())))
+}
+
+impl PageMeta {
+    /// `/c/{code}`: naming the person, their title or role and their store (a store's card
+    /// names the store); `url` is the address asked for, kept when the code is nobody's.
+    pub fn card(view: Option<&CardView>, origin: &str, url: &str) -> PageMeta {
+        let Some(view) = view else {
+            return PageMeta {
+                title: "名片不存在 · Tandem 云店".into(),
+                description: "这张名片不存在或已失效。".into(),
+                image: None,
+                url: url.to_owned(),
+            };
+        };
+        let title = match (view.role, &view.store) {
+            (Role::Store, _) => format!("{} · Tandem 云店", view.name),
+            (_, Some(store)) => {
+                let title = view.title.as_deref().unwrap_or(&view.role_label.zh);
+                format!("{} · {} · {}", view.name, title, store.name.zh)
+            }
+            (_, None) => format!("{} 的名片 · Tandem 云店", view.name),
+        };
+        let description = view.bio.clone().unwrap_or_else(|| match &view.store {
+            Some(store) => format!("{} · {}", store.name.zh, store.address.zh),
+            None => "扫码看看我推荐的好物。".to_owned(),
+        });
+        PageMeta { title, description, image: card_image(view, origin), url: format!("{origin}/c/{}", view.code) }
+    }
+
+    /// `/p/{id}`: naming the product, its price from and its first picture.
+    pub fn product(product: Option<&ProductPreview>, origin: &str, url: &str) -> PageMeta {
+        let Some(product) = product else {
+            return PageMeta {
+                title: "商品不存在 · Tandem 云店".into(),
+                description: "这件商品不存在或已下架。".into(),
+                image: None,
+                url: url.to_owned(),
+            };
+        };
+        let title = match product.price_from_fen {
+            Some(fen) => format!("{} · {} 起 · Tandem 云店", product.name_zh, crate::money::Fen(fen)),
+            None => format!("{} · Tandem 云店", product.name_zh),
+        };
+        PageMeta {
+            title,
+            description: product.description_zh.chars().take(120).collect(),
+            image: absolute(origin, product.image.as_deref()),
+            url: url.to_owned(),
+        }
+    }
+
+    /// `/i/{code}`: the inviter's invitation to their store's shelf, and where the page lands
+    /// (the store's shelf; none when they have no store or the code is no person's).
+    pub fn invite(inviter: Option<&CardView>, origin: &str) -> (PageMeta, Option<String>) {
+        let Some(view) = inviter else {
+            let meta = PageMeta {
+                title: "Tandem 云店".into(),
+                description: "门店的云货架：供应链好物，到店自提或快递到家。".into(),
+                image: None,
+                url: format!("{origin}/"),
+            };
+            return (meta, None);
+        };
+        let title = match &view.store {
+            Some(store) => format!("{} 邀请你逛 {} 的云货架", view.name, store.name.zh),
+            None => format!("{} 邀请你逛 Tandem 云店", view.name),
+        };
+        let meta = PageMeta {
+            title,
+            description: "供应链好物，到店自提或快递到家；好友下单，你也有奖励。".into(),
+            image: card_image(view, origin),
+            url: format!("{origin}/i/{}", view.code),
+        };
+        (meta, view.store.as_ref().map(|s| format!("/?store={}", s.id)))
+    }
+}
+
 /// Escapes text for HTML content and quoted attributes (control characters become spaces).
 pub fn html_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -712,6 +807,37 @@ mod tests {
         assert_eq!(initials("ada lovelace", "员"), "AL");
         assert_eq!(initials("+86 139****0002", "员"), "员", "a masked phone has no initials");
         assert_eq!(initials("  ", "?"), "?");
+    }
+
+    #[test]
+    fn a_shared_link_previews_the_person_the_product_or_the_invitation() {
+        let origin = "https://t.example";
+        let meta = PageMeta::card(Some(&card()), origin, "https://t.example/c/k7m2p9qa?x=1");
+        assert_eq!(meta.title, "李芳 · 店员 · 静安寺店", "the role stands in for a missing title");
+        assert_eq!(meta.url, "https://t.example/c/k7m2p9qa", "the card's own address, without the query");
+        assert!(meta.description.starts_with("擅长母婴好物"));
+        let photo = CardView { photo: Some("/api/media/me-1".into()), bio: None, ..card() };
+        let meta = PageMeta::card(Some(&photo), origin, "");
+        assert_eq!(meta.image.as_deref(), Some("https://t.example/api/media/me-1"));
+        assert_eq!(meta.description, "静安寺店 · 南京西路 1618 号", "without a bio, the store and its address");
+        assert_eq!(PageMeta::card(None, origin, "https://t.example/c/zz").title, "名片不存在 · Tandem 云店");
+        let product = ProductPreview {
+            name_zh: "亚麻衬衫".into(),
+            description_zh: "透气".repeat(100),
+            image: Some("https://cdn.example/a.jpg".into()),
+            price_from_fen: Some(12_900),
+        };
+        let meta = PageMeta::product(Some(&product), origin, "https://t.example/p/p-1?store=s-1");
+        assert_eq!(meta.title, "亚麻衬衫 · ¥129.00 起 · Tandem 云店");
+        assert_eq!(meta.description.chars().count(), 120);
+        assert_eq!(meta.image.as_deref(), Some("https://cdn.example/a.jpg"), "an absolute address stays");
+        let off_shelf = ProductPreview { price_from_fen: None, ..product };
+        assert_eq!(PageMeta::product(Some(&off_shelf), origin, "").title, "亚麻衬衫 · Tandem 云店");
+        let (meta, land) = PageMeta::invite(Some(&card()), origin);
+        assert_eq!(meta.title, "李芳 邀请你逛 静安寺店 的云货架");
+        assert_eq!((meta.url.as_str(), land.as_deref()), ("https://t.example/i/k7m2p9qa", Some("/?store=jingan")));
+        let (meta, land) = PageMeta::invite(None, origin);
+        assert_eq!((meta.url.as_str(), land), ("https://t.example/", None));
     }
 
     #[test]

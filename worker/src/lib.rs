@@ -10,15 +10,17 @@
 //! - [`routes`]: the route table (also the source of truth the OpenAPI test checks) and one
 //!   module per resource.
 //! - [`error`]: `ApiError` and its mapping to HTTP.
-//! - [`db`]: small helpers over D1: binding values, reading rows, mapping failures.
+//! - `db`: the D1 binding, a stored value read back, and the round-trip counter.
 //! - [`body`]: size-limited, strict JSON request bodies.
 //! - `session`: the caller behind the session cookie, and their roles.
 //! - `chain`: the distribution network in the Worker: binding at an invite (read, decide, retry
 //!   a lost race), fresh invite codes, team listings with their masked names.
 //! - `memory`: the card's memory in the Worker: whose behaviour a request is, folding events
 //!   into a profile (retrying a lost race), a visitor's rows moved to the member at sign-in.
-//! - [`store`]: the store layer, the one place with SQL (only the recommendations' routes still
-//!   hold some; they move next).
+//! - `model`: the trained recommender, built by the cron, kept in KV, cached per isolate.
+//! - `pictures`: pictures in KV (a product's, a card owner's photo): read from a request as
+//!   `domain::media` accepts them, kept, served, deleted.
+//! - [`store`]: the store layer, the one place with SQL.
 //! - `config`: development mode, secrets, limits, the (settable in development) clock, randomness.
 
 pub mod body;
@@ -36,6 +38,10 @@ mod db;
 mod llm;
 #[cfg(target_arch = "wasm32")]
 mod memory;
+#[cfg(target_arch = "wasm32")]
+mod model;
+#[cfg(target_arch = "wasm32")]
+mod pictures;
 #[cfg(target_arch = "wasm32")]
 mod session;
 
@@ -68,7 +74,7 @@ mod entry {
             ),
             Err(error) => worker::console_error!("jobs failed: {error:?}"),
         }
-        match routes::recommend::rebuild_if_stale(&env).await {
+        match crate::model::rebuild_if_stale(&env).await {
             Ok(Some(rebuilt)) => worker::console_log!(
                 "recommender: trained on {} touches over {} items ({} people held out)",
                 rebuilt.touches,

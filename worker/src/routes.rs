@@ -362,7 +362,7 @@ async fn dispatch(
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     match matched.operation {
         Operation::Health => system::health(),
-        Operation::OpenInvite => chain::open_invite(env, req, matched.params[0]).await,
+        Operation::OpenInvite => cards::invite_page(env, req, matched.params[0]).await,
         Operation::SharerCentre => chain::me(env, req).await,
         Operation::SetSharerProfile => chain::set_profile(env, req, body).await,
         Operation::SharerTeam => chain::team(env, req, &query).await,
@@ -468,7 +468,7 @@ async fn dispatch(
         Operation::RemoveMedia => {
             media::remove(env, req, matched.params[0], matched.params[1], matched.params[2]).await
         }
-        Operation::ServeMedia => media::serve(env, matched.params[0]).await,
+        Operation::ServeMedia => crate::pictures::serve(env, matched.params[0]).await,
         Operation::Tenants => manage::tenants(env, req).await,
     }
 }

@@ -1,7 +1,8 @@
 //! The AI business card over HTTP: a card by its code, its vCard, visits (which attribute the
 //! visitor to a clerk, bind them as the distribution rules say, and at a store's door record a
 //! check-in), the owner's editing and photo, the visitor radar, a store's card and door code,
-//! and the pages `/c/{code}`, `/p/{id}` and `/i/{code}` with their Open Graph meta.
+//! and the pages `/c/{code}`, `/p/{id}` and `/i/{code}` (the invite link) with their Open Graph
+//! meta (`card::PageMeta` says what they preview).
 
 use serde::Deserialize;
 use serde_json::json;
@@ -22,6 +23,7 @@ use crate::memory::{self, Subject};
 use crate::session::{self, caller_with_access, require_store};
 use crate::session::{REF_COOKIE, VISITOR_COOKIE};
 use crate::store::cards::{self as stored, CardRow, Holder, PersonRow, Showing, VisitRow, VisitWrite};
+use crate::store::chain as network;
 use crate::store::d1::D1;
 use crate::{body, chain, config, db};
 
@@ -29,7 +31,7 @@ use crate::{body, chain, config, db};
 const RADAR_DAYS: i64 = 90;
 
 /// Whose card a code is, as read from D1.
-pub struct Owner {
+struct Owner {
     code: String,
     role: Role,
     /// The person's member id (none for a store's card).
@@ -286,8 +288,13 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
 }
 
 /// An invite link was opened by `visitor` (`m:…` or `anon:…`): it shows on the owner's radar
-/// and attributes the visitor as the card would. `owner` is what [`invite_meta`] read.
-pub async fn invite_opened(env: &Env, owner: Option<&Owner>, visitor: &str, now: Timestamp) -> Result<(), ApiError> {
+/// and attributes the visitor as the card would.
+async fn invite_opened(
+    db: &worker::D1Database,
+    owner: Option<&Owner>,
+    visitor: &str,
+    now: Timestamp,
+) -> Result<(), ApiError> {
     let Some(owner) = owner else { return Ok(()) };
     let who = match visitor.strip_prefix("m:") {
         Some(member) => Opener::Member(member),
@@ -295,7 +302,6 @@ pub async fn invite_opened(env: &Env, owner: Option<&Owner>, visitor: &str, now:
     };
     let opened = card::open(&owner.as_card_owner(), who, VisitKind::Card).map_err(ApiError::internal)?;
     if opened.recorded {
-        let db = db::database(env)?;
         let visit = VisitWrite {
             code: &owner.code,
             visitor,
@@ -303,7 +309,7 @@ pub async fn invite_opened(env: &Env, owner: Option<&Owner>, visitor: &str, now:
             product: None,
             attribute: opened.attribute.as_ref().map(|(store, clerk)| (store.as_str(), clerk.as_str())),
         };
-        stored::record_visit(&D1(&db), visit, now).await?;
+        stored::record_visit(&D1(db), visit, now).await?;
     }
     Ok(())
 }
@@ -359,12 +365,12 @@ pub async fn edit(env: &Env, req: &Request, text: &str) -> Result<Response, ApiE
 /// `PUT /api/me/card/photo`: the card's photo as the raw body (PNG, JPEG or WebP, at most
 /// 1 MiB). The old photo's bytes are removed.
 pub async fn upload_photo(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
-    super::media::refuse_declared_oversize(req)?;
+    crate::pictures::refuse_declared_oversize(req)?;
     let (owner, db) = my_owner(env, req).await?;
     let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
-    let (bytes, format) = super::media::read_picture(req).await?;
+    let (bytes, format) = crate::pictures::read_picture(req).await?;
     let key = format!("card-{}-{}", owner.code.to_ascii_lowercase(), crypto::hex(&config::random_bytes::<8>()?));
-    super::media::put_picture(env, &key, &bytes, format.content_type()).await?;
+    crate::pictures::put_picture(env, &key, &bytes, format.content_type()).await?;
     let url = format!("/api/media/{key}");
     let now = config::now(env).await?;
     let old = stored::set_photo(&D1(&db), (&owner.code, &member), &url, now).await?;
@@ -454,7 +460,7 @@ async fn index_html(env: &Env, req: &Request) -> Result<String, ApiError> {
 
 /// An HTML page: the app's `index.html` with the route's meta (and, where the app should move
 /// on at once, the address it lands on).
-pub async fn page(
+async fn page(
     env: &Env,
     req: &Request,
     meta: &PageMeta,
@@ -475,109 +481,73 @@ pub async fn page(
     Ok(response)
 }
 
-fn absolute(origin: &str, url: Option<&str>) -> Option<String> {
-    url.map(|u| if u.starts_with('/') { format!("{origin}{u}") } else { u.to_owned() })
-}
-
 /// `GET /c/{code}`: the card page, its preview naming the person, their role and store.
 pub async fn card_page(env: &Env, req: &Request, code: &str) -> Result<Response, ApiError> {
     let url = req.url().map_err(ApiError::internal)?;
-    let origin = url.origin().ascii_serialization();
     let db = db::database(env)?;
-    let meta = match owner_of(env, &db, code).await? {
-        Some(owner) => {
-            let view = view_of(&db, &owner).await?;
-            let store = view.store.as_ref().map(|s| s.name.zh.clone());
-            let title = match (view.role, &store) {
-                (Role::Store, _) => format!("{} · Tandem 云店", view.name),
-                (_, Some(store)) => {
-                    format!("{} · {} · {}", view.name, view.title.clone().unwrap_or(view.role_label.zh.clone()), store)
-                }
-                (_, None) => format!("{} 的名片 · Tandem 云店", view.name),
-            };
-            let description = view.bio.clone().unwrap_or_else(|| match &view.store {
-                Some(store) => format!("{} · {}", store.name.zh, store.address.zh),
-                None => "扫码看看我推荐的好物。".to_owned(),
-            });
-            let image =
-                absolute(&origin, view.photo.as_deref().or(view.featured.first().and_then(|f| f.image.as_deref())));
-            PageMeta { title, description, image, url: format!("{origin}/c/{}", view.code) }
-        }
-        None => PageMeta {
-            title: "名片不存在 · Tandem 云店".into(),
-            description: "这张名片不存在或已失效。".into(),
-            image: None,
-            url: url.to_string(),
-        },
+    let view = match owner_of(env, &db, code).await? {
+        Some(owner) => Some(view_of(&db, &owner).await?),
+        None => None,
     };
+    let meta = PageMeta::card(view.as_ref(), &url.origin().ascii_serialization(), url.as_str());
     page(env, req, &meta, None, &[]).await
 }
 
 /// `GET /p/{id}`: a product page, its preview naming the product, its price and picture.
 pub async fn product_page(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
     let url = req.url().map_err(ApiError::internal)?;
-    let origin = url.origin().ascii_serialization();
     let store = url.query_pairs().find(|(k, _)| k == "store").map(|(_, v)| v.into_owned());
     let db = db::database(env)?;
-    let row = match ProductId::parse(id) {
+    let preview = match ProductId::parse(id) {
         Ok(id) => stored::product_meta(&D1(&db), &id, store.as_deref()).await?,
         Err(_) => None,
     };
-    let meta = match row {
-        Some(row) => PageMeta {
-            title: match row.price_from_fen {
-                Some(fen) => format!("{} · {} 起 · Tandem 云店", row.name_zh, tandem_domain::money::Fen(fen)),
-                None => format!("{} · Tandem 云店", row.name_zh),
-            },
-            description: row.description_zh.chars().take(120).collect(),
-            image: absolute(&origin, row.image.as_deref()),
-            url: url.to_string(),
-        },
-        None => PageMeta {
-            title: "商品不存在 · Tandem 云店".into(),
-            description: "这件商品不存在或已下架。".into(),
-            image: None,
-            url: url.to_string(),
-        },
-    };
+    let meta = PageMeta::product(preview.as_ref(), &url.origin().ascii_serialization(), url.as_str());
     page(env, req, &meta, None, &[]).await
 }
 
-/// The card view of an invite code's owner, for the invite page's preview (and the owner).
-pub async fn invite_meta(
-    env: &Env,
-    req: &Request,
-    code: &str,
-) -> Result<(PageMeta, Option<String>, Option<Owner>), ApiError> {
+/// A 302 to the storefront's first page.
+fn redirect_home() -> Result<Response, ApiError> {
+    let mut response = Response::empty().map_err(ApiError::internal)?.with_status(302);
+    let headers = response.headers_mut();
+    headers.set("location", "/").map_err(ApiError::internal)?;
+    headers.set("cache-control", "no-store").map_err(ApiError::internal)?;
+    Ok(response)
+}
+
+/// `GET /i/{code}`: a sharer's invite link. A signed-in visitor is bound at once (if the rules
+/// allow); anyone else keeps the code in a cookie until sign-in. The visit is recorded either
+/// way (on the inviter's radar, attributing as their card would), and the answer is the app's
+/// page with the inviter's preview meta, which moves on to the inviter's store's shelf (the
+/// store picker when they have none).
+pub async fn invite_page(env: &Env, req: &Request, code: &str) -> Result<Response, ApiError> {
+    if !well_formed_code(code) {
+        return redirect_home();
+    }
     let origin = req.url().map_err(ApiError::internal)?.origin().ascii_serialization();
+    let now = config::now(env).await?;
     let db = db::database(env)?;
-    let Some(owner) = owner_of(env, &db, code).await?.filter(|o| o.member.is_some()) else {
-        return Ok((
-            PageMeta {
-                title: "Tandem 云店".into(),
-                description: "门店的云货架：供应链好物，到店自提或快递到家。".into(),
-                image: None,
-                url: format!("{origin}/"),
-            },
-            None,
-            None,
-        ));
+    let owner = owner_of(env, &db, code).await?.filter(|o| o.member.is_some());
+    let view = match &owner {
+        Some(owner) => Some(view_of(&db, owner).await?),
+        None => None,
     };
-    let view = view_of(&db, &owner).await?;
-    let land = view.store.as_ref().map(|s| format!("/?store={}", s.id));
-    let title = match &view.store {
-        Some(store) => format!("{} 邀请你逛 {} 的云货架", view.name, store.name.zh),
-        None => format!("{} 邀请你逛 Tandem 云店", view.name),
+    let (meta, land) = PageMeta::invite(view.as_ref(), &origin);
+    let land = land.unwrap_or_else(|| "/".to_owned());
+    if let Ok(caller) = session::caller(env, req).await {
+        chain::bind_member(&db, &caller.member_id, code, now).await?;
+        invite_opened(&db, owner.as_ref(), &format!("m:{}", caller.member_id), now).await?;
+        return page(env, req, &meta, Some(&land), &[]).await;
+    }
+    let visitor = match session::cookie(req, VISITOR_COOKIE).filter(|v| v.len() == 16) {
+        Some(visitor) => visitor,
+        None => crypto::hex(&config::random_bytes::<8>()?),
     };
-    let image = absolute(&origin, view.photo.as_deref().or(view.featured.first().and_then(|f| f.image.as_deref())));
-    Ok((
-        PageMeta {
-            title,
-            description: "供应链好物，到店自提或快递到家；好友下单，你也有奖励。".into(),
-            image,
-            url: format!("{origin}/i/{}", view.code),
-        },
-        land,
-        Some(owner),
-    ))
+    network::record_anonymous_visit(&D1(&db), code, &format!("anon:{visitor}"), now).await?;
+    invite_opened(&db, owner.as_ref(), &format!("anon:{visitor}"), now).await?;
+    let cookies = [
+        format!("{REF_COOKIE}={code}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 30 * 86_400),
+        format!("{VISITOR_COOKIE}={visitor}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 365 * 86_400),
+    ];
+    page(env, req, &meta, Some(&land), &cookies).await
 }

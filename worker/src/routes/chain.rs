@@ -1,61 +1,15 @@
-//! The distribution network's routes: the invite link, binding at sign-in, and the sharer
-//! centre's data (the caller's own place, earnings and directs; never anyone else's ledger).
+//! The distribution network's routes: the sharer centre's data (the caller's own place, earnings and directs; never anyone else's ledger).
 
 use tandem_domain::api::Problem;
 use tandem_domain::api::sharers::{Centre, PERIOD_DAYS, Profile, Team, WithdrawalAnswer, WithdrawalRequest};
-use tandem_domain::card::well_formed_code;
 use tandem_domain::chain21::{poster, settle};
 use worker::{Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
-use crate::session::{REF_COOKIE, VISITOR_COOKIE};
-use crate::store::chain as network;
 use crate::store::d1::D1;
 use crate::store::sharers::{self, Asked, Listing};
 use crate::{body, chain, config, db, session};
-
-fn redirect_home(cookies: &[String]) -> Result<Response, ApiError> {
-    let mut response = Response::empty().map_err(ApiError::internal)?.with_status(302);
-    let headers = response.headers_mut();
-    headers.set("location", "/").map_err(ApiError::internal)?;
-    headers.set("cache-control", "no-store").map_err(ApiError::internal)?;
-    for cookie in cookies {
-        headers.append("set-cookie", cookie).map_err(ApiError::internal)?;
-    }
-    Ok(response)
-}
-
-/// `GET /i/{code}`: a sharer's invite link. A signed-in visitor is bound at once (if the rules
-/// allow); anyone else keeps the code in a cookie until sign-in. The visit is recorded either
-/// way, and the answer is the app's page with the inviter's preview meta, which moves on to the
-/// inviter's store's shelf (the store picker when they have none).
-pub async fn open_invite(env: &Env, req: &Request, code: &str) -> Result<Response, ApiError> {
-    if !well_formed_code(code) {
-        return redirect_home(&[]);
-    }
-    let now = config::now(env).await?;
-    let db = db::database(env)?;
-    let max_age = 30 * 86_400;
-    let (meta, land, owner) = super::cards::invite_meta(env, req, code).await?;
-    let land = land.unwrap_or_else(|| "/".to_owned());
-    if let Ok(caller) = session::caller(env, req).await {
-        chain::bind_member(&db, &caller.member_id, code, now).await?;
-        super::cards::invite_opened(env, owner.as_ref(), &format!("m:{}", caller.member_id), now).await?;
-        return super::cards::page(env, req, &meta, Some(&land), &[]).await;
-    }
-    let visitor = match session::cookie(req, VISITOR_COOKIE).filter(|v| v.len() == 16) {
-        Some(visitor) => visitor,
-        None => tandem_domain::crypto::hex(&config::random_bytes::<8>()?),
-    };
-    network::record_anonymous_visit(&D1(&db), code, &format!("anon:{visitor}"), now).await?;
-    super::cards::invite_opened(env, owner.as_ref(), &format!("anon:{visitor}"), now).await?;
-    let cookies = [
-        format!("{REF_COOKIE}={code}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}"),
-        format!("{VISITOR_COOKIE}={visitor}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 365 * 86_400),
-    ];
-    super::cards::page(env, req, &meta, Some(&land), &cookies).await
-}
 
 /// `GET /api/chain/me`: the sharer centre's data for the caller.
 pub async fn me(env: &Env, req: &Request) -> Result<Response, ApiError> {

@@ -191,14 +191,14 @@ pub async fn decide_refund(
     let policy = config::order_policy(env);
     let writes = if form.approve {
         let amount = form.amount.unwrap_or_else(|| order.refundable().remainder());
-        let money = super::lifecycle::money_of(&read)?;
-        let paid =
-            refund::pay_refund(&super::lifecycle::to_refund(&read, &money)?, &refund_id, amount, false, policy, now)
-                .map_err(|e| match e {
-                    RefundRefused::Amount(e) => ApiError::bad_request("amount", e.to_string()),
-                    RefundRefused::Transition(e) => ApiError::refused(Problem::IllegalTransition, e.to_string()),
-                    RefundRefused::Ledger(e) => ApiError::internal(e),
-                })?;
+        let money = read.money()?;
+        let paid = refund::pay_refund(&read.to_refund(&money)?, &refund_id, amount, false, policy, now).map_err(
+            |e| match e {
+                RefundRefused::Amount(e) => ApiError::bad_request("amount", e.to_string()),
+                RefundRefused::Transition(e) => ApiError::refused(Problem::IllegalTransition, e.to_string()),
+                RefundRefused::Ledger(e) => ApiError::internal(e),
+            },
+        )?;
         let mut writes = vec![refunds::approve(&refund_id, amount, now)];
         writes.extend(refunds::paid_writes(&read, machine.state, &refund_id, &paid, actor, now)?);
         writes

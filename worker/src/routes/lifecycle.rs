@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::order::{OrderEvent, OrderPolicy, OrderState};
-use tandem_domain::refund::{self, OrderToRefund, RefundRefused};
+use tandem_domain::refund::{self, RefundRefused};
 use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
@@ -14,7 +14,7 @@ use super::json_response;
 use super::own_order;
 use crate::error::ApiError;
 use crate::store::d1::D1;
-use crate::store::refunds::{self, ForRefund, Whose};
+use crate::store::refunds::{self, Whose};
 use crate::store::sql::{self, RACE_GUARDS};
 use crate::store::{orders, rewards};
 use crate::{body, config, db, session};
@@ -67,25 +67,6 @@ struct RefundRequest {
     reason: String,
 }
 
-/// The order a refund is paid out of, for the domain: its state, money and rewards.
-pub fn to_refund<'a>(
-    read: &'a ForRefund,
-    money: &'a tandem_domain::ledger::OrderMoney,
-) -> Result<OrderToRefund<'a>, ApiError> {
-    let order = read.order.as_ref().ok_or(ApiError::NotFound { resource: "order" })?;
-    Ok(OrderToRefund { order: order.machine()?, money, refundable: order.refundable(), rewards: read.rewards.as_ref() })
-}
-
-/// The money of a paid order as the ledger needs it.
-pub fn money_of(read: &ForRefund) -> Result<tandem_domain::ledger::OrderMoney, ApiError> {
-    let order = read.order.as_ref().ok_or(ApiError::NotFound { resource: "order" })?;
-    let provider = read
-        .provider
-        .as_deref()
-        .ok_or_else(|| ApiError::internal(format!("paid order {} has no succeeded payment", order.id)))?;
-    Ok(order.money(provider, &read.lines)?)
-}
-
 /// `POST /api/orders/{id}/refund`: the shopper asks for a refund. Before hand-over it is paid
 /// at once, in full, and the goods go back on the shelf; afterwards the store (pickup) or the
 /// supplier (delivery) decides.
@@ -109,9 +90,9 @@ pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> R
         let message = refused.map_or_else(|| "the order has not been paid".to_owned(), |e| e.to_string());
         return Err(ApiError::refused(Problem::RefundNotAllowed, message));
     }
-    let money = money_of(&read)?;
+    let money = read.money()?;
     let refund_id = config::new_id("r")?;
-    let requested = refund::request_refund(&to_refund(&read, &money)?, &refund_id, config::order_policy(env), now)
+    let requested = refund::request_refund(&read.to_refund(&money)?, &refund_id, config::order_policy(env), now)
         .map_err(|e| match e {
             RefundRefused::Transition(e) => ApiError::refused(Problem::RefundNotAllowed, e.to_string()),
             other => ApiError::internal(other),
@@ -182,7 +163,7 @@ pub async fn run_jobs(env: &Env) -> Result<JobsRun, ApiError> {
 pub async fn dev_jobs(env: &Env) -> Result<Response, ApiError> {
     let run = run_jobs(env).await?;
     // Development runs retrain every time, so a test sees the touches it just made.
-    let rebuilt = super::recommend::rebuild(env).await?;
+    let rebuilt = crate::model::rebuild(env).await?;
     let body = json!({
         "released_checkouts": run.released,
         "completed_orders": run.completed,

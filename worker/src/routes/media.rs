@@ -2,24 +2,19 @@
 //! under a unique key and served from `/api/media/{key}` with a year's caching (a key's bytes
 //! never change); the `media` table keeps their order and alt texts.
 
-use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::catalog::ProductId;
-use tandem_domain::media::{self, GalleryError, MAX_IMAGE_BYTES};
+use tandem_domain::media::GalleryError;
 use worker::{Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
+use crate::pictures::{put_picture, read_picture, refuse_declared_oversize};
 use crate::session::{caller_with_access, require_supplier};
 use crate::store::d1::D1;
 use crate::store::media as gallery;
 use crate::{config, db};
-
-#[derive(Deserialize, serde::Serialize)]
-struct KvMeta {
-    content_type: String,
-}
 
 fn query_value(req: &Request, name: &str) -> Option<String> {
     req.url().ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.chars().take(80).collect())
@@ -64,60 +59,6 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
     Err(ApiError::refused(Problem::Busy, "the product's pictures are changing; try again"))
 }
 
-/// 413 before reading a body whose declared length is over the picture limit.
-pub fn refuse_declared_oversize(req: &Request) -> Result<(), ApiError> {
-    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > MAX_IMAGE_BYTES) {
-        return Err(ApiError::PayloadTooLarge { max_bytes: MAX_IMAGE_BYTES });
-    }
-    Ok(())
-}
-
-/// The request's body as a picture `domain::media` accepts (413 too large, 415 not a picture).
-pub async fn read_picture(req: &mut Request) -> Result<(Vec<u8>, media::ImageFormat), ApiError> {
-    let bytes = req.bytes().await.map_err(|e| ApiError::bad_request("body", e.to_string()))?;
-    let declared = req.headers().get("content-type").ok().flatten();
-    let format = media::check_upload(&bytes, declared.as_deref()).map_err(|e| match e {
-        media::MediaError::TooLarge { max } => ApiError::PayloadTooLarge { max_bytes: max },
-        other => ApiError::refused(Problem::UnsupportedMedia, other.to_string()),
-    })?;
-    Ok((bytes, format))
-}
-
-/// Keeps a checked picture's bytes in KV under `media:{key}`, served by [`serve`].
-pub async fn put_picture(env: &Env, key: &str, bytes: &[u8], content_type: &str) -> Result<(), ApiError> {
-    let kv = env.kv("KV").map_err(ApiError::internal)?;
-    kv.put_bytes(&format!("media:{key}"), bytes)
-        .map_err(ApiError::internal)?
-        .metadata(KvMeta { content_type: content_type.to_owned() })
-        .map_err(ApiError::internal)?
-        .execute()
-        .await
-        .map_err(ApiError::internal)
-}
-
-/// `GET /api/media/{key}`: an uploaded picture.
-pub async fn serve(env: &Env, key: &str) -> Result<Response, ApiError> {
-    if key.len() > 80 || !key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-        return Err(ApiError::NotFound { resource: "media" });
-    }
-    let kv = env.kv("KV").map_err(ApiError::internal)?;
-    let (bytes, meta) =
-        kv.get(&format!("media:{key}")).bytes_with_metadata::<KvMeta>().await.map_err(ApiError::internal)?;
-    let (Some(bytes), Some(meta)) = (bytes, meta) else { return Err(ApiError::NotFound { resource: "media" }) };
-    let mut response = Response::from_bytes(bytes).map_err(ApiError::internal)?;
-    let headers = response.headers_mut();
-    headers.set("content-type", &meta.content_type).map_err(ApiError::internal)?;
-    headers.set("cache-control", "public, max-age=31536000, immutable").map_err(ApiError::internal)?;
-    headers.set("x-content-type-options", "nosniff").map_err(ApiError::internal)?;
-    headers.set("content-security-policy", "default-src 'none'").map_err(ApiError::internal)?;
-    Ok(response)
-}
-
-struct Url {
-    url: String,
-}
-
 /// `DELETE /api/supplier/{id}/products/{product}/media/{position}`: removes a picture, never a
 /// product's last one (the shelf shows it).
 pub async fn remove(
@@ -139,10 +80,8 @@ pub async fn remove(
     let url = gallery::remove(&store, product, position, read.gallery)
         .await?
         .ok_or_else(|| ApiError::refused(Problem::Busy, "the product's pictures changed meanwhile; try again"))?;
-    let removed = Url { url };
-    if let Some(key) = removed.url.strip_prefix("/api/media/") {
-        let kv = env.kv("KV").map_err(ApiError::internal)?;
-        kv.delete(&format!("media:{key}")).await.map_err(ApiError::internal)?;
+    if let Some(key) = url.strip_prefix("/api/media/") {
+        crate::pictures::delete_picture(env, key).await?;
     }
-    json_response(200, &json!({"removed": removed.url}), "no-store")
+    json_response(200, &json!({"removed": url}), "no-store")
 }

@@ -1,101 +1,25 @@
-//! Recommendations over HTTP: the cron (and `POST /api/dev/jobs`) trains the recommender on
-//! everyone's touches and keeps it in KV (with its summary in D1); `GET /api/recommendations`
-//! serves a placement from it with the caller's own touches and profile. A clerk's notes of a
+//! Recommendations over HTTP: `GET /api/recommendations` serves a placement from the trained
+//! model (`crate::model`) with the caller's own touches and profile. A clerk's notes of a
 //! conversation are analysed here too, with suggestions from the same model.
-
-use std::cell::RefCell;
-use std::rc::Rc;
 
 use serde::Deserialize;
 use tandem_domain::catalog::{ProductId, StoreId, Text};
 use tandem_domain::conversation;
 use tandem_domain::profile::{self, Profile};
 use tandem_domain::promote;
-use tandem_domain::recommend::serve::{self, FollowUp, Placed, Recommendation, Trained};
+use tandem_domain::recommend::serve::{self, FollowUp, Placed, Recommendation};
 use worker::{Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
 use crate::memory::{self, Subject};
+use crate::model::{self, TRAINING_DAYS};
 use crate::store::d1::D1;
 use crate::store::{promotions, recommender};
 use crate::{config, db};
 
-/// The KV key of the trained recommender, and of its build time (read first: the model is
-/// fetched and parsed only when this isolate's copy is older).
-const MODEL_KEY: &str = "recommender:model";
-const BUILT_AT_KEY: &str = "recommender:built_at";
-/// Touches older than this are not trained on.
-const TRAINING_DAYS: i64 = 180;
-/// At most this many touches are trained on: the newest.
-const TRAINING_TOUCHES: i64 = 500_000;
 /// A person's own touches read for a placement: the latest ones.
 const OWN_TOUCHES: i64 = 300;
-/// The cron retrains when the model is older than this.
-pub const RETRAIN_AFTER_MINUTES: i64 = 60;
-
-thread_local! {
-    /// The parsed model of this isolate, by its build time: KV is read per request, the JSON
-    /// parsed only when the cron has built a new one.
-    static CACHE: RefCell<Option<Rc<Trained>>> = const { RefCell::new(None) };
-}
-
-/// What a rebuild did.
-pub struct Rebuilt {
-    pub items: usize,
-    pub touches: usize,
-    pub learned_from: usize,
-}
-
-/// Trains the recommender on the last 180 days and stores it.
-pub async fn rebuild(env: &Env) -> Result<Rebuilt, ApiError> {
-    let now = config::now(env).await?;
-    let db = db::database(env)?;
-    let training = recommender::training(&D1(&db), now.plus_days(-TRAINING_DAYS), TRAINING_TOUCHES).await?;
-    let trained = serve::build(training.items, &training.touches, now);
-    let body = serde_json::to_string(&trained).map_err(ApiError::internal)?;
-    let kv = env.kv("KV").map_err(ApiError::internal)?;
-    kv.put(MODEL_KEY, body).map_err(ApiError::internal)?.execute().await.map_err(ApiError::internal)?;
-    kv.put(BUILT_AT_KEY, now.millis().to_string())
-        .map_err(ApiError::internal)?
-        .execute()
-        .await
-        .map_err(ApiError::internal)?;
-    recommender::record_build(&D1(&db), &trained).await?;
-    let rebuilt = Rebuilt { items: trained.items.len(), touches: trained.touches, learned_from: trained.learned_from };
-    CACHE.with(|cache| *cache.borrow_mut() = Some(Rc::new(trained)));
-    Ok(rebuilt)
-}
-
-/// The cron's step: retrains when the stored model is missing or older than an hour.
-pub async fn rebuild_if_stale(env: &Env) -> Result<Option<Rebuilt>, ApiError> {
-    let now = config::now(env).await?;
-    let db = db::database(env)?;
-    let built = recommender::built_at(&D1(&db)).await?;
-    if built.is_some_and(|at| at > now.plus_minutes(-RETRAIN_AFTER_MINUTES)) {
-        return Ok(None);
-    }
-    rebuild(env).await.map(Some)
-}
-
-/// The trained model: this isolate's copy when it is the latest, else KV's, else a new one.
-async fn model(env: &Env) -> Result<Rc<Trained>, ApiError> {
-    let kv = env.kv("KV").map_err(ApiError::internal)?;
-    let built_at = kv.get(BUILT_AT_KEY).text().await.map_err(ApiError::internal)?.and_then(|t| t.parse::<i64>().ok());
-    let cached = CACHE.with(|cache| cache.borrow().clone());
-    if let (Some(cached), Some(built_at)) = (&cached, built_at)
-        && cached.built_at.millis() == built_at
-    {
-        return Ok(cached.clone());
-    }
-    let Some(text) = kv.get(MODEL_KEY).text().await.map_err(ApiError::internal)? else {
-        rebuild(env).await?;
-        return CACHE.with(|cache| cache.borrow().clone()).ok_or_else(|| ApiError::internal("the model was not kept"));
-    };
-    let trained: Rc<Trained> = Rc::new(db::stored(serde_json::from_str(&text))?);
-    CACHE.with(|cache| *cache.borrow_mut() = Some(trained.clone()));
-    Ok(trained)
-}
 
 /// `GET /api/recommendations?store=…&placement=for_you|goes_with|tried_on[&product=…][&limit=…]`.
 pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Response, ApiError> {
@@ -137,7 +61,7 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
     if shelf.is_empty() {
         return Err(ApiError::NotFound { resource: "store" });
     }
-    let trained = model(env).await?;
+    let trained = model::trained(env).await?;
     let on_shelf = |product: &ProductId| shelf.contains(product);
     let picks: Vec<Recommendation> = match (placement, &product) {
         ("goes_with", Some(product)) => serve::goes_with(&trained, product, &on_shelf, limit),
@@ -210,7 +134,7 @@ pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &
     let on_shelf = |product: &ProductId| catalogue.iter().any(|p| &p.id == product);
     let suggested = match analysis.mentions.first() {
         Some(first) => {
-            let trained = model(env).await?;
+            let trained = model::trained(env).await?;
             let picks = serve::goes_with(&trained, &first.product, &on_shelf, 4);
             recommender::cards(&D1(&db), &store_id, &picks).await?
         }

@@ -4,6 +4,7 @@
 //! radar's visits, a store's card, and what a product page's preview names.
 
 use serde::Deserialize;
+use tandem_domain::card::ProductPreview;
 use tandem_domain::catalog::{ProductId, StoreId, Text};
 use tandem_domain::time::Timestamp;
 
@@ -365,22 +366,12 @@ pub async fn store_code<D: Database>(
     Ok(results.first::<CodeRow>()?.ok_or_else(|| StoreError::failed("a store's card went missing"))?.code)
 }
 
-/// What a product page's preview names.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ProductMeta {
-    pub name_zh: String,
-    pub description_zh: String,
-    pub image: Option<String>,
-    /// The lowest price on `store`'s shelf (any shelf without one); none when on no shelf.
-    pub price_from_fen: Option<i64>,
-}
-
 /// What a product page's preview names, for a store when given.
 pub async fn product_meta<D: Database>(
     db: &D,
     product: &ProductId,
     store: Option<&str>,
-) -> Result<Option<ProductMeta>, StoreError> {
+) -> Result<Option<ProductPreview>, StoreError> {
     let read = statement!(
         "SELECT p.name_zh, p.description_zh,
                 (SELECT m.url FROM media m WHERE m.product_id = p.id AND m.kind = 'image' ORDER BY m.position LIMIT 1) AS image,

@@ -6,8 +6,9 @@
 
 use serde::Deserialize;
 use tandem_domain::chain21::settle::OrderRewards;
+use tandem_domain::ledger::OrderMoney;
 use tandem_domain::order::OrderState;
-use tandem_domain::refund::{RefundAmount, RefundPaid, RefundRequested};
+use tandem_domain::refund::{OrderToRefund, RefundAmount, RefundPaid, RefundRequested};
 use tandem_domain::time::Timestamp;
 
 use super::ledger::{self, MONEY_LINE_COLUMNS, MONEY_ORDER_COLUMNS, MoneyLine, MoneyOrder};
@@ -41,6 +42,28 @@ pub struct ForRefund {
 impl ForRefund {
     fn order(&self) -> Result<&MoneyOrder, StoreError> {
         self.order.as_ref().ok_or_else(|| StoreError::failed("a refund's writes without its order"))
+    }
+
+    /// The paid order's money as the ledger needs it (a paid order without a succeeded
+    /// payment is a defect).
+    pub fn money(&self) -> Result<OrderMoney, StoreError> {
+        let order = self.order()?;
+        let provider = self
+            .provider
+            .as_deref()
+            .ok_or_else(|| StoreError::failed(format!("paid order {} has no succeeded payment", order.id)))?;
+        order.money(provider, &self.lines)
+    }
+
+    /// The order a refund is paid out of, for the domain: its state, `money` and rewards.
+    pub fn to_refund<'a>(&'a self, money: &'a OrderMoney) -> Result<OrderToRefund<'a>, StoreError> {
+        let order = self.order()?;
+        Ok(OrderToRefund {
+            order: order.machine()?,
+            money,
+            refundable: order.refundable(),
+            rewards: self.rewards.as_ref(),
+        })
     }
 }
 
