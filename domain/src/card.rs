@@ -103,7 +103,8 @@ pub enum Opener<'a> {
 pub struct Opened {
     /// The owner opened their own card: nothing is recorded.
     pub own_card: bool,
-    /// The visit goes on the owner's radar.
+    /// The visit goes on the owner's radar: a member's or a consented visitor's, never an
+    /// anonymous browser's.
     pub recorded: bool,
     /// The visitor is attributed to this clerk (the owner) at this store; the first clerk per
     /// store keeps them.
@@ -129,12 +130,13 @@ pub fn open(owner: &CardOwner<'_>, opener: Opener<'_>, kind: VisitKind) -> Resul
         return Err(VisitRefused::NoDoor);
     }
     let own_card = matches!((opener, owner.member), (Opener::Member(m), Some(owner)) if m == owner);
-    let recorded = !own_card;
+    // Nothing is recorded of a browser whose person has not agreed to be remembered.
+    let recorded = !own_card && opener != Opener::Anonymous;
     let attribute = match (recorded && owner.role.attributes_customers(), owner.member, owner.store) {
         (true, Some(clerk), Some(store)) => Some((store.to_owned(), clerk.to_owned())),
         _ => None,
     };
-    let invites = recorded && owner.member.is_some();
+    let invites = !own_card && owner.member.is_some();
     let bind = match opener {
         Opener::Member(member) if invites => Some(member.to_owned()),
         _ => None,
@@ -714,7 +716,10 @@ mod tests {
         assert_eq!(opened.attribute, Some(("s-1".to_owned(), "m-c".to_owned())));
         assert_eq!((opened.bind.as_deref(), opened.remember_code, opened.recorded), (Some("m-1"), false, true));
         let anonymous = open(&clerk, Opener::Anonymous, VisitKind::Product).unwrap();
-        assert_eq!((anonymous.bind, anonymous.remember_code), (None, true));
+        assert_eq!((anonymous.bind, anonymous.remember_code), (None, true), "the invite still works at sign-in");
+        assert!(!anonymous.recorded && anonymous.attribute.is_none(), "nothing is kept before the person agrees");
+        let consented = open(&clerk, Opener::Consented, VisitKind::Card).unwrap();
+        assert!(consented.recorded && consented.attribute.is_some());
         let own = open(&clerk, Opener::Member("m-c"), VisitKind::Card).unwrap();
         assert!(own.own_card && !own.recorded && own.attribute.is_none() && own.bind.is_none() && !own.remember_code);
         assert_eq!(open(&clerk, Opener::Consented, VisitKind::Door), Err(VisitRefused::NoDoor));

@@ -94,14 +94,11 @@ fn a_clerks_card_shows_what_they_chose_and_attributes_its_visitors() {
     let opened = visit(Some(&shopper), &code, &json!({"kind": "card"})).expect(200);
     assert_eq!((opened["recorded"].as_bool(), opened["attributed"].as_bool()), (Some(true), Some(true)), "{opened}");
     visit(Some(&shopper), &code, &json!({"kind": "product", "product": FORMULA})).expect(200);
-    // An anonymous browser is remembered by a cookie.
+    // Nothing is kept of an anonymous browser: no visit on the radar, no cookie naming it.
     let anonymous = visit(None, &code, &json!({"kind": "card"}));
-    assert_eq!(anonymous.expect(200)["visitor"], "anonymous");
-    assert!(
-        anonymous.set_cookie.as_deref().is_some_and(|c| c.starts_with("tandem_visitor=")),
-        "{:?}",
-        anonymous.set_cookie
-    );
+    assert_eq!(anonymous.set_cookie, None, "no cookie identifies a browser that did not agree");
+    let anonymous = anonymous.expect(200);
+    assert_eq!((anonymous["visitor"].as_str(), anonymous["recorded"].as_bool()), (Some("anonymous"), Some(false)));
     // The clerk opening their own card is not a visit.
     assert_eq!(visit(Some(&clerk), &code, &json!({"kind": "card"})).expect(200)["own_card"], true);
     // Bad visits.
@@ -187,6 +184,7 @@ fn card_product_and_invite_pages_carry_their_preview() {
         "lands on the clerk's store"
     );
     assert_eq!(cookie_pair(&invite), format!("tandem_ref={code}"));
+    assert_eq!(invite.set_cookie.as_deref().map(str::lines).map(Iterator::count), Some(1), "only the code is kept");
 
     // An invite link attributes like the card: a signed-in shopper becomes the clerk's customer.
     let shopper_phone = phone(5);

@@ -101,7 +101,10 @@ impl Call {
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let content_type = header("content-type").unwrap_or_default();
         let nosniff = header("x-content-type-options").is_some_and(|v| v == "nosniff");
-        let set_cookie = header("set-cookie");
+        // Every Set-Cookie, one per line (the first is the one a test usually wants).
+        let cookies: Vec<&str> =
+            response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+        let set_cookie = (!cookies.is_empty()).then(|| cookies.join("\n"));
         let allow = header("allow");
         let text = response.body_mut().read_to_string().unwrap_or_default();
         Answer { status: response.status().as_u16(), content_type, nosniff, set_cookie, allow, text }

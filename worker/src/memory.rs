@@ -62,13 +62,6 @@ pub async fn subject(env: &Env, req: &Request) -> Result<Option<Subject>, ApiErr
     Ok(visitor.filter(|id| well_formed_visitor(id)).map(Subject::Visitor))
 }
 
-/// The anonymous browser key of the request's visitor cookie (`anon:…`).
-pub fn anonymous_key(req: &Request) -> Option<String> {
-    session::cookie(req, session::VISITOR_COOKIE)
-        .filter(|v| v.len() == 16 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map(|v| format!("anon:{v}"))
-}
-
 pub fn consent_required() -> ApiError {
     ApiError::refused(Problem::ConsentRequired, "the person has not agreed to their behaviour being recorded")
 }
@@ -123,24 +116,17 @@ pub async fn ingest(
 /// At sign-in: what an anonymous visitor did on this device becomes the member's. The
 /// consented visitor's events, consent (unless the member has their own), card visits and clerk
 /// attribution move to the member, and the member's profile is rebuilt from all their events
-/// with both sets of removed tags kept removed; an anonymous browser's card visits and
-/// attribution move too. Safe to run again: moved rows are gone from the visitor.
+/// with both sets of removed tags kept removed. Safe to run again: moved rows are gone from
+/// the visitor.
 pub async fn merge_visitor(env: &Env, req: &Request, member: &str, now: Timestamp) -> Result<(), ApiError> {
     let to = format!("m:{member}");
-    let visitor = req.headers().get(VISITOR_HEADER).ok().flatten().filter(|id| well_formed_visitor(id));
-    let from: Vec<String> = visitor.iter().map(|v| format!("v:{v}")).chain(anonymous_key(req)).collect();
-    if from.is_empty() {
+    let Some(visitor) = req.headers().get(VISITOR_HEADER).ok().flatten().filter(|id| well_formed_visitor(id)) else {
         return Ok(());
-    }
+    };
+    let from = [format!("v:{visitor}")];
     let db = db::database(env)?;
     let store = D1(&db);
-    let mut muted: BTreeSet<String> = BTreeSet::new();
-    let mut moved_events = false;
-    for key in from.iter().filter(|key| key.starts_with("v:")) {
-        let (visitor_muted, has_events) = profiles::visitor_state(&store, key).await?;
-        muted.extend(visitor_muted);
-        moved_events |= has_events;
-    }
+    let (muted, moved_events) = profiles::visitor_state(&store, &from[0]).await?;
     profiles::merge(&store, &from, &to).await?;
     if moved_events {
         rebuild_profile(&store, &to, &muted, now).await?;

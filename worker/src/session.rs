@@ -14,8 +14,6 @@ use crate::{config, db};
 pub const COOKIE: &str = "tandem_session";
 /// The cookie that remembers an invite code opened before signing in.
 pub const REF_COOKIE: &str = "tandem_ref";
-/// An anonymous visitor's key, so its visits count once toward a sharer's conversion.
-pub const VISITOR_COOKIE: &str = "tandem_visitor";
 /// The random id of the cart kept before sign-in, which sign-in merges into the member's.
 pub const CART_COOKIE: &str = "tandem_cart";
 /// How long a cart kept before sign-in is remembered.

@@ -43,9 +43,7 @@ pub async fn set_consent(env: &Env, req: &Request, text: &str) -> Result<Respons
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let consent = Consent { behaviour: form.behaviour, personalised: form.personalised };
-    // The cards this browser opened before agreeing become the person's (their clerk keeps them).
-    let anonymous = memory::anonymous_key(req);
-    profiles::set_consent(&D1(&db), &subject.key(), consent, anonymous.as_deref(), now).await?;
+    profiles::set_consent(&D1(&db), &subject.key(), consent, now).await?;
     let visitor = match &subject {
         Subject::Visitor(id) => Some(id.as_str()),
         Subject::Member(_) => None,

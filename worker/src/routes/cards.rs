@@ -20,10 +20,9 @@ use worker::{Env, Request, Response};
 use super::json_response;
 use crate::error::ApiError;
 use crate::memory::{self, Subject};
+use crate::session::REF_COOKIE;
 use crate::session::{self, caller_with_access, require_store};
-use crate::session::{REF_COOKIE, VISITOR_COOKIE};
 use crate::store::cards::{self as stored, CardRow, Holder, PersonRow, Showing, VisitRow, VisitWrite};
-use crate::store::chain as network;
 use crate::store::d1::D1;
 use crate::{body, chain, config, db};
 
@@ -189,31 +188,6 @@ struct VisitForm {
     product: Option<String>,
 }
 
-/// Who is visiting: a subject (member or consented visitor) or an anonymous browser, whose
-/// cookie is made here when it has none.
-struct Visitor {
-    key: String,
-    subject: Option<Subject>,
-    new_cookie: Option<String>,
-}
-
-async fn visitor(env: &Env, req: &Request) -> Result<Visitor, ApiError> {
-    if let Some(subject) = memory::subject(env, req).await? {
-        return Ok(Visitor { key: subject.key(), subject: Some(subject), new_cookie: None });
-    }
-    if let Some(anon) =
-        session::cookie(req, VISITOR_COOKIE).filter(|v| v.len() == 16 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
-        return Ok(Visitor { key: format!("anon:{anon}"), subject: None, new_cookie: None });
-    }
-    let anon = crypto::hex(&config::random_bytes::<8>()?);
-    Ok(Visitor {
-        key: format!("anon:{anon}"),
-        subject: None,
-        new_cookie: Some(format!("{VISITOR_COOKIE}={anon}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 365 * 86_400)),
-    })
-}
-
 /// `POST /api/cards/{code}/visits`: someone opened a card (`card`), a product shared from it
 /// (`product`, naming it) or scanned a store's door code (`door`). The visit is recorded for
 /// the radar; a clerk's or store manager's card attributes the visitor to them (the first
@@ -232,8 +206,8 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     };
     let db = db::database(env)?;
     let owner = owner_of(env, &db, code).await?.ok_or(ApiError::NotFound { resource: "card" })?;
-    let visitor = visitor(env, req).await?;
-    let who = match &visitor.subject {
+    let subject = memory::subject(env, req).await?;
+    let who = match &subject {
         Some(Subject::Member(member)) => Opener::Member(member),
         Some(Subject::Visitor(_)) => Opener::Consented,
         None => Opener::Anonymous,
@@ -241,11 +215,11 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     let opened =
         card::open(&owner.as_card_owner(), who, kind).map_err(|e| ApiError::bad_request("kind", e.to_string()))?;
     let now = config::now(env).await?;
-    let mut cookies: Vec<String> = visitor.new_cookie.iter().cloned().collect();
-    if opened.recorded {
+    let mut cookies: Vec<String> = Vec::new();
+    if let (true, Some(subject)) = (opened.recorded, &subject) {
         let visit = VisitWrite {
             code: &owner.code,
-            visitor: &visitor.key,
+            visitor: &subject.key(),
             kind: kind.code(),
             product: product.as_ref(),
             attribute: opened.attribute.as_ref().map(|(store, clerk)| (store.as_str(), clerk.as_str())),
@@ -259,7 +233,7 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
         chain::bind_member(&db, member, &owner.code, now).await?;
     }
     let mut checked_in = false;
-    if let (Some(store), Some(subject)) = (&opened.check_in, &visitor.subject) {
+    if let (Some(store), Some(subject)) = (&opened.check_in, &subject) {
         let store = StoreId::parse(store).map_err(ApiError::internal)?;
         let day = now.millis().div_euclid(Timestamp::DAY_MS);
         let id = EventId::parse(&format!("door-{store}-{day}")).ok_or_else(|| ApiError::internal("door event id"))?;
@@ -274,11 +248,11 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     let own_card = opened.own_card;
     let attributed = opened.attribute.is_some();
     let body = json!({
-        "recorded": !own_card,
+        "recorded": opened.recorded,
         "own_card": own_card,
         "attributed": attributed,
         "checked_in": checked_in,
-        "visitor": if visitor.subject.is_some() { "known" } else { "anonymous" },
+        "visitor": if subject.is_some() { "known" } else { "anonymous" },
     });
     let mut response = json_response(200, &body, "no-store")?;
     for cookie in cookies {
@@ -516,10 +490,10 @@ fn redirect_home() -> Result<Response, ApiError> {
 }
 
 /// `GET /i/{code}`: a sharer's invite link. A signed-in visitor is bound at once (if the rules
-/// allow); anyone else keeps the code in a cookie until sign-in. The visit is recorded either
-/// way (on the inviter's radar, attributing as their card would), and the answer is the app's
-/// page with the inviter's preview meta, which moves on to the inviter's store's shelf (the
-/// store picker when they have none).
+/// allow) and their visit recorded (on the inviter's radar, attributing as their card would);
+/// anyone else keeps the code in a cookie until sign-in, and nothing of them is recorded. The
+/// answer is the app's page with the inviter's preview meta, which moves on to the inviter's
+/// store's shelf (the store picker when they have none).
 pub async fn invite_page(env: &Env, req: &Request, code: &str) -> Result<Response, ApiError> {
     if !well_formed_code(code) {
         return redirect_home();
@@ -539,15 +513,8 @@ pub async fn invite_page(env: &Env, req: &Request, code: &str) -> Result<Respons
         invite_opened(&db, owner.as_ref(), &format!("m:{}", caller.member_id), now).await?;
         return page(env, req, &meta, Some(&land), &[]).await;
     }
-    let visitor = match session::cookie(req, VISITOR_COOKIE).filter(|v| v.len() == 16) {
-        Some(visitor) => visitor,
-        None => crypto::hex(&config::random_bytes::<8>()?),
-    };
-    network::record_anonymous_visit(&D1(&db), code, &format!("anon:{visitor}"), now).await?;
-    invite_opened(&db, owner.as_ref(), &format!("anon:{visitor}"), now).await?;
-    let cookies = [
-        format!("{REF_COOKIE}={code}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 30 * 86_400),
-        format!("{VISITOR_COOKIE}={visitor}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 365 * 86_400),
-    ];
+    // Someone not signed in: nothing is recorded before they agree; the code waits in a cookie
+    // to bind them when they sign in (a visit of the link then).
+    let cookies = [format!("{REF_COOKIE}={code}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", 30 * 86_400)];
     page(env, req, &meta, Some(&land), &cookies).await
 }

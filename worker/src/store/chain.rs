@@ -123,25 +123,6 @@ pub async fn record_visit<D: Database>(
     Ok(())
 }
 
-/// Records that an anonymous `visitor` opened the link of invite code `code` (nothing for a
-/// code nobody has; once per visitor and sharer).
-pub async fn record_anonymous_visit<D: Database>(
-    db: &D,
-    code: &str,
-    visitor: &str,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let visit = statement!(
-        "INSERT INTO chain_visits (sharer, visitor, at)
-         SELECT member_id, ?2, ?3 FROM chain_members WHERE invite_code = ?1 ON CONFLICT DO NOTHING",
-        code,
-        visitor,
-        now.millis()
-    );
-    sql::run(db, vec![visit]).await?;
-    Ok(())
-}
-
 /// The statement that gives `member` a place in the network, with `invite_code`, if it has none.
 pub fn ensure_member(member: &str, invite_code: &str, now: Timestamp) -> Statement {
     statement!(

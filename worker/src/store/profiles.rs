@@ -101,29 +101,17 @@ pub async fn with_purchases<D: Database>(db: &D, key: &str) -> Result<(Stored, V
     Ok((stored_from(&mut results)?, purchases_from(&mut results)?))
 }
 
-/// Records what `key` agrees to; with consent to record behaviour, the card visits and clerk
-/// attribution of the browser `anonymous` become the subject's.
-pub async fn set_consent<D: Database>(
-    db: &D,
-    key: &str,
-    consent: Consent,
-    anonymous: Option<&str>,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let mut writes = vec![statement!(
+/// Records what `key` agrees to.
+pub async fn set_consent<D: Database>(db: &D, key: &str, consent: Consent, now: Timestamp) -> Result<(), StoreError> {
+    let write = statement!(
         "INSERT INTO consents (subject, behaviour, personalised, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (subject) DO UPDATE SET behaviour = ?2, personalised = ?3, updated_at = ?4",
         key,
         i64::from(consent.behaviour),
         i64::from(consent.personalised),
         now.millis()
-    )];
-    if consent.behaviour
-        && let Some(anonymous) = anonymous
-    {
-        writes.extend(move_visits(anonymous, key));
-    }
-    sql::run(db, writes).await?;
+    );
+    sql::run(db, vec![write]).await?;
     Ok(())
 }
 
@@ -508,7 +496,7 @@ mod tests {
         let db = fixtures::catalogue();
         let key = "v:v-0123456789abcdef";
         let agreed = Consent { behaviour: true, personalised: true };
-        block_on(set_consent(&db, key, agreed, None, NOW)).unwrap();
+        block_on(set_consent(&db, key, agreed, NOW)).unwrap();
         let batch = events(r#"[{"id":"e-000001","type":"view","product":"p-1"}]"#);
         let read = block_on(for_ingest(&db, key, &batch)).unwrap();
         assert_eq!((read.stored.consent, read.stored.version), (Some(agreed), None));
