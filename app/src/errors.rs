@@ -171,6 +171,10 @@ pub fn describe(language: Language, failure: &ApiFailure) -> String {
         Problem::StoreSuspended => say("该门店已暂停营业", "The store is suspended"),
         Problem::SupplierSuspended => say("该供应商已暂停", "The supplier is suspended"),
         Problem::TooManyMedia => say("图片数量已达上限", "The product has as many pictures as it may"),
+        Problem::LastImage => say(
+            "这是商品的最后一张图片，货架要用它，不能删除",
+            "This is the product's last picture; the shelf shows it",
+        ),
         Problem::InsufficientBalance => say("可提现余额不足", "Not enough available"),
         Problem::NotADraft => say("只有草稿可以发布", "Only a draft can be published"),
         Problem::StaleRules => {

@@ -77,6 +77,8 @@ pub enum Problem {
     SupplierSuspended,
     /// 409: the product has as many pictures as it may.
     TooManyMedia,
+    /// 409: the picture is the product's last image, which the shelf shows.
+    LastImage,
     /// 409: the balance does not cover the withdrawal.
     InsufficientBalance,
     /// 409: the rules version is not a draft.
@@ -137,6 +139,7 @@ impl Problem {
             | Problem::StoreSuspended
             | Problem::SupplierSuspended
             | Problem::TooManyMedia
+            | Problem::LastImage
             | Problem::InsufficientBalance
             | Problem::NotADraft
             | Problem::StaleRules
@@ -195,6 +198,7 @@ impl Problem {
             Problem::StoreSuspended => "store_suspended",
             Problem::SupplierSuspended => "supplier_suspended",
             Problem::TooManyMedia => "too_many_media",
+            Problem::LastImage => "last_image",
             Problem::InsufficientBalance => "insufficient_balance",
             Problem::NotADraft => "not_a_draft",
             Problem::StaleRules => "stale_rules",
@@ -253,7 +257,7 @@ impl<'de> Deserialize<'de> for Problem {
 }
 
 /// The problems that name nothing, to read back by their tag.
-const UNIT: [Problem; 32] = [
+const UNIT: [Problem; 33] = [
     Problem::Unauthenticated,
     Problem::NoCode,
     Problem::CodeExpired,
@@ -275,6 +279,7 @@ const UNIT: [Problem; 32] = [
     Problem::StoreSuspended,
     Problem::SupplierSuspended,
     Problem::TooManyMedia,
+    Problem::LastImage,
     Problem::InsufficientBalance,
     Problem::NotADraft,
     Problem::StaleRules,

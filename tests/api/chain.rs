@@ -344,7 +344,7 @@ fn the_team_poster_and_the_operators_tree() {
 fn the_operator_drafts_and_publishes_rules_acknowledging_each_finding() {
     let operator = session_for(OPERATOR);
     let before = published_version();
-    let text = "preset = \"chain21\"\n[direct]\nagent_bp = 1200\n";
+    let text = "preset = \"chain21\"\n[direct]\nagent_bp = 1200\n[upgrade]\nenabled = true\nrequired_directs = 3\n";
     let checked =
         call("POST", "/api/operator/chain/rules/check").session(&operator).json(&json!({"text": text})).send();
     let findings: Vec<String> = checked.expect(200)["findings"]
@@ -381,9 +381,11 @@ fn the_operator_drafts_and_publishes_rules_acknowledging_each_finding() {
     };
     assert_eq!((state_of(version), state_of(before)), (json!("published"), json!("retired")));
 
-    // A payment now pays the new rate and records the new version.
+    // A payment now pays the new rate and records the new version; the sharer centre asks
+    // for the new number of directs.
     let (p, _, order) = agent_and_direct_buyer(501);
     let (_, _, price) = gift_offer();
+    assert_eq!(centre(&p)["required_directs"], 3, "as published");
     let reward = reward_of(&centre(&p), &order);
     assert_eq!(
         (reward["amount_fen"].as_i64(), reward["rules_version"].as_i64()),

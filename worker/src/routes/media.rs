@@ -60,7 +60,7 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
 }
 
 /// `DELETE /api/supplier/{id}/products/{product}/media/{position}`: removes a picture, never a
-/// product's last one (the shelf shows it).
+/// product's last image (409 `last_image`: the shelf shows it).
 pub async fn remove(
     env: &Env,
     req: &Request,
@@ -76,7 +76,7 @@ pub async fn remove(
     let not_found = || ApiError::NotFound { resource: "media" };
     let read = gallery::for_removal(&store, supplier.as_str(), product, position).await?.ok_or_else(not_found)?;
     // The shelf shows a product's first image: the last one is never removed.
-    read.gallery.remove(read.is_image).map_err(|_| not_found())?;
+    read.gallery.remove(read.is_image).map_err(|e| ApiError::refused(Problem::LastImage, e.to_string()))?;
     let url = gallery::remove(&store, product, position, read.gallery)
         .await?
         .ok_or_else(|| ApiError::refused(Problem::Busy, "the product's pictures changed meanwhile; try again"))?;
