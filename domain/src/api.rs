@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod account;
+pub mod commerce;
 pub mod rules;
 pub mod sharers;
 

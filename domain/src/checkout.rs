@@ -102,8 +102,9 @@ pub enum CheckoutError {
     BadAddress { field: &'static str, max: usize },
 }
 
-/// Where a delivery goes. It holds a phone number, so the Worker stores it sealed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a delivery goes. It holds a phone number, so the Worker stores it sealed. (The
+/// default is the empty form a shopper fills in.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     /// The recipient.

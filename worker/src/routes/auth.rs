@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
+use tandem_domain::api::account::{Me, MemberRef};
 use tandem_domain::auth::{
     GuessLimits, OtpError, Phone, RateLimit, SessionToken, check_sign_in, is_well_formed_code, issue_code,
 };
@@ -191,11 +192,8 @@ fn is_local(req: &Request) -> bool {
 pub async fn me(env: &Env, req: &Request) -> Result<Response, ApiError> {
     let caller = session::caller(env, req).await?;
     let access = session::access(env, &caller).await?;
-    json_response(
-        200,
-        &json!({"member": {"id": caller.member_id, "phone": caller.phone.masked()}, "roles": access.roles}),
-        "no-store",
-    )
+    let member = MemberRef { id: caller.member_id, phone: caller.phone.masked() };
+    json_response(200, &Me { member, roles: access.roles }, "no-store")
 }
 
 /// `DELETE /api/auth/session`: revokes the session and clears the cookie.

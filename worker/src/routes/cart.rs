@@ -2,7 +2,7 @@
 //! the `tandem_cart` cookie, which sign-in merges into the member's.
 
 use serde::Deserialize;
-use serde_json::json;
+use tandem_domain::api::commerce::{CartAnswer, CartLineAnswer};
 use tandem_domain::catalog::{SkuId, StoreId};
 use tandem_domain::checkout::MAX_LINE_QUANTITY;
 use tandem_domain::order::Fulfilment;
@@ -48,7 +48,7 @@ pub async fn get(env: &Env, req: &Request) -> Result<Response, ApiError> {
         Some(cart) => carts::view(&D1(&db), cart).await?,
         None => CartView::default(),
     };
-    json_response(200, &json!({"cart": cart}), "no-store")
+    json_response(200, &CartAnswer { cart }, "no-store")
 }
 
 #[derive(Deserialize)]
@@ -93,7 +93,7 @@ pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool) -> Result
         .iter()
         .find(|l| l.store_id == form.store_id && l.sku_id == form.sku_id && l.fulfilment == form.fulfilment)
         .map_or(0, |l| l.quantity);
-    let mut response = json_response(200, &json!({"quantity": quantity, "cart": cart}), "no-store")?;
+    let mut response = json_response(200, &CartLineAnswer { quantity, cart }, "no-store")?;
     if let Some(id) = &new_cookie {
         response.headers_mut().set("set-cookie", &session::cart_cookie(id)).map_err(ApiError::internal)?;
     }

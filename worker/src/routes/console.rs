@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
+use tandem_domain::api::commerce::{OrderAnswer, StoreOrders, SupplierOrders, ToShip};
 use tandem_domain::checkout::Address;
 use tandem_domain::fulfilment::{PickupCode, Shipment};
 use tandem_domain::order::OrderEvent;
@@ -33,7 +34,7 @@ pub async fn store_orders(env: &Env, req: &Request, store: &str, query: &[(&str,
     let db = db::database(env)?;
     let page = Page { only: None, before: before.as_deref(), limit };
     let orders = order_views::list(&D1(&db), Scope::Store(store.as_str()), page).await?;
-    json_response(200, &json!({"orders": orders}), "no-store")
+    json_response(200, &StoreOrders { orders }, "no-store")
 }
 
 #[derive(Deserialize)]
@@ -55,7 +56,11 @@ pub async fn verify_pickup(env: &Env, req: &Request, store: &str, text: &str) ->
         .await?
         .ok_or(ApiError::NotFound { resource: "pickup" })?;
     let order = move_order(&db, &order, OrderEvent::PickUp, "store", None, config::order_policy(env), now).await?;
-    json_response(200, &json!({"order": order_view(&db, Scope::Store(store.as_str()), &order.id).await?}), "no-store")
+    json_response(
+        200,
+        &OrderAnswer { order: order_view(&db, Scope::Store(store.as_str()), &order.id).await? },
+        "no-store",
+    )
 }
 
 /// Applies `event` to a stored order if the domain allows it, conditionally on its state; the
@@ -116,10 +121,10 @@ pub async fn supplier_orders(
                 .find(|(id, _)| *id == order.id)
                 .and_then(|(_, sealed)| tandem_domain::crypto::open(&key, sealed))
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-            json!({"order": order, "address": address})
+            ToShip { order, address }
         })
         .collect();
-    json_response(200, &json!({"orders": with_addresses}), "no-store")
+    json_response(200, &SupplierOrders { orders: with_addresses }, "no-store")
 }
 
 /// `POST /api/supplier/{id}/orders/{order}/shipment`: carrier and tracking number; shipped.
@@ -149,7 +154,11 @@ pub async fn ship(env: &Env, req: &Request, supplier: &str, id: &str, text: &str
     if !sql::guarded(&D1(&db), writes, RACE_GUARDS).await?.written() {
         return Err(ApiError::refused(Problem::IllegalTransition, "the order changed meanwhile"));
     }
-    json_response(200, &json!({"order": order_view(&db, Scope::Shipper(supplier.as_str()), id).await?}), "no-store")
+    json_response(
+        200,
+        &OrderAnswer { order: order_view(&db, Scope::Shipper(supplier.as_str()), id).await? },
+        "no-store",
+    )
 }
 
 #[derive(Deserialize)]
@@ -216,7 +225,7 @@ pub async fn decide_refund(
         return Err(ApiError::refused(Problem::IllegalTransition, "the order changed meanwhile"));
     }
     let scope = if column == "store_id" { Scope::Store(&owner) } else { Scope::Shipper(&owner) };
-    json_response(200, &json!({"order": order_view(&db, scope, id).await?}), "no-store")
+    json_response(200, &OrderAnswer { order: order_view(&db, scope, id).await? }, "no-store")
 }
 
 /// `GET /api/store/{id}/settlement`: the store's margin account, by order.
@@ -260,7 +269,7 @@ pub async fn confirm_received(env: &Env, req: &Request, id: &str) -> Result<Resp
         .await?
         .ok_or(ApiError::NotFound { resource: "order" })?;
     move_order(&db, &order, OrderEvent::Deliver, "shopper", None, config::order_policy(env), now).await?;
-    json_response(200, &json!({"order": order_view(&db, Scope::Member(&caller.member_id), id).await?}), "no-store")
+    json_response(200, &OrderAnswer { order: order_view(&db, Scope::Member(&caller.member_id), id).await? }, "no-store")
 }
 
 #[derive(Deserialize)]

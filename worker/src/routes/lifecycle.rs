@@ -5,6 +5,7 @@
 use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
+use tandem_domain::api::commerce::OrderAnswer;
 use tandem_domain::order::{OrderEvent, OrderPolicy, OrderState};
 use tandem_domain::refund::{self, RefundRefused};
 use tandem_domain::time::Timestamp;
@@ -58,7 +59,7 @@ pub async fn cancel(env: &Env, req: &Request, id: &str) -> Result<Response, ApiE
         return Err(ApiError::refused(Problem::OrderNotCancellable, "the order was paid or cancelled meanwhile"));
     }
     let order = own_order(env, &caller, id).await?;
-    json_response(200, &json!({"order": order}), "no-store")
+    json_response(200, &OrderAnswer { order }, "no-store")
 }
 
 #[derive(Deserialize)]

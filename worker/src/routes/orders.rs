@@ -6,8 +6,8 @@
 //! orders, lines, holds, timeline, cart) = 2. A refused hold costs 2 more (re-read, record the
 //! 409). The Worker counts them per request (`x-d1-round-trips`).
 
-use serde_json::json;
 use tandem_domain::api::Problem;
+use tandem_domain::api::commerce::{CheckoutAnswer, OrderAnswer, OrderPage};
 use tandem_domain::checkout::placing::{self, Refused, Terms};
 use tandem_domain::checkout::{CheckoutRequest, ShippingPolicy};
 use tandem_domain::crypto;
@@ -82,7 +82,8 @@ pub async fn create(env: &Env, req: &Request, text: &str) -> Result<Response, Ap
         ),
         None => None,
     };
-    let response_text = serde_json::to_string(&json!({ "checkout": placement.view() })).map_err(ApiError::internal)?;
+    let response_text =
+        serde_json::to_string(&CheckoutAnswer { checkout: placement.view() }).map_err(ApiError::internal)?;
     let placer =
         Placer { member: &member, key: &key, request_hash: &fingerprint, sealed_address: sealed_address.as_deref() };
     if checkouts::place(&store, &placement, placer, &response_text).await?.written() {
@@ -152,14 +153,14 @@ pub async fn list(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Re
     let page = Page { only: None, before: before.as_deref(), limit };
     let orders = order_views::list(&D1(&db), Scope::Member(&caller.member_id), page).await?;
     let next = if orders.len() == limit as usize { orders.last().map(|o| o.id.clone()) } else { None };
-    json_response(200, &json!({"orders": orders, "next_before": next}), "no-store")
+    json_response(200, &OrderPage { orders, next_before: next }, "no-store")
 }
 
 /// `GET /api/orders/{id}`: one order with its timeline.
 pub async fn detail(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
     let caller = session::caller(env, req).await?;
     let order = super::own_order(env, &caller, id).await?;
-    json_response(200, &json!({"order": order}), "no-store")
+    json_response(200, &OrderAnswer { order }, "no-store")
 }
 
 /// `GET /api/orders/{id}/pickup-qr.svg`: the pickup code as a QR image, once there is one.

@@ -8,8 +8,8 @@
 //! each change guarded by what it was read with, so a repeated or concurrent notification
 //! fails the whole batch and changes nothing.
 
-use serde_json::json;
 use tandem_domain::api::Problem;
+use tandem_domain::api::commerce::{Confirmed, NotificationAnswer, Outcome, PaymentAnswer};
 use tandem_domain::money::Fen;
 use tandem_domain::payment::{
     self, NotPayable, Notification, OrderToPay, PaymentError, PaymentState, PaymentStatus, Verdict,
@@ -42,7 +42,7 @@ pub async fn create(env: &Env, req: &Request, checkout_id: &str) -> Result<Respo
         NotPayable::HoldExpired => ApiError::refused(Problem::HoldExpired, e.to_string()),
     })?;
     if let Some(open) = read.open {
-        return json_response(200, &json!({"payment": open.view()}), "no-store");
+        return json_response(200, &PaymentAnswer { payment: open.view() }, "no-store");
     }
     let payment = PaymentRow {
         id: config::new_id("pay")?,
@@ -52,8 +52,8 @@ pub async fn create(env: &Env, req: &Request, checkout_id: &str) -> Result<Respo
         status: PaymentState::Created.as_str().to_owned(),
     };
     match stored::open(&store, &payment, now).await.map_err(ApiError::internal)? {
-        Opened::New => json_response(201, &json!({"payment": payment.view()}), "no-store"),
-        Opened::Existing(open) => json_response(200, &json!({"payment": open.view()}), "no-store"),
+        Opened::New => json_response(201, &PaymentAnswer { payment: payment.view() }, "no-store"),
+        Opened::Existing(open) => json_response(200, &PaymentAnswer { payment: open.view() }, "no-store"),
     }
 }
 
@@ -70,7 +70,7 @@ async fn own_payment(env: &Env, req: &Request, id: &str) -> Result<PaymentRow, A
 /// `GET /api/payments/{id}`: the provider's "query": a payment's status, for its shopper.
 pub async fn query(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
     let payment = own_payment(env, req, id).await?;
-    json_response(200, &json!({"payment": payment.view()}), "no-store")
+    json_response(200, &PaymentAnswer { payment: payment.view() }, "no-store")
 }
 
 /// `POST /api/payments/{id}/confirm`: the `dev` provider's pay page, confirmed. The provider
@@ -93,7 +93,7 @@ pub async fn dev_confirm(env: &Env, req: &Request, id: &str) -> Result<Response,
     }
     .signed(&config::key(env, "PAYMENT_DEV_KEY")?);
     let outcome = accept(env, &notification).await?;
-    json_response(200, &json!({"result": outcome, "notification": notification}), "no-store")
+    json_response(200, &Confirmed { result: outcome, notification }, "no-store")
 }
 
 /// `POST /api/payments/notify/{provider}`: a provider's signed notification.
@@ -106,19 +106,7 @@ pub async fn notify(env: &Env, provider: &str, text: &str) -> Result<Response, A
         return Err(ApiError::bad_request("provider", "the notification is for another provider"));
     }
     let outcome = accept(env, &notification).await?;
-    json_response(200, &json!({"result": outcome}), "no-store")
-}
-
-/// What became of a notification.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-enum Outcome {
-    Paid,
-    AlreadyProcessed,
-    /// The checkout was no longer payable (its hold expired, or another payment won): the
-    /// provider gives the money back, and nothing is posted.
-    Returned,
-    Failed,
+    json_response(200, &NotificationAnswer { result: outcome }, "no-store")
 }
 
 /// Verifies a notification and applies it once.

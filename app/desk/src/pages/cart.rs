@@ -2,73 +2,47 @@
 //! "place order", which holds the stock, opens a payment and goes to the provider's page.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{AvailabilityLine, ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
 use tandem_domain::api::Problem;
+use tandem_domain::api::commerce::{CartAnswer, CartLineAnswer, CheckoutAnswer, PaymentAnswer};
+use tandem_domain::checkout::Address;
 use tandem_domain::order::Fulfilment;
-use tandem_domain::views::{CartLineView, CartView, CheckoutView, PaymentView};
+use tandem_domain::views::{CartLineView, CartView};
 
 use crate::text::{T, failure, t};
 
 const ADDRESS_KEY: &str = "tandem.address";
 
-#[derive(Clone, Deserialize)]
-struct CartAnswer {
-    cart: CartView,
-}
-
 /// Sets one cart line's quantity (0 removes it); the whole cart after.
 async fn set_cart_line(line: &CartLineView, quantity: i64) -> Result<CartView, ApiFailure> {
     let body =
         json!({"store_id": line.store_id, "sku_id": line.sku_id, "fulfilment": line.fulfilment, "quantity": quantity});
-    api::send::<CartAnswer>("PUT", "/api/cart/lines", Some(body.to_string()), None).await.map(|answer| answer.cart)
-}
-
-#[derive(Clone, Deserialize)]
-struct Placed {
-    checkout: CheckoutView,
-}
-
-#[derive(Clone, Deserialize)]
-struct Opened {
-    payment: PaymentView,
-}
-
-#[derive(Clone, Default, serde::Serialize, Deserialize)]
-struct AddressForm {
-    name: String,
-    phone: String,
-    region: String,
-    detail: String,
+    api::send::<CartLineAnswer>("PUT", "/api/cart/lines", Some(body.to_string()), None).await.map(|answer| answer.cart)
 }
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 
-fn remembered_address() -> AddressForm {
+fn remembered_address() -> Address {
     storage()
         .and_then(|s| s.get_item(ADDRESS_KEY).ok().flatten())
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default()
 }
 
-fn remember_address(address: &AddressForm) {
+fn remember_address(address: &Address) {
     if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(address)) {
         let _ = storage.set_item(ADDRESS_KEY, &text);
     }
 }
 
 /// Places the checkout and opens its payment; the provider's page to go to.
-async fn place(
-    lines: Vec<CartLineView>,
-    address: Option<AddressForm>,
-    key: Option<String>,
-) -> Result<String, ApiFailure> {
+async fn place(lines: Vec<CartLineView>, address: Option<Address>, key: Option<String>) -> Result<String, ApiFailure> {
     let key = key.ok_or_else(crate::no_random_key)?;
     let store = lines.first().map(|l| l.store_id.as_str().to_owned()).unwrap_or_default();
     let body = json!({
@@ -76,8 +50,8 @@ async fn place(
         "lines": lines.iter().map(|l| json!({"sku_id": l.sku_id, "quantity": l.quantity, "fulfilment": l.fulfilment})).collect::<Vec<_>>(),
         "address": address,
     });
-    let placed: Placed = api::send("POST", "/api/orders", Some(body.to_string()), Some(&key)).await?;
-    let opened: Opened =
+    let placed: CheckoutAnswer = api::send("POST", "/api/orders", Some(body.to_string()), Some(&key)).await?;
+    let opened: PaymentAnswer =
         api::send("POST", &format!("/api/checkouts/{}/payments", placed.checkout.id), None, None).await?;
     Ok(opened.payment.pay_url)
 }
@@ -203,9 +177,9 @@ fn CartView(cart: CartView, reload: Callback<()>) -> impl IntoView {
 #[component]
 fn AddressInput(
     label: T,
-    field: fn(&mut AddressForm) -> &mut String,
-    get: fn(&AddressForm) -> String,
-    address: RwSignal<AddressForm>,
+    field: fn(&mut Address) -> &mut String,
+    get: fn(&Address) -> String,
+    address: RwSignal<Address>,
     test: &'static str,
 ) -> impl IntoView {
     let language = use_language();

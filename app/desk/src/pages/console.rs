@@ -4,23 +4,19 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
 use tandem_domain::access::Role;
-use tandem_domain::checkout::Address;
+use tandem_domain::api::account::Me;
+use tandem_domain::api::commerce::{StoreOrders, SupplierOrders, ToShip};
+use tandem_domain::ledger::LedgerOverview;
 use tandem_domain::order::OrderState;
 use tandem_domain::views::OrderView;
 
 use crate::text::{self, T, failure, t};
-
-#[derive(Clone, Deserialize)]
-struct Me {
-    roles: Vec<Role>,
-}
 
 #[component]
 pub fn ConsoleHome() -> impl IntoView {
@@ -51,11 +47,6 @@ pub fn ConsoleHome() -> impl IntoView {
             </Suspense>
         </main>
     }
-}
-
-#[derive(Clone, Deserialize)]
-struct StoreOrders {
-    orders: Vec<OrderView>,
 }
 
 /// A refund decision: approve what is left, or reject.
@@ -173,17 +164,6 @@ fn ConsoleOrder(order: OrderView) -> impl IntoView {
     }
 }
 
-#[derive(Clone, Deserialize)]
-struct SupplierOrder {
-    order: OrderView,
-    address: Option<Address>,
-}
-
-#[derive(Clone, Deserialize)]
-struct SupplierOrders {
-    orders: Vec<SupplierOrder>,
-}
-
 #[component]
 pub fn SupplierConsole() -> impl IntoView {
     let language = use_language();
@@ -266,7 +246,7 @@ pub fn SupplierConsole() -> impl IntoView {
 
 #[component]
 fn ShipmentCard(
-    entry: SupplierOrder,
+    entry: ToShip,
     ship: Action<(String, String, String), Result<(), ApiFailure>>,
     decision: Action<(String, bool), Result<(), ApiFailure>>,
 ) -> impl IntoView {
@@ -305,24 +285,14 @@ fn ShipmentCard(
     }
 }
 
-#[derive(Clone, Deserialize)]
-struct Balance {
-    account: String,
-    debit_fen: i64,
-    credit_fen: i64,
-}
-
-#[derive(Clone, Deserialize)]
-struct Ledger {
-    balances: Vec<Balance>,
-    sum_fen: i64,
-}
-
 #[component]
 pub fn OperatorConsole() -> impl IntoView {
     let language = use_language();
     let ledger = LocalResource::new(|| async {
-        crate::signed_in(api::send::<Ledger>("GET", "/api/operator/ledger", None, None).await, "/console/operator")
+        crate::signed_in(
+            api::send::<LedgerOverview>("GET", "/api/operator/ledger", None, None).await,
+            "/console/operator",
+        )
     });
     view! {
         <TopBar title=Signal::derive(move || t(language.get(), T::OperatorConsole).to_owned()) back=Signal::derive(|| "/console".to_owned()) />

@@ -3,37 +3,22 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use serde::Deserialize;
 use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
+use tandem_domain::api::commerce::{OrderAnswer, OrderPage, PaymentAnswer};
 use tandem_domain::order::{Fulfilment, OrderState};
-use tandem_domain::views::{OrderView, PaymentView};
+use tandem_domain::views::OrderView;
 
 use crate::text::{self, T, failure, t};
-
-#[derive(Clone, Deserialize)]
-struct OrderList {
-    orders: Vec<OrderView>,
-}
-
-#[derive(Clone, Deserialize)]
-struct OneOrder {
-    order: OrderView,
-}
-
-#[derive(Clone, Deserialize)]
-struct Opened {
-    payment: PaymentView,
-}
 
 #[component]
 pub fn OrderList() -> impl IntoView {
     let language = use_language();
     let orders = LocalResource::new(|| async {
-        crate::signed_in(api::send::<OrderList>("GET", "/api/orders", None, None).await, "/orders")
+        crate::signed_in(api::send::<OrderPage>("GET", "/api/orders", None, None).await, "/orders")
     });
     view! {
         <TopBar title=Signal::derive(move || t(language.get(), T::MyOrders).to_owned()) />
@@ -84,7 +69,7 @@ pub fn OrderPage() -> impl IntoView {
         async move {
             let here = format!("/orders/{id}");
             crate::signed_in(
-                api::send::<OneOrder>("GET", &format!("/api/orders/{}", api::encode(&id)), None, None).await,
+                api::send::<OrderAnswer>("GET", &format!("/api/orders/{}", api::encode(&id)), None, None).await,
                 &here,
             )
         }
@@ -94,7 +79,7 @@ pub fn OrderPage() -> impl IntoView {
         <main class="page desk order">
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || order.get().map(|result| match result {
-                    Ok(OneOrder { order: detail }) => view! { <OrderDetail order=detail reload=Callback::new(move |()| order.refetch()) /> }.into_any(),
+                    Ok(OrderAnswer { order: detail }) => view! { <OrderDetail order=detail reload=Callback::new(move |()| order.refetch()) /> }.into_any(),
                     Err(failure) => view! { <ErrorNotice failure=failure /> }.into_any(),
                 })}
             </Suspense>
@@ -123,7 +108,7 @@ fn OrderDetail(order: OrderView, reload: Callback<()>) -> impl IntoView {
         async move {
             match act {
                 Act::Pay => {
-                    let opened: Opened =
+                    let opened: PaymentAnswer =
                         api::send("POST", &format!("/api/checkouts/{checkout}/payments"), None, None).await?;
                     crate::go(&opened.payment.pay_url);
                 }

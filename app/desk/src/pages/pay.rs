@@ -3,24 +3,13 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use serde::Deserialize;
 use tandem_app::api;
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
-use tandem_domain::views::PaymentView;
+use tandem_domain::api::commerce::{Confirmed, Outcome, PaymentAnswer};
 
 use crate::text::{T, failure, t};
-
-#[derive(Clone, Deserialize)]
-struct Queried {
-    payment: PaymentView,
-}
-
-#[derive(Clone, Deserialize)]
-struct Confirmed {
-    result: String,
-}
 
 #[component]
 pub fn PayPage() -> impl IntoView {
@@ -29,7 +18,7 @@ pub fn PayPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|p| p.get("id")).unwrap_or_default());
     let payment = LocalResource::new(move || {
         let id = id.get();
-        async move { api::send::<Queried>("GET", &format!("/api/payments/{}", api::encode(&id)), None, None).await }
+        async move { api::send::<PaymentAnswer>("GET", &format!("/api/payments/{}", api::encode(&id)), None, None).await }
     });
     let confirm = Action::new_local(move |(): &()| {
         let id = id.get_untracked();
@@ -39,7 +28,7 @@ pub fn PayPage() -> impl IntoView {
     });
     Effect::new(move |_| {
         if let Some(Ok(answer)) = confirm.value().get()
-            && (answer.result == "paid" || answer.result == "already_processed")
+            && answer.result.is_paid()
         {
             crate::go("/orders");
         }
@@ -49,7 +38,7 @@ pub fn PayPage() -> impl IntoView {
         <main class="page desk pay">
             <Suspense fallback=move || view! { <p class="loading">{move || language.get().t(Key::Loading)}</p> }>
                 {move || payment.get().map(|result| match result {
-                    Ok(Queried { payment }) => view! {
+                    Ok(PaymentAnswer { payment }) => view! {
                         <section class="pay-card">
                             <p class="amount price" data-test="pay-amount">{payment.amount_fen.to_string()}</p>
                             <p class="note">{move || t(language.get(), T::PayHint)}</p>
@@ -63,7 +52,7 @@ pub fn PayPage() -> impl IntoView {
                 })}
             </Suspense>
             {move || confirm.value().get().map(|result| match result {
-                Ok(answer) if answer.result == "returned" => view! { <p class="note error" role="alert">{move || t(language.get(), T::PaymentReturned)}</p> }.into_any(),
+                Ok(answer) if answer.result == Outcome::Returned => view! { <p class="note error" role="alert">{move || t(language.get(), T::PaymentReturned)}</p> }.into_any(),
                 Ok(_) => view! { <p class="note" role="status">{move || t(language.get(), T::Paid)}</p> }.into_any(),
                 Err(error) => view! { <p class="note error" role="alert">{failure(language.get(), &error)}</p> }.into_any(),
             })}

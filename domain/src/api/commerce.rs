@@ -1,0 +1,116 @@
+//! The buying path's answers, as the Worker writes them and the app reads them: a cart, a
+//! placed checkout, a payment, what became of a payment notification, an order, a page of
+//! orders.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkout::Address;
+use crate::payment::Notification;
+use crate::views::{CartView, CheckoutView, OrderView, PaymentView};
+
+/// `GET /api/cart`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartAnswer {
+    pub cart: CartView,
+}
+
+/// `PUT` or `POST /api/cart/lines`: the line's quantity now, and the whole cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLineAnswer {
+    pub quantity: i64,
+    pub cart: CartView,
+}
+
+/// `POST /api/orders`: the placed checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutAnswer {
+    pub checkout: CheckoutView,
+}
+
+/// A payment opened (`POST /api/checkouts/{id}/payments`) or queried (`GET /api/payments/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentAnswer {
+    pub payment: PaymentView,
+}
+
+/// What became of a payment notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Paid,
+    AlreadyProcessed,
+    /// The checkout was no longer payable (its hold expired, or another payment won): the
+    /// provider gives the money back, and nothing is posted.
+    Returned,
+    Failed,
+}
+
+impl Outcome {
+    /// The order is paid, by this notification or an earlier one.
+    pub fn is_paid(self) -> bool {
+        matches!(self, Outcome::Paid | Outcome::AlreadyProcessed)
+    }
+}
+
+/// `POST /api/payments/notify/{provider}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationAnswer {
+    pub result: Outcome,
+}
+
+/// `POST /api/payments/{id}/confirm` (development): what became of the notification it
+/// signed, and the notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmed {
+    pub result: Outcome,
+    pub notification: Notification,
+}
+
+/// One order, with its timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAnswer {
+    pub order: OrderView,
+}
+
+/// `GET /api/store/{id}/orders`: the store's paid orders, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreOrders {
+    pub orders: Vec<OrderView>,
+}
+
+/// A supplier's order to ship, with the address it goes to (opened for the shipper; none for
+/// an order without one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToShip {
+    pub order: OrderView,
+    pub address: Option<Address>,
+}
+
+/// `GET /api/supplier/{id}/orders`: the supplier's orders to ship, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierOrders {
+    pub orders: Vec<ToShip>,
+}
+
+/// `GET /api/orders`: the caller's orders, newest first; `next_before` pages on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub orders: Vec<OrderView>,
+    pub next_before: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_travel_as_their_snake_case_names() {
+        let answer: NotificationAnswer = serde_json::from_str(r#"{"result":"already_processed"}"#).unwrap();
+        assert!(answer.result.is_paid());
+        assert_eq!(
+            serde_json::to_string(&NotificationAnswer { result: Outcome::Returned }).unwrap(),
+            r#"{"result":"returned"}"#
+        );
+        assert!(!Outcome::Failed.is_paid());
+    }
+}
