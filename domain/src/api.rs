@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod account;
 pub mod commerce;
+pub mod manage;
 pub mod rules;
 pub mod sharers;
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::access::{Access, StoreRight};
 use tandem_domain::api::Problem;
+use tandem_domain::api::manage::{ImportAnswer, Settings, StaffList, StaffMember, StoreCatalog, SupplierSkus, Tenants};
 use tandem_domain::auth::Phone;
 use tandem_domain::card;
 use tandem_domain::catalog::{SkuId, StoreId, SupplierId, Text};
@@ -39,6 +40,10 @@ fn sku_param(raw: &str) -> Result<SkuId, ApiError> {
     SkuId::parse(raw).map_err(|_| ApiError::NotFound { resource: "sku" })
 }
 
+fn settings_of(policy: PricingPolicy) -> Settings {
+    Settings { platform_fee_bp: policy.platform_fee.get(), distribution_cap_bp: policy.distribution_cap.get() }
+}
+
 async fn pricing_policy(db: &D1Database) -> Result<PricingPolicy, ApiError> {
     Ok(crate::store::settings::pricing(&crate::store::d1::D1(db)).await?)
 }
@@ -51,11 +56,7 @@ pub async fn store_catalog(env: &Env, req: &Request, store: &str) -> Result<Resp
     let db = db::database(env)?;
     let rows = catalog::store_skus(&D1(&db), store.as_str()).await?;
     let policy = pricing_policy(&db).await?;
-    json_response(
-        200,
-        &json!({"skus": rows, "platform_fee_bp": policy.platform_fee.get(), "distribution_cap_bp": policy.distribution_cap.get()}),
-        "no-store",
-    )
+    json_response(200, &StoreCatalog { skus: rows, settings: settings_of(policy) }, "no-store")
 }
 
 #[derive(Deserialize)]
@@ -147,10 +148,10 @@ pub async fn list_clerks(env: &Env, req: &Request, store: &str) -> Result<Respon
                 .and_then(|bytes| String::from_utf8(bytes).ok())
                 .and_then(|text| Phone::parse(&text).ok())
                 .map(|phone| phone.masked());
-            json!({"id": row.phone_hash, "phone": phone, "role": row.role})
+            StaffMember { id: row.phone_hash, phone, role: row.role }
         })
         .collect();
-    json_response(200, &json!({"staff": people}), "no-store")
+    json_response(200, &StaffList { staff: people }, "no-store")
 }
 
 #[derive(Deserialize)]
@@ -198,7 +199,7 @@ pub async fn supplier_skus(env: &Env, req: &Request, supplier: &str) -> Result<R
     let (_, access) = caller_with_access(env, req).await?;
     let supplier = require_supplier(&access, supplier)?;
     let db = db::database(env)?;
-    json_response(200, &json!({"skus": catalog::supplier_skus(&D1(&db), supplier.as_str()).await?}), "no-store")
+    json_response(200, &SupplierSkus { skus: catalog::supplier_skus(&D1(&db), supplier.as_str()).await? }, "no-store")
 }
 
 #[derive(Deserialize)]
@@ -230,7 +231,7 @@ pub async fn import_csv(env: &Env, req: &Request, supplier: &str, text: &str) ->
         }
     }
     errors.sort_by_key(|e| e.line);
-    json_response(200, &json!({"applied": applied, "errors": errors}), "no-store")
+    json_response(200, &ImportAnswer { applied, errors }, "no-store")
 }
 
 #[derive(Deserialize)]
@@ -253,11 +254,7 @@ pub async fn settings(env: &Env, req: &Request, text: Option<&str>) -> Result<Re
         crate::store::settings::set_platform_fee(&crate::store::d1::D1(&db), fee.get()).await?;
     }
     let policy = pricing_policy(&db).await?;
-    json_response(
-        200,
-        &json!({"platform_fee_bp": policy.platform_fee.get(), "distribution_cap_bp": policy.distribution_cap.get()}),
-        "no-store",
-    )
+    json_response(200, &settings_of(policy), "no-store")
 }
 
 #[derive(Deserialize)]
@@ -381,5 +378,5 @@ pub async fn tenants(env: &Env, req: &Request) -> Result<Response, ApiError> {
     require_operator(&access)?;
     let db = db::database(env)?;
     let (stores, suppliers) = tenants::all(&D1(&db)).await?;
-    json_response(200, &json!({"stores": stores, "suppliers": suppliers}), "no-store")
+    json_response(200, &Tenants { stores, suppliers }, "no-store")
 }

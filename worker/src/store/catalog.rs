@@ -2,7 +2,8 @@
 //! store offers it (with the stock each fulfilment draws on), what the distribution network
 //! counts of a product, and a supplier's warehouse stock.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use tandem_domain::api::manage::ConsoleSku;
 use tandem_domain::api::sharers::ProductFlags;
 use tandem_domain::catalog::{
     Category, Media, MediaKind, ProductDetail, ProductId, ShelfItem, SkuId, SkuOffer, StoreId, StoreSummary,
@@ -282,25 +283,6 @@ impl SkuRow {
             delivery: Availability::from_counts(self.warehouse_on_hand.zip(self.warehouse_reserved)),
         })
     }
-}
-
-/// A SKU as a console lists it: its band, a store's price (none off its shelf or for a
-/// supplier's list) and the stock where it is counted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsoleSku {
-    pub sku_id: String,
-    pub product_id: String,
-    pub supplier_id: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub size: Option<String>,
-    pub colour_zh: Option<String>,
-    pub supply_price_fen: i64,
-    pub min_price_fen: i64,
-    pub max_price_fen: i64,
-    pub price_fen: Option<i64>,
-    pub on_hand: Option<i64>,
-    pub reserved: Option<i64>,
 }
 
 /// Every SKU of the active suppliers with `store`'s price and the store's stock (at most 1000).

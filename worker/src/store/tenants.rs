@@ -1,23 +1,15 @@
 //! The platform's tenants: stores and suppliers (created with their stock location and first
 //! staff member in one batch, suspended or active), and a store's clerks.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use tandem_domain::api::manage::Tenant;
 use tandem_domain::catalog::Text;
 use tandem_domain::time::Timestamp;
 
 use super::sql::{self, Database, Guarded, RACE_GUARDS, Statement, StoreError, statement};
 
-/// A store or supplier as the operator lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TenantRow {
-    pub id: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub status: String,
-}
-
 /// Every store and every supplier, suspended ones too.
-pub async fn all<D: Database>(db: &D) -> Result<(Vec<TenantRow>, Vec<TenantRow>), StoreError> {
+pub async fn all<D: Database>(db: &D) -> Result<(Vec<Tenant>, Vec<Tenant>), StoreError> {
     let mut results = sql::run(
         db,
         vec![

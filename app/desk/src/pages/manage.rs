@@ -3,34 +3,17 @@
 //! stores and suppliers.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::use_language;
 use tandem_domain::api::Problem;
+use tandem_domain::api::manage::{ConsoleSku, ImportAnswer, Settings, StaffList, StoreCatalog, Tenant, Tenants};
+use tandem_domain::import::RowError;
 use tandem_domain::money::Fen;
 
 use crate::text::{T, failure, t};
 
-#[derive(Clone, Deserialize)]
-struct CatalogSku {
-    sku_id: String,
-    name_zh: String,
-    name_en: String,
-    size: Option<String>,
-    colour_zh: Option<String>,
-    min_price_fen: i64,
-    max_price_fen: i64,
-    price_fen: Option<i64>,
-    on_hand: Option<i64>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Catalog {
-    skus: Vec<CatalogSku>,
-}
-
-fn label(sku: &CatalogSku, language: tandem_app::i18n::Language) -> String {
+fn label(sku: &ConsoleSku, language: tandem_app::i18n::Language) -> String {
     let name = match language {
         tandem_app::i18n::Language::Zh => &sku.name_zh,
         tandem_app::i18n::Language::En => &sku.name_en,
@@ -46,7 +29,9 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
     let store = StoredValue::new(store);
     let catalog = LocalResource::new(move || {
         let store = store.get_value();
-        async move { api::send::<Catalog>("GET", &format!("/api/store/{}/catalog", api::encode(&store)), None, None).await }
+        async move {
+            api::send::<StoreCatalog>("GET", &format!("/api/store/{}/catalog", api::encode(&store)), None, None).await
+        }
     });
     let save = Action::new_local(move |(sku, price, stock): &(String, Option<i64>, Option<i64>)| {
         let (store, sku, price, stock) = (store.get_value(), sku.clone(), *price, *stock);
@@ -105,18 +90,6 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
     }
 }
 
-#[derive(Clone, Deserialize)]
-struct StaffMember {
-    id: String,
-    phone: Option<String>,
-    role: String,
-}
-
-#[derive(Clone, Deserialize)]
-struct StaffList {
-    staff: Vec<StaffMember>,
-}
-
 /// A store owner's clerks: invite by phone, remove.
 #[component]
 pub fn ClerksPanel(store: String) -> impl IntoView {
@@ -169,19 +142,6 @@ pub fn ClerksPanel(store: String) -> impl IntoView {
             {move || change.value().get().and_then(Result::err).map(|e| view! { <p class="note error" role="alert">{failure(language.get(), &e)}</p> })}
         </section>
     }
-}
-
-#[derive(Clone, Deserialize)]
-struct RowError {
-    line: usize,
-    column: String,
-    message: String,
-}
-
-#[derive(Clone, Deserialize)]
-struct ImportAnswer {
-    applied: usize,
-    errors: Vec<RowError>,
 }
 
 /// Rows sent per request: far below the Worker's 200-row and 16 KiB limits.
@@ -297,26 +257,6 @@ pub fn PicturesPanel(supplier: String) -> impl IntoView {
             })}
         </section>
     }
-}
-
-#[derive(Clone, Deserialize)]
-struct Tenant {
-    id: String,
-    name_zh: String,
-    name_en: String,
-    status: String,
-}
-
-#[derive(Clone, Deserialize)]
-struct Tenants {
-    stores: Vec<Tenant>,
-    suppliers: Vec<Tenant>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Settings {
-    platform_fee_bp: u32,
-    distribution_cap_bp: u32,
 }
 
 /// The operator's platform fee, new stores and suppliers, and suspending either.

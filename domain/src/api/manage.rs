@@ -1,0 +1,87 @@
+//! The consoles' answers for running a store, a supplier and the platform: the SKUs with their
+//! bands, prices and stock, a store's staff, a supplier's import, the platform's settings and
+//! its tenants.
+
+use serde::{Deserialize, Serialize};
+
+use crate::import::RowError;
+
+/// A SKU as a console lists it: its band, a store's price (none off its shelf or for a
+/// supplier's list) and the stock where it is counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleSku {
+    pub sku_id: String,
+    pub product_id: String,
+    pub supplier_id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub size: Option<String>,
+    pub colour_zh: Option<String>,
+    pub supply_price_fen: i64,
+    pub min_price_fen: i64,
+    pub max_price_fen: i64,
+    pub price_fen: Option<i64>,
+    pub on_hand: Option<i64>,
+    pub reserved: Option<i64>,
+}
+
+/// The platform's fee and the distribution cap over it, in basis points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub platform_fee_bp: u32,
+    pub distribution_cap_bp: u32,
+}
+
+/// `GET /api/store/{id}/catalog`: every SKU of the active suppliers with this store's price and
+/// stock, and the settings a price must leave room for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreCatalog {
+    pub skus: Vec<ConsoleSku>,
+    #[serde(flatten)]
+    pub settings: Settings,
+}
+
+/// `GET /api/supplier/{id}/skus`: the supplier's SKUs with their warehouse stock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplierSkus {
+    pub skus: Vec<ConsoleSku>,
+}
+
+/// One of a store's staff: by their phone's lookup hash, the phone masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub id: String,
+    pub phone: Option<String>,
+    /// `owner` or `clerk`.
+    pub role: String,
+}
+
+/// `GET /api/store/{id}/clerks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffList {
+    pub staff: Vec<StaffMember>,
+}
+
+/// `POST /api/supplier/{id}/import`: rows applied, and each refused row with its line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportAnswer {
+    pub applied: usize,
+    pub errors: Vec<RowError>,
+}
+
+/// A store or supplier as the operator lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// `active` or `suspended`.
+    pub status: String,
+}
+
+/// `GET /api/operator/tenants`: every store and supplier, suspended ones too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenants {
+    pub stores: Vec<Tenant>,
+    pub suppliers: Vec<Tenant>,
+}
