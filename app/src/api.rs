@@ -3,6 +3,7 @@
 
 use serde::de::DeserializeOwned;
 use tandem_domain::api::Problem;
+use tandem_domain::api::commerce::{CartLineAnswer, StoreList};
 use tandem_domain::catalog::{ProductDetail, StoreSummary};
 use tandem_domain::recommend::serve::Placed;
 use tandem_domain::shelf::ShelfPage;
@@ -51,11 +52,6 @@ impl ApiFailure {
     pub fn is(&self, problem: &Problem) -> bool {
         self.problem() == Some(problem)
     }
-}
-
-#[derive(serde::Deserialize)]
-struct StoreList {
-    stores: Vec<StoreSummary>,
 }
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
@@ -155,16 +151,13 @@ pub async fn product(id: &str, store: &str) -> Result<ProductDetail, ApiFailure>
     get(&format!("/api/products/{}?store={}", encode(id), encode(store))).await
 }
 
-#[derive(serde::Deserialize)]
-struct Added {
-    quantity: i64,
-}
-
 /// Adds one unit of a SKU to the cart for a fulfilment option; the line's new quantity.
 pub async fn add_to_cart(store: &str, sku: &str, pickup: bool) -> Result<i64, ApiFailure> {
     let fulfilment = if pickup { "pickup" } else { "delivery" };
     let body = format!(r#"{{"store_id":"{store}","sku_id":"{sku}","fulfilment":"{fulfilment}","quantity":1}}"#);
-    send::<Added>("POST", "/api/cart/lines", Some(body), None).await.map(|added| added.quantity)
+    send::<CartLineAnswer<serde::de::IgnoredAny>>("POST", "/api/cart/lines", Some(body), None)
+        .await
+        .map(|added| added.quantity)
 }
 
 /// A placement of recommendations at a store (`for_you`, `goes_with` with a product, `tried_on`).

@@ -47,16 +47,12 @@ pub fn visitor() -> Option<String> {
     stored(VISITOR_KEY)
 }
 
-#[derive(serde::Deserialize)]
-struct Consented {
-    visitor: Option<String>,
-}
-
 /// Records the shopper's answer with the Worker (and, for an anonymous shopper who agrees,
 /// keeps the visitor id it gives).
 pub async fn answer(agree: bool) -> Result<(), ApiFailure> {
     let body = format!(r#"{{"behaviour":{agree},"personalised":{agree}}}"#);
-    let consented: Consented = api::send("PUT", "/api/me/consent", Some(body), None).await?;
+    let consented: tandem_domain::api::memory::ConsentAnswer =
+        api::send("PUT", "/api/me/consent", Some(body), None).await?;
     if let Some(id) = consented.visitor {
         store(VISITOR_KEY, &id);
     }

@@ -10,8 +10,11 @@
 use serde::{Deserialize, Serialize};
 
 pub mod account;
+pub mod cards;
 pub mod commerce;
 pub mod manage;
+pub mod memory;
+pub mod promotions;
 pub mod rules;
 pub mod sharers;
 

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
+use tandem_domain::api::cards::{CardAnswer, Visited};
 use tandem_domain::card::{CardView, Role, html_escape as escape};
 use tandem_domain::catalog::Text;
 
@@ -14,16 +14,6 @@ use crate::components::{ErrorNotice, TopBar};
 use crate::i18n::{Key, Language};
 use crate::pages::picks::ConsentBanner;
 use crate::{route, use_language};
-
-#[derive(Clone, Deserialize)]
-struct CardAnswer {
-    card: CardView,
-}
-
-#[derive(Clone, Deserialize)]
-struct Visited {
-    checked_in: bool,
-}
 
 fn say(language: Language, zh: &'static str, en: &'static str) -> &'static str {
     if language == Language::Zh { zh } else { en }

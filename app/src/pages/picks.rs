@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use tandem_domain::api::promotions::OfferAnswer;
 use tandem_domain::recommend::serve::{Card, OfferNote};
 
 use crate::components::Price;
@@ -117,11 +118,6 @@ fn PickCard(card: Card, store: String) -> impl IntoView {
     }
 }
 
-#[derive(Clone, serde::Deserialize)]
-struct Offers {
-    message: Option<OfferNote>,
-}
-
 /// The shopper's own message at this store (a segment's promotion), when they agreed to
 /// personalisation and a rule matches them. It reloads when `refresh` changes.
 #[component]
@@ -133,7 +129,7 @@ pub fn OfferNote(store: String, refresh: RwSignal<u32>) -> impl IntoView {
         async move {
             track::flush().await;
             let url = format!("/api/me/offers?store={}", api::encode(&store.get_value()));
-            api::send::<Offers>("GET", &url, None, None).await
+            api::send::<OfferAnswer<OfferNote>>("GET", &url, None, None).await
         }
     });
     move || {

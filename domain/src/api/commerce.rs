@@ -4,9 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::StoreSummary;
 use crate::checkout::Address;
 use crate::payment::Notification;
 use crate::views::{CartView, CheckoutView, OrderView, PaymentView};
+
+/// `GET /api/stores`: the stores a shopper can pick, with their shelf sizes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreList {
+    pub stores: Vec<StoreSummary>,
+}
 
 /// `GET /api/cart`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,11 +21,13 @@ pub struct CartAnswer {
     pub cart: CartView,
 }
 
-/// `PUT` or `POST /api/cart/lines`: the line's quantity now, and the whole cart.
+/// `PUT` or `POST /api/cart/lines`: the line's quantity now, and the whole cart. (A reader
+/// that only wants the quantity, like the storefront's "加入购物车", reads the cart as
+/// `serde::de::IgnoredAny`.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CartLineAnswer {
+pub struct CartLineAnswer<C = CartView> {
     pub quantity: i64,
-    pub cart: CartView,
+    pub cart: C,
 }
 
 /// `POST /api/orders`: the placed checkout.

@@ -9,6 +9,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_domain::api::Problem;
+use tandem_domain::api::memory::{ConsentAnswer, DeviceCreated, Devices};
 use tandem_domain::behaviour::{self, BatchError, Source};
 use tandem_domain::catalog::StoreId;
 use tandem_domain::crypto;
@@ -50,7 +51,12 @@ pub async fn set_consent(env: &Env, req: &Request, text: &str) -> Result<Respons
     };
     json_response(
         200,
-        &json!({"subject": subject.kind(), "visitor": visitor, "behaviour": form.behaviour, "personalised": form.personalised}),
+        &ConsentAnswer {
+            subject: subject.kind().to_owned(),
+            visitor: visitor.map(str::to_owned),
+            behaviour: form.behaviour,
+            personalised: form.personalised,
+        },
         "no-store",
     )
 }
@@ -268,7 +274,8 @@ pub async fn create_device(env: &Env, req: &Request, store: &str, text: &str) ->
     let db = db::database(env)?;
     let device = (id.as_str(), store_id.as_str(), name);
     profiles::add_device(&D1(&db), device, &crypto::sha256_hex(key.as_bytes()), now).await?;
-    json_response(201, &json!({"id": id, "store_id": store_id, "name": name, "key": key}), "no-store")
+    let created = DeviceCreated { id, store_id: store_id.as_str().to_owned(), name: name.to_owned(), key };
+    json_response(201, &created, "no-store")
 }
 
 /// The store's manager, or 403 `owner_only` (404 for another store).
@@ -286,7 +293,7 @@ pub async fn list_devices(env: &Env, req: &Request, store: &str) -> Result<Respo
     let store_id = store_manager(env, req, store).await?;
     let db = db::database(env)?;
     let devices = profiles::devices(&D1(&db), store_id.as_str()).await?;
-    json_response(200, &json!({"devices": devices}), "no-store")
+    json_response(200, &Devices { devices }, "no-store")
 }
 
 /// `DELETE /api/store/{id}/devices/{device}`: revokes a device's key; its requests are refused

@@ -5,8 +5,8 @@
 //! meta (`card::PageMeta` says what they preview).
 
 use serde::Deserialize;
-use serde_json::json;
 use tandem_domain::api::Problem;
+use tandem_domain::api::cards::{CardAnswer, CardLinks, MyCard, PhotoAnswer, Radar, StoreCard, Visited};
 use tandem_domain::behaviour::{Event, EventId, What};
 use tandem_domain::card::{
     self, CardForm, CardOwner, CardView, Featured, Opener, PageMeta, Role, StoreRef, Visit, VisitKind, well_formed_code,
@@ -148,20 +148,10 @@ async fn card_view(env: &Env, code: &str) -> Result<(Owner, CardView), ApiError>
     Ok((owner, view))
 }
 
-fn links(view: &CardView) -> serde_json::Value {
-    json!({
-        "card": format!("/c/{}", view.code),
-        "vcard": format!("/api/cards/{}/vcard", view.code),
-        "invite": (view.role != Role::Store).then(|| format!("/i/{}", view.code)),
-        "door": (view.role == Role::Store).then(|| format!("/c/{}?door=1", view.code)),
-        "shelf": view.store.as_ref().map(|s| format!("/?store={}", s.id)),
-    })
-}
-
 /// `GET /api/cards/{code}`: a card, for anyone.
 pub async fn get(env: &Env, code: &str) -> Result<Response, ApiError> {
     let (_, view) = card_view(env, code).await?;
-    json_response(200, &json!({"card": view, "links": links(&view)}), "no-store")
+    json_response(200, &CardAnswer::of(view), "no-store")
 }
 
 /// `GET /api/cards/{code}/vcard`: the card as a contact file (`?lang=en` for English).
@@ -247,13 +237,8 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     }
     let own_card = opened.own_card;
     let attributed = opened.attribute.is_some();
-    let body = json!({
-        "recorded": opened.recorded,
-        "own_card": own_card,
-        "attributed": attributed,
-        "checked_in": checked_in,
-        "visitor": if subject.is_some() { "known" } else { "anonymous" },
-    });
+    let visitor = if subject.is_some() { "known" } else { "anonymous" };
+    let body = Visited { recorded: opened.recorded, own_card, attributed, checked_in, visitor: visitor.to_owned() };
     let mut response = json_response(200, &body, "no-store")?;
     for cookie in cookies {
         response.headers_mut().append("set-cookie", &cookie).map_err(ApiError::internal)?;
@@ -304,11 +289,8 @@ pub async fn mine(env: &Env, req: &Request) -> Result<Response, ApiError> {
     let view = view_of(&db, &owner).await?;
     let show_phone = owner.card.as_ref().is_some_and(|c| c.show_phone == 1);
     let featured = owner.featured_ids()?;
-    json_response(
-        200,
-        &json!({"card": view, "links": links(&view), "show_phone": show_phone, "featured_ids": featured}),
-        "no-store",
-    )
+    let links = CardLinks::of(&view);
+    json_response(200, &MyCard { card: view, links, show_phone, featured_ids: featured }, "no-store")
 }
 
 /// `PUT /api/me/card`: the caller edits their card (title, bio, WeChat, email, whether the
@@ -352,7 +334,7 @@ pub async fn upload_photo(req: &mut Request, env: &Env) -> Result<Response, ApiE
         let kv = env.kv("KV").map_err(ApiError::internal)?;
         kv.delete(&format!("media:{old_key}")).await.map_err(ApiError::internal)?;
     }
-    json_response(200, &json!({"photo": url, "bytes": bytes.len()}), "no-store")
+    json_response(200, &PhotoAnswer { photo: url, bytes: bytes.len() }, "no-store")
 }
 
 /// A visitor's name as the radar shows it: a member's chosen name or masked phone, else a
@@ -391,11 +373,7 @@ pub async fn radar(env: &Env, req: &Request) -> Result<Response, ApiError> {
     let (visits, attributed) = stored::radar(&D1(&db), &owner.code, &member, now.plus_days(-RADAR_DAYS)).await?;
     let visitors = radar_of(env, visits, now);
     let customers = radar_of(env, attributed, now);
-    json_response(
-        200,
-        &json!({"code": owner.code, "role": owner.role, "visitors": visitors, "customers": customers}),
-        "no-store",
-    )
+    json_response(200, &Radar { code: owner.code, role: owner.role, visitors, customers }, "no-store")
 }
 
 /// `GET /api/store/{id}/card`: the store's card, its door code and both QR codes (staff).
@@ -410,18 +388,9 @@ pub async fn store_card(env: &Env, req: &Request, store: &str) -> Result<Respons
     let origin = req.url().map_err(ApiError::internal)?.origin().ascii_serialization();
     let card_url = format!("{origin}/c/{code}");
     let door_url = format!("{origin}/c/{code}?door=1");
-    json_response(
-        200,
-        &json!({
-            "card": view,
-            "links": links(&view),
-            "card_url": card_url,
-            "door_url": door_url,
-            "card_qr_svg": fulfilment::qr_svg(&card_url),
-            "door_qr_svg": fulfilment::qr_svg(&door_url),
-        }),
-        "no-store",
-    )
+    let (card_qr_svg, door_qr_svg) = (fulfilment::qr_svg(&card_url), fulfilment::qr_svg(&door_url));
+    let links = CardLinks::of(&view);
+    json_response(200, &StoreCard { card: view, links, card_url, door_url, card_qr_svg, door_qr_svg }, "no-store")
 }
 
 /// The app's `index.html`, as the static assets serve it.

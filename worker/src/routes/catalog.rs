@@ -18,7 +18,7 @@ pub async fn list_stores(env: &Env, params: &[(&str, &str)]) -> Result<Response,
     no_params(params.iter().copied())?;
     let db = db::database(env)?;
     let stores = catalog::stores(&D1(&db)).await?;
-    json_response(200, &serde_json::json!({ "stores": stores }), CATALOGUE_CACHE)
+    json_response(200, &tandem_domain::api::commerce::StoreList { stores }, CATALOGUE_CACHE)
 }
 
 pub async fn store_shelf(env: &Env, store_id: &str, params: &[(&str, &str)]) -> Result<Response, ApiError> {

@@ -6,11 +6,11 @@
 //! without showing them.
 
 use serde::Deserialize;
-use serde_json::json;
 use tandem_domain::api::Problem;
+use tandem_domain::api::promotions::{OfferAnswer, PromotionRules};
 use tandem_domain::catalog::{StoreId, Text};
 use tandem_domain::profile;
-use tandem_domain::promote::{self, Audience, Person, Rule};
+use tandem_domain::promote::{self, Audience, Message, Person, Rule};
 use worker::{D1Database, Env, Request, Response};
 
 use super::json_response;
@@ -71,17 +71,15 @@ async fn answer(
     let rules = rules.unwrap_or(force.rules);
     let (people, left_out) = people(env, db, store).await?;
     let preview = promote::preview(&rules, &people, &store_name(db, store).await?);
-    json_response(
-        200,
-        &json!({
-            "source": if draft { "draft" } else { force.source.as_str() },
-            "version": force.own_version,
-            "rules": rules,
-            "preview": preview,
-            "without_consent": left_out,
-        }),
-        "no-store",
-    )
+    let source = if draft { "draft" } else { force.source.as_str() };
+    let answer = PromotionRules {
+        source: source.to_owned(),
+        version: force.own_version,
+        rules,
+        preview,
+        without_consent: left_out,
+    };
+    json_response(200, &answer, "no-store")
 }
 
 /// Which scope a route edits: a store (its staff see, its managers edit) or the platform.
@@ -152,13 +150,13 @@ pub async fn mine(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Re
         .ok_or_else(|| ApiError::bad_request("store", "missing"))?;
     let store = StoreId::parse(store).map_err(|_| ApiError::NotFound { resource: "store" })?;
     let Some(subject) = memory::subject(env, req).await? else {
-        return json_response(200, &json!({"personalised": false, "message": null}), "no-store");
+        return json_response(200, &OfferAnswer::<Message> { personalised: false, message: None }, "no-store");
     };
     let key = subject.key();
     let db = db::database(env)?;
     let (mut stored, purchases, name) = promotions::for_offer(&D1(&db), &key).await?;
     if !stored.consent.is_some_and(|c| c.behaviour && c.personalised) {
-        return json_response(200, &json!({"personalised": false, "message": null}), "no-store");
+        return json_response(200, &OfferAnswer::<Message> { personalised: false, message: None }, "no-store");
     }
     let config = profile::Config::default();
     stored.profile.with_purchases(profiles::of_subject(&purchases, &key), &config);
@@ -171,5 +169,5 @@ pub async fn mine(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Re
         &stored.profile.tags_shown(now, &config),
         &Audience { name: &name, store: &store_name },
     );
-    json_response(200, &json!({"personalised": true, "message": message}), "no-store")
+    json_response(200, &OfferAnswer { personalised: true, message }, "no-store")
 }

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use tandem_domain::api::memory::Device;
 use tandem_domain::behaviour::Event;
 use tandem_domain::catalog::{Category, ProductId, StoreId};
 use tandem_domain::money::Fen;
@@ -306,15 +307,6 @@ pub async fn erase<D: Database>(db: &D, key: &str) -> Result<(u64, bool), StoreE
     )
     .await?;
     Ok((results.changes()?, results.changes()? > 0))
-}
-
-/// A store's device, as its owner sees it (never its key).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Device {
-    pub id: String,
-    pub name: String,
-    pub created_at: i64,
-    pub revoked_at: Option<i64>,
 }
 
 /// A device not revoked, by its key's hash: its id and store.

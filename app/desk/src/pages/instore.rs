@@ -3,11 +3,11 @@
 //! registers in-store devices (smart mirrors) — the key is shown once — lists and revokes them.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::use_language;
 use tandem_domain::api::Problem;
+use tandem_domain::api::memory::{DeviceCreated, Devices};
 use tandem_domain::money::Fen;
 
 use crate::text::{both, failure};
@@ -119,23 +119,6 @@ pub fn InStorePanel(store: Memo<String>) -> impl IntoView {
     }
 }
 
-#[derive(Clone, Deserialize)]
-struct Device {
-    id: String,
-    name: String,
-    revoked_at: Option<i64>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Devices {
-    devices: Vec<Device>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Created {
-    key: String,
-}
-
 #[component]
 pub fn DevicesPanel(store: Memo<String>) -> impl IntoView {
     let language = use_language();
@@ -148,7 +131,7 @@ pub fn DevicesPanel(store: Memo<String>) -> impl IntoView {
     let created = RwSignal::new(None::<Result<String, ApiFailure>>);
     let create = Action::new_local(move |(): &()| {
         let (url, body) = (base(), json!({"name": name.get_untracked()}).to_string());
-        async move { api::send::<Created>("POST", &url, Some(body), None).await }
+        async move { api::send::<DeviceCreated>("POST", &url, Some(body), None).await }
     });
     Effect::new(move |_| {
         if let Some(result) = create.value().get() {

@@ -5,35 +5,15 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Language;
 use tandem_app::use_language;
-use tandem_domain::card::{CardView, Level, RadarEntry};
+use tandem_domain::api::cards::{MyCard, Radar, StoreCard};
+use tandem_domain::card::{Level, RadarEntry};
 
 use crate::text::{both, failure};
-
-#[derive(Clone, Deserialize)]
-struct Links {
-    card: String,
-    invite: Option<String>,
-}
-
-#[derive(Clone, Deserialize)]
-struct MyCard {
-    card: CardView,
-    links: Links,
-    show_phone: bool,
-    featured_ids: Vec<String>,
-}
-
-#[derive(Clone, Deserialize)]
-struct Radar {
-    visitors: Vec<RadarEntry>,
-    customers: Vec<RadarEntry>,
-}
 
 /// A product id from an id or a pasted product link (`…/p/{id}?store=…`).
 fn product_id(text: &str) -> String {
@@ -213,14 +193,6 @@ fn RadarList(
             </ul>
         </section>
     }
-}
-
-#[derive(Clone, Deserialize)]
-struct StoreCard {
-    card_url: String,
-    door_url: String,
-    card_qr_svg: String,
-    door_qr_svg: String,
 }
 
 /// The store console's card panel: the store's card link and its door code (print it by the

@@ -3,23 +3,14 @@
 //! "Preview" shows who would get what before anything is saved.
 
 use leptos::prelude::*;
-use serde::Deserialize;
 use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::use_language;
+use tandem_domain::api::promotions::PromotionRules;
 use tandem_domain::money::Fen;
-use tandem_domain::promote::{Offer, Preview, Rule};
+use tandem_domain::promote::{Offer, Rule};
 
 use crate::text::{both, failure};
-
-#[derive(Clone, Deserialize)]
-struct Answer {
-    source: String,
-    version: Option<i64>,
-    rules: Vec<Rule>,
-    preview: Preview,
-    without_consent: i64,
-}
 
 fn yuan_text(fen: Fen) -> String {
     format!("{}.{:02}", fen.0 / 100, fen.0 % 100)
@@ -35,9 +26,9 @@ pub fn PromotionsPanel(store: Option<Memo<String>>) -> impl IntoView {
     };
     let rules = RwSignal::new(Vec::<Rule>::new());
     let version = RwSignal::new(None::<i64>);
-    let answer = RwSignal::new(None::<Answer>);
+    let answer = RwSignal::new(None::<PromotionRules>);
     let note = RwSignal::new(None::<Result<&'static str, ApiFailure>>);
-    let take = move |result: Result<Answer, ApiFailure>, done: &'static str| match result {
+    let take = move |result: Result<PromotionRules, ApiFailure>, done: &'static str| match result {
         Ok(got) => {
             if got.source != "draft" {
                 rules.set(got.rules.clone());
@@ -50,16 +41,16 @@ pub fn PromotionsPanel(store: Option<Memo<String>>) -> impl IntoView {
     };
     let load = Action::new_local(move |(): &()| {
         let url = base();
-        async move { api::send::<Answer>("GET", &url, None, None).await }
+        async move { api::send::<PromotionRules>("GET", &url, None, None).await }
     });
     let preview = Action::new_local(move |(): &()| {
         let (url, body) = (format!("{}/preview", base()), json!({"rules": rules.get_untracked()}).to_string());
-        async move { api::send::<Answer>("POST", &url, Some(body), None).await }
+        async move { api::send::<PromotionRules>("POST", &url, Some(body), None).await }
     });
     let save = Action::new_local(move |(): &()| {
         let body = json!({"rules": rules.get_untracked(), "version": version.get_untracked()}).to_string();
         let url = base();
-        async move { api::send::<Answer>("PUT", &url, Some(body), None).await }
+        async move { api::send::<PromotionRules>("PUT", &url, Some(body), None).await }
     });
     load.dispatch(());
     Effect::new(move |_| {
@@ -178,7 +169,7 @@ fn RuleEditor(rules: RwSignal<Vec<Rule>>, index: usize) -> impl IntoView {
 }
 
 #[component]
-fn PreviewTable(answer: Answer) -> impl IntoView {
+fn PreviewTable(answer: PromotionRules) -> impl IntoView {
     let language = use_language();
     let preview = answer.preview;
     let rules = answer.rules;
