@@ -3,8 +3,9 @@
 
 use serde::de::DeserializeOwned;
 use tandem_domain::api::Problem;
-use tandem_domain::api::commerce::{CartLineAnswer, StoreList};
-use tandem_domain::catalog::{ProductDetail, StoreSummary};
+use tandem_domain::api::commerce::{CartLineAnswer, SetLine, StoreList};
+use tandem_domain::catalog::{ProductDetail, SkuId, StoreId, StoreSummary};
+use tandem_domain::order::Fulfilment;
 use tandem_domain::recommend::serve::Placed;
 use tandem_domain::shelf::ShelfPage;
 use wasm_bindgen::JsCast;
@@ -56,6 +57,11 @@ impl ApiFailure {
 
 async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiFailure> {
     send("GET", url, None, None).await
+}
+
+/// A request body as JSON: one of `domain::api`'s request types.
+pub fn body<T: serde::Serialize>(request: &T) -> Option<String> {
+    serde_json::to_string(request).ok()
 }
 
 /// One call to the Worker: `body` is sent as JSON, `idempotency_key` in its header.
@@ -153,9 +159,14 @@ pub async fn product(id: &str, store: &str) -> Result<ProductDetail, ApiFailure>
 
 /// Adds one unit of a SKU to the cart for a fulfilment option; the line's new quantity.
 pub async fn add_to_cart(store: &str, sku: &str, pickup: bool) -> Result<i64, ApiFailure> {
-    let fulfilment = if pickup { "pickup" } else { "delivery" };
-    let body = format!(r#"{{"store_id":"{store}","sku_id":"{sku}","fulfilment":"{fulfilment}","quantity":1}}"#);
-    send::<CartLineAnswer<serde::de::IgnoredAny>>("POST", "/api/cart/lines", Some(body), None)
+    let bad = |field: &str| ApiFailure::local(Problem::BadRequest { field: field.to_owned() });
+    let line = SetLine {
+        store_id: StoreId::parse(store).map_err(|_| bad("store_id"))?,
+        sku_id: SkuId::parse(sku).map_err(|_| bad("sku_id"))?,
+        fulfilment: if pickup { Fulfilment::Pickup } else { Fulfilment::Delivery },
+        quantity: 1,
+    };
+    send::<CartLineAnswer<serde::de::IgnoredAny>>("POST", "/api/cart/lines", body(&line), None)
         .await
         .map(|added| added.quantity)
 }

@@ -7,6 +7,9 @@
 
 use std::cell::RefCell;
 
+use tandem_domain::api::memory::{ConsentAnswer, ConsentRequest, EventsRequest};
+use tandem_domain::behaviour::RawEvent;
+
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
@@ -18,7 +21,7 @@ const VISITOR_KEY: &str = "tandem.visitor";
 const FLUSH_AFTER_MS: i32 = 500;
 
 thread_local! {
-    static QUEUE: RefCell<Vec<serde_json::Value>> = const { RefCell::new(Vec::new()) };
+    static QUEUE: RefCell<Vec<RawEvent>> = const { RefCell::new(Vec::new()) };
     static SCHEDULED: RefCell<bool> = const { RefCell::new(false) };
 }
 
@@ -50,9 +53,8 @@ pub fn visitor() -> Option<String> {
 /// Records the shopper's answer with the Worker (and, for an anonymous shopper who agrees,
 /// keeps the visitor id it gives).
 pub async fn answer(agree: bool) -> Result<(), ApiFailure> {
-    let body = format!(r#"{{"behaviour":{agree},"personalised":{agree}}}"#);
-    let consented: tandem_domain::api::memory::ConsentAnswer =
-        api::send("PUT", "/api/me/consent", Some(body), None).await?;
+    let request = ConsentRequest { behaviour: agree, personalised: agree };
+    let consented: ConsentAnswer = api::send("PUT", "/api/me/consent", api::body(&request), None).await?;
     if let Some(id) = consented.visitor {
         store(VISITOR_KEY, &id);
     }
@@ -72,13 +74,13 @@ pub fn record(kind: &str, product: Option<&str>, query: Option<&str>) {
     if consent() != Some(true) {
         return;
     }
-    let mut event = serde_json::json!({"id": event_id(), "type": kind});
-    if let Some(product) = product {
-        event["product"] = product.into();
-    }
-    if let Some(query) = query {
-        event["query"] = query.chars().take(100).collect::<String>().into();
-    }
+    let event = RawEvent {
+        id: Some(event_id()),
+        kind: Some(kind.to_owned()),
+        product: product.map(str::to_owned),
+        query: query.map(|q| q.chars().take(100).collect()),
+        ..RawEvent::default()
+    };
     QUEUE.with(|queue| queue.borrow_mut().push(event));
     schedule_flush();
 }
@@ -97,10 +99,10 @@ fn schedule_flush() {
 
 /// Sends what is queued now (the storefront also calls it before reading recommendations).
 pub async fn flush() {
-    let events: Vec<serde_json::Value> = QUEUE.with(|queue| std::mem::take(&mut *queue.borrow_mut()));
+    let events: Vec<RawEvent> = QUEUE.with(|queue| std::mem::take(&mut *queue.borrow_mut()));
     for batch in events.chunks(100) {
-        let body = serde_json::json!({"events": batch}).to_string();
+        let request = EventsRequest { events: batch.to_vec(), customer_phone: None, customer_code: None };
         // Lost events cost a little personalisation, never a screen: failures are dropped.
-        let _ = api::send::<serde_json::Value>("POST", "/api/events", Some(body), None).await;
+        let _ = api::send::<serde::de::IgnoredAny>("POST", "/api/events", api::body(&request), None).await;
     }
 }

@@ -55,6 +55,18 @@ pub enum Outcome {
     NotForMe,
 }
 
+impl Outcome {
+    /// An outcome by its wire name (`bought_here`, `liked`, `not_for_me`).
+    pub fn parse(name: &str) -> Option<Outcome> {
+        match name {
+            "bought_here" => Some(Outcome::BoughtHere),
+            "liked" => Some(Outcome::Liked),
+            "not_for_me" => Some(Outcome::NotForMe),
+            _ => None,
+        }
+    }
+}
+
 /// Body measurements from a smart mirror, in whole centimetres.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -137,19 +149,27 @@ pub struct Event {
 }
 
 /// An event as it arrives: every field optional, so that a missing one gets a clear message
-/// rather than a parser's.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// rather than a parser's. (The app and the in-store console write it as they send it.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_fen: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub measurements: Option<Measurements>,
 }
 

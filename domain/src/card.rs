@@ -149,8 +149,9 @@ pub fn open(owner: &CardOwner<'_>, opener: Opener<'_>, kind: VisitKind) -> Resul
     Ok(Opened { own_card, recorded, attribute, bind, remember_code, check_in })
 }
 
-/// The card's editable part, as its owner sends it. Empty strings clear a field.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The card's editable part, as its owner sends it (`PUT /api/me/card`). Empty strings clear a
+/// field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardForm {
     #[serde(default)]

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tandem_domain::api::cards::{CardAnswer, Visited};
+use tandem_domain::api::cards::{CardAnswer, VisitRequest, Visited};
 use tandem_domain::card::{CardView, Role, html_escape as escape};
 use tandem_domain::catalog::Text;
 
@@ -22,8 +22,8 @@ fn say(language: Language, zh: &'static str, en: &'static str) -> &'static str {
 /// Tells the Worker the card (or its door code) was opened; answers whether a check-in was
 /// recorded.
 async fn record_visit(code: &str, door: bool) -> Result<Visited, ApiFailure> {
-    let body = format!(r#"{{"kind":"{}"}}"#, if door { "door" } else { "card" });
-    api::send("POST", &format!("/api/cards/{}/visits", api::encode(code)), Some(body), None).await
+    let visit = VisitRequest { kind: if door { "door" } else { "card" }.to_owned(), product: None };
+    api::send("POST", &format!("/api/cards/{}/visits", api::encode(code)), api::body(&visit), None).await
 }
 
 #[component]

@@ -2,6 +2,7 @@
 //! variant picker, the store's price, and availability for pickup and for delivery.
 
 use leptos::prelude::*;
+use tandem_domain::api::cards::VisitRequest;
 use tandem_domain::catalog::{Media, MediaKind, ProductDetail, SkuOffer, Text};
 use tandem_domain::order::Fulfilment;
 
@@ -38,10 +39,10 @@ pub fn ProductPage(id: String) -> impl IntoView {
                         let (store, id) = (store.get_untracked(), detail.product_id.to_string());
                         // Opened from someone's card: their radar hears of it.
                         if let Some(card) = location.with_untracked(|l| l.get("c")) {
-                            let body = format!(r#"{{"kind":"product","product":"{id}"}}"#);
+                            let visit = VisitRequest { kind: "product".to_owned(), product: Some(id.clone()) };
                             leptos::task::spawn_local(async move {
                                 let url = format!("/api/cards/{}/visits", api::encode(&card));
-                                let _ = api::send::<serde_json::Value>("POST", &url, Some(body), None).await;
+                                let _ = api::send::<serde::de::IgnoredAny>("POST", &url, api::body(&visit), None).await;
                             });
                         }
                         view! {

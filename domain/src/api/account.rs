@@ -17,3 +17,18 @@ pub struct Me {
     pub member: MemberRef,
     pub roles: Vec<Role>,
 }
+
+/// `POST /api/auth/code`: send a sign-in code to this phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    pub phone: String,
+}
+
+/// `POST /api/auth/session`: sign in with the phone and the code it got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    pub phone: String,
+    pub code: String,
+}

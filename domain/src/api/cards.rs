@@ -92,6 +92,15 @@ pub struct Visited {
     pub visitor: String,
 }
 
+/// `POST /api/cards/{code}/visits`: `card`, `product` (naming it) or `door`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisitRequest {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::StoreSummary;
+use crate::catalog::{SkuId, StoreId, StoreSummary};
 use crate::checkout::Address;
+use crate::order::Fulfilment;
 use crate::payment::Notification;
+use crate::refund::RefundAmount;
 use crate::views::{CartView, CheckoutView, OrderView, PaymentView};
 
 /// `GET /api/stores`: the stores a shopper can pick, with their shelf sizes.
@@ -106,6 +108,48 @@ pub struct SupplierOrders {
 pub struct OrderPage {
     pub orders: Vec<OrderView>,
     pub next_before: Option<String>,
+}
+
+/// `PUT /api/cart/lines` (set; 0 removes the line) and `POST /api/cart/lines` (add).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetLine {
+    pub store_id: StoreId,
+    pub sku_id: SkuId,
+    pub fulfilment: Fulfilment,
+    pub quantity: i64,
+}
+
+/// `POST /api/orders/{id}/refund`: the shopper asks for a refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    pub reason: String,
+}
+
+/// `POST /api/store/{id}/pickups`: what the clerk typed, or the scanned QR payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PickupRequest {
+    pub code: String,
+}
+
+/// `POST /api/{store|supplier}/{id}/orders/{order}/refund`: approve (the amount, everything
+/// left when absent) or reject the refund asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundDecision {
+    pub approve: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<RefundAmount>,
+}
+
+/// `PUT /api/supplier/{id}/stock`: a SKU's units in the supplier's warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehouseStock {
+    pub sku_id: SkuId,
+    pub on_hand: i64,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{StoreId, SupplierId};
 use crate::import::RowError;
 
 /// A SKU as a console lists it: its band, a store's price (none off its shelf or for a
@@ -84,4 +85,70 @@ pub struct Tenant {
 pub struct Tenants {
     pub stores: Vec<Tenant>,
     pub suppliers: Vec<Tenant>,
+}
+
+/// `PUT /api/store/{id}/shelf/{sku}`: the store's price, inside the supplier's band.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShelfPrice {
+    pub price_fen: i64,
+}
+
+/// `PUT /api/store/{id}/stock/{sku}`: the units the store has for pickup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreStock {
+    pub on_hand: i64,
+}
+
+/// `POST /api/store/{id}/clerks`: a clerk by phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClerkInvite {
+    pub phone: String,
+}
+
+/// `POST /api/supplier/{id}/import`: CSV rows with their header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    pub csv: String,
+}
+
+/// `PUT /api/operator/settings`: the platform's fee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeRequest {
+    pub platform_fee_bp: u32,
+}
+
+/// `POST /api/operator/stores`: a store with its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStore {
+    pub id: StoreId,
+    pub name_zh: String,
+    pub name_en: String,
+    pub city_zh: String,
+    pub city_en: String,
+    pub address_zh: String,
+    pub address_en: String,
+    pub owner_phone: String,
+}
+
+/// `POST /api/operator/suppliers`: a supplier with its first staff member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSupplier {
+    pub id: SupplierId,
+    pub name_zh: String,
+    pub name_en: String,
+    pub staff_phone: String,
+}
+
+/// `PUT /api/operator/{stores|suppliers}/{id}/status`: `active` or `suspended`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    pub status: String,
 }

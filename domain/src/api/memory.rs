@@ -1,7 +1,10 @@
-//! The card's memory over the API: what a person agreed to, and a store's devices (a smart
-//! mirror, a clerk's tablet) that record behaviour for it.
+//! The card's memory over the API: what a person agreed to, behaviour events, a store's devices
+//! (a smart mirror, a clerk's tablet) that record behaviour for it, and a clerk's notes of a
+//! conversation.
 
 use serde::{Deserialize, Serialize};
+
+use crate::behaviour::RawEvent;
 
 /// `PUT /api/me/consent`: what was recorded, and for a caller without a session the visitor id
 /// it now is (sent back as `X-Tandem-Visitor`).
@@ -36,4 +39,43 @@ pub struct DeviceCreated {
     pub store_id: String,
     pub name: String,
     pub key: String,
+}
+
+/// `PUT /api/me/consent`: what the person agrees to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequest {
+    pub behaviour: bool,
+    pub personalised: bool,
+}
+
+/// `POST /api/events`: a batch of behaviour events, the caller's own, or for clerks and devices
+/// a customer's, named by phone or by their card's code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsRequest {
+    pub events: Vec<RawEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_code: Option<String>,
+}
+
+/// `POST /api/store/{id}/devices`: a device's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    pub name: String,
+}
+
+/// `POST /api/store/{id}/conversations`: a clerk's notes of a conversation, and optionally the
+/// names the follow-up uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    pub note: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clerk_name: Option<String>,
 }

@@ -27,6 +27,16 @@ pub struct OfferAnswer<M = Message> {
     pub message: Option<M>,
 }
 
+/// `PUT` (save over `version`, the scope's own version the editor started from; none when it
+/// has no rules of its own yet) and `POST …/preview` (only `rules`) of a scope's promotions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesRequest {
+    pub rules: Vec<Rule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! Sign-in with a phone number and a one-time code, the signed-in member, sign-out.
 
-use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
+use tandem_domain::api::account::{CodeRequest, SessionRequest};
 use tandem_domain::api::account::{Me, MemberRef};
 use tandem_domain::auth::{
     GuessLimits, OtpError, Phone, RateLimit, SessionToken, check_sign_in, is_well_formed_code, issue_code,
@@ -19,19 +19,6 @@ use crate::store::sql::Guarded;
 use crate::{body, config, db, session};
 
 const SESSION_DAYS: i64 = 30;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CodeRequest {
-    phone: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SessionRequest {
-    phone: String,
-    code: String,
-}
 
 fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
     Phone::parse(raw).map_err(|e| ApiError::bad_request("phone", e.to_string()))

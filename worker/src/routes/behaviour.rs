@@ -6,10 +6,10 @@
 //! events and the profile are written in one batch guarded by the profile's version, retried
 //! when another batch for the same person got there first (`crate::memory`).
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_domain::api::Problem;
 use tandem_domain::api::memory::{ConsentAnswer, DeviceCreated, Devices};
+use tandem_domain::api::memory::{ConsentRequest, EventsRequest, NewDevice};
 use tandem_domain::behaviour::{self, BatchError, Source};
 use tandem_domain::catalog::StoreId;
 use tandem_domain::crypto;
@@ -26,17 +26,10 @@ use crate::{body, config, db, session};
 /// Tries of a profile update that lost a race to another write for the same person.
 const TRIES: usize = 5;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConsentForm {
-    behaviour: bool,
-    personalised: bool,
-}
-
 /// `PUT /api/me/consent`: what the person agrees to. A caller with neither a session nor a
 /// visitor id becomes a visitor here, and gets its id back.
 pub async fn set_consent(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
-    let form: ConsentForm = body::parse_json(text)?;
+    let form: ConsentRequest = body::parse_json(text)?;
     let subject = match memory::subject(env, req).await? {
         Some(subject) => subject,
         None => Subject::Visitor(config::new_id("v")?),
@@ -61,17 +54,6 @@ pub async fn set_consent(env: &Env, req: &Request, text: &str) -> Result<Respons
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventsForm {
-    events: Vec<behaviour::RawEvent>,
-    /// For clerks and devices: whose events these are, by phone or by their card's code.
-    #[serde(default)]
-    customer_phone: Option<String>,
-    #[serde(default)]
-    customer_code: Option<String>,
-}
-
 fn batch_error(error: &BatchError) -> ApiError {
     match error {
         BatchError::BadEvent { index, field, message } => {
@@ -83,7 +65,7 @@ fn batch_error(error: &BatchError) -> ApiError {
 
 /// `POST /api/events`: a batch of the app's events for the caller.
 pub async fn post_app_events(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
-    let form: EventsForm = body::parse_json(text)?;
+    let form: EventsRequest = body::parse_json(text)?;
     if form.customer_phone.is_some() || form.customer_code.is_some() {
         return Err(ApiError::bad_request("customer_phone", "the app sends its own events only"));
     }
@@ -96,7 +78,7 @@ pub async fn post_app_events(env: &Env, req: &Request, text: &str) -> Result<Res
 
 /// `POST /api/store/{id}/events`: offline events a clerk records for a customer of the store.
 pub async fn post_clerk_events(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
-    let form: EventsForm = body::parse_json(text)?;
+    let form: EventsRequest = body::parse_json(text)?;
     let (caller, access) = session::caller_with_access(env, req).await?;
     let (store_id, _) = session::require_store(&access, store)?;
     let now = config::now(env).await?;
@@ -121,7 +103,7 @@ pub async fn post_device_events(env: &Env, req: &Request, text: &str) -> Result<
     let (device, store) = profiles::device_by_key(&D1(&db), &crypto::sha256_hex(key.trim().as_bytes()))
         .await?
         .ok_or_else(device_refused)?;
-    let form: EventsForm = body::parse_json(text)?;
+    let form: EventsRequest = body::parse_json(text)?;
     let now = config::now(env).await?;
     let store = db::stored(StoreId::parse(&store))?;
     let events = behaviour::check_batch(&form.events, &Source::Device(store), now).map_err(|e| batch_error(&e))?;
@@ -135,7 +117,7 @@ fn device_refused() -> ApiError {
 }
 
 /// The member a clerk or device names, by phone or by card code; 404 when there is none.
-async fn customer(env: &Env, form: &EventsForm) -> Result<String, ApiError> {
+async fn customer(env: &Env, form: &EventsRequest) -> Result<String, ApiError> {
     let db = db::database(env)?;
     let store = D1(&db);
     let member = match (&form.customer_phone, &form.customer_code) {
@@ -253,16 +235,10 @@ pub async fn erase(env: &Env, req: &Request) -> Result<Response, ApiError> {
     json_response(200, &json!({"deleted_events": events, "deleted_profile": profile}), "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeviceForm {
-    name: String,
-}
-
 /// `POST /api/store/{id}/devices`: the store's owner registers a device and receives its key,
 /// once (only its hash is kept).
 pub async fn create_device(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
-    let form: DeviceForm = body::parse_json(text)?;
+    let form: NewDevice = body::parse_json(text)?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request("name", "1 to 40 characters"));

@@ -4,8 +4,8 @@
 //! and the pages `/c/{code}`, `/p/{id}` and `/i/{code}` (the invite link) with their Open Graph
 //! meta (`card::PageMeta` says what they preview).
 
-use serde::Deserialize;
 use tandem_domain::api::Problem;
+use tandem_domain::api::cards::VisitRequest;
 use tandem_domain::api::cards::{CardAnswer, CardLinks, MyCard, PhotoAnswer, Radar, StoreCard, Visited};
 use tandem_domain::behaviour::{Event, EventId, What};
 use tandem_domain::card::{
@@ -170,21 +170,13 @@ pub async fn vcard(env: &Env, req: &Request, code: &str, query: &[(&str, &str)])
     Ok(response)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VisitForm {
-    kind: String,
-    #[serde(default)]
-    product: Option<String>,
-}
-
 /// `POST /api/cards/{code}/visits`: someone opened a card (`card`), a product shared from it
 /// (`product`, naming it) or scanned a store's door code (`door`). The visit is recorded for
 /// the radar; a clerk's or store manager's card attributes the visitor to them (the first
 /// clerk per store keeps them); a person's card binds the visitor as an invite link does; a
 /// door scan by someone who agreed to be remembered records a check-in (once a day).
 pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<Response, ApiError> {
-    let form: VisitForm = body::parse_json(text)?;
+    let form: VisitRequest = body::parse_json(text)?;
     let kind = VisitKind::parse(&form.kind).ok_or_else(|| ApiError::bad_request("kind", "card, product or door"))?;
     let product = match (kind, form.product.as_deref()) {
         (VisitKind::Product, Some(id)) => {

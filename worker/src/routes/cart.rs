@@ -1,11 +1,9 @@
 //! The cart, kept on the server: a member's, or before sign-in the one named by the random id in
 //! the `tandem_cart` cookie, which sign-in merges into the member's.
 
-use serde::Deserialize;
+use tandem_domain::api::commerce::SetLine;
 use tandem_domain::api::commerce::{CartAnswer, CartLineAnswer};
-use tandem_domain::catalog::{SkuId, StoreId};
 use tandem_domain::checkout::MAX_LINE_QUANTITY;
-use tandem_domain::order::Fulfilment;
 use tandem_domain::views::CartView;
 use worker::{Env, Request, Response};
 
@@ -49,16 +47,6 @@ pub async fn get(env: &Env, req: &Request) -> Result<Response, ApiError> {
         None => CartView::default(),
     };
     json_response(200, &CartAnswer { cart }, "no-store")
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetLine {
-    store_id: StoreId,
-    sku_id: SkuId,
-    fulfilment: Fulfilment,
-    /// The line's new quantity; 0 removes it.
-    quantity: i64,
 }
 
 /// `PUT /api/cart/lines` sets one line's quantity (0 removes it); `POST /api/cart/lines` adds

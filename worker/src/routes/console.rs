@@ -2,14 +2,14 @@
 //! that the caller works there; anyone else is told it does not exist (404), and an order of
 //! another store or supplier is likewise "not found".
 
-use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::api::commerce::{OrderAnswer, StoreOrders, SupplierOrders, ToShip};
+use tandem_domain::api::commerce::{PickupRequest, RefundDecision, WarehouseStock};
 use tandem_domain::checkout::Address;
 use tandem_domain::fulfilment::{PickupCode, Shipment};
 use tandem_domain::order::OrderEvent;
-use tandem_domain::refund::{self, RefundAmount, RefundRefused};
+use tandem_domain::refund::{self, RefundRefused};
 use tandem_domain::time::Timestamp;
 use worker::{D1Database, Env, Request, Response};
 
@@ -37,16 +37,9 @@ pub async fn store_orders(env: &Env, req: &Request, store: &str, query: &[(&str,
     json_response(200, &StoreOrders { orders }, "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PickupForm {
-    /// What the clerk typed, or the scanned QR payload.
-    code: String,
-}
-
 /// `POST /api/store/{id}/pickups`: a clerk verifies a pickup code; the order is picked up.
 pub async fn verify_pickup(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
-    let form: PickupForm = body::parse_json(text)?;
+    let form: PickupRequest = body::parse_json(text)?;
     let code = PickupCode::parse(&form.code).map_err(|e| ApiError::bad_request("code", e.to_string()))?;
     let (_, access) = caller_with_access(env, req).await?;
     let (store, _) = require_store(&access, store)?;
@@ -161,15 +154,6 @@ pub async fn ship(env: &Env, req: &Request, supplier: &str, id: &str, text: &str
     )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Decision {
-    approve: bool,
-    /// The amount to refund; everything left when absent.
-    #[serde(default)]
-    amount: Option<RefundAmount>,
-}
-
 /// `POST /api/store/{id}/orders/{order}/refund` and the supplier's: decides an open refund.
 pub async fn decide_refund(
     env: &Env,
@@ -179,7 +163,7 @@ pub async fn decide_refund(
     id: &str,
     text: &str,
 ) -> Result<Response, ApiError> {
-    let form: Decision = body::parse_json(text)?;
+    let form: RefundDecision = body::parse_json(text)?;
     let (_, access) = caller_with_access(env, req).await?;
     let (column, actor, owner) = if scope == "store" {
         ("store_id", "store", require_store(&access, owner)?.0.as_str().to_owned())
@@ -272,17 +256,10 @@ pub async fn confirm_received(env: &Env, req: &Request, id: &str) -> Result<Resp
     json_response(200, &OrderAnswer { order: order_view(&db, Scope::Member(&caller.member_id), id).await? }, "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StockForm {
-    sku_id: tandem_domain::catalog::SkuId,
-    on_hand: i64,
-}
-
 /// `PUT /api/supplier/{id}/stock`: sets the units on hand of one of the supplier's SKUs in its
 /// warehouse. Units held by unpaid checkouts cannot be counted away (409).
 pub async fn set_warehouse_stock(env: &Env, req: &Request, supplier: &str, text: &str) -> Result<Response, ApiError> {
-    let form: StockForm = body::parse_json(text)?;
+    let form: WarehouseStock = body::parse_json(text)?;
     if !(0..=1_000_000).contains(&form.on_hand) {
         return Err(ApiError::bad_request("on_hand", "from 0 to 1000000"));
     }

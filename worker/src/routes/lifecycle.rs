@@ -2,10 +2,10 @@
 //! checkout or asks for a refund; holds expire and handed-over orders complete on a schedule
 //! (the cron trigger, or `POST /api/dev/jobs` in development).
 
-use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::api::commerce::OrderAnswer;
+use tandem_domain::api::commerce::RefundRequest;
 use tandem_domain::order::{OrderEvent, OrderPolicy, OrderState};
 use tandem_domain::refund::{self, RefundRefused};
 use tandem_domain::time::Timestamp;
@@ -60,12 +60,6 @@ pub async fn cancel(env: &Env, req: &Request, id: &str) -> Result<Response, ApiE
     }
     let order = own_order(env, &caller, id).await?;
     json_response(200, &OrderAnswer { order }, "no-store")
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RefundRequest {
-    reason: String,
 }
 
 /// `POST /api/orders/{id}/refund`: the shopper asks for a refund. Before hand-over it is paid

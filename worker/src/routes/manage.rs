@@ -4,14 +4,16 @@
 //! supplier in its path (404 otherwise); changing a store's shelf, stock or clerks takes its
 //! owner, not a clerk.
 
-use serde::Deserialize;
 use serde_json::json;
 use tandem_domain::access::{Access, StoreRight};
 use tandem_domain::api::Problem;
+use tandem_domain::api::manage::{
+    ClerkInvite, FeeRequest, ImportRequest, NewStore, NewSupplier, ShelfPrice, StatusRequest, StoreStock,
+};
 use tandem_domain::api::manage::{ImportAnswer, Settings, StaffList, StaffMember, StoreCatalog, SupplierSkus, Tenants};
 use tandem_domain::auth::Phone;
 use tandem_domain::card;
-use tandem_domain::catalog::{SkuId, StoreId, SupplierId, Text};
+use tandem_domain::catalog::{SkuId, StoreId, Text};
 use tandem_domain::crypto;
 use tandem_domain::import::{self, RowError};
 use tandem_domain::money::Fen;
@@ -59,12 +61,6 @@ pub async fn store_catalog(env: &Env, req: &Request, store: &str) -> Result<Resp
     json_response(200, &StoreCatalog { skus: rows, settings: settings_of(policy) }, "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PriceForm {
-    price_fen: i64,
-}
-
 /// `PUT /api/store/{id}/shelf/{sku}`: puts a SKU on the shelf, or changes its price. The price
 /// must lie in the supplier's band and leave a margin that covers the platform fee and the
 /// distribution cap (422 `price_refused` says which).
@@ -75,7 +71,7 @@ pub async fn set_shelf_price(
     sku: &str,
     text: &str,
 ) -> Result<Response, ApiError> {
-    let form: PriceForm = body::parse_json(text)?;
+    let form: ShelfPrice = body::parse_json(text)?;
     let (_, access) = caller_with_access(env, req).await?;
     let store = owned_store(&access, store)?;
     let sku = sku_param(sku)?;
@@ -101,12 +97,6 @@ pub async fn remove_from_shelf(env: &Env, req: &Request, store: &str, sku: &str)
     json_response(200, &json!({"sku_id": sku, "on_shelf": false}), "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StockForm {
-    on_hand: i64,
-}
-
 /// `PUT /api/store/{id}/stock/{sku}`: the units on hand in the store, for pickup. Units held by
 /// unpaid checkouts cannot be counted away (409 `stock_held`).
 pub async fn set_store_stock(
@@ -116,7 +106,7 @@ pub async fn set_store_stock(
     sku: &str,
     text: &str,
 ) -> Result<Response, ApiError> {
-    let form: StockForm = body::parse_json(text)?;
+    let form: StoreStock = body::parse_json(text)?;
     if !(0..=1_000_000).contains(&form.on_hand) {
         return Err(ApiError::bad_request("on_hand", "from 0 to 1000000"));
     }
@@ -154,12 +144,6 @@ pub async fn list_clerks(env: &Env, req: &Request, store: &str) -> Result<Respon
     json_response(200, &StaffList { staff: people }, "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InviteForm {
-    phone: String,
-}
-
 /// A staff row's statement for `phone`: `(hash, sealed phone)`.
 fn staff_identity(env: &Env, phone: &Phone) -> Result<(String, String), ApiError> {
     let hash = phone.lookup_hash(&config::key(env, "LOOKUP_KEY")?);
@@ -172,7 +156,7 @@ fn staff_identity(env: &Env, phone: &Phone) -> Result<(String, String), ApiError
 /// `POST /api/store/{id}/clerks`: makes a phone a clerk of the store (from its next request on;
 /// before its first sign-in too).
 pub async fn invite_clerk(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
-    let form: InviteForm = body::parse_json(text)?;
+    let form: ClerkInvite = body::parse_json(text)?;
     let phone = Phone::parse(&form.phone).map_err(|e| ApiError::bad_request("phone", e.to_string()))?;
     let (_, access) = caller_with_access(env, req).await?;
     let store = owned_store(&access, store)?;
@@ -202,17 +186,11 @@ pub async fn supplier_skus(env: &Env, req: &Request, supplier: &str) -> Result<R
     json_response(200, &SupplierSkus { skus: catalog::supplier_skus(&D1(&db), supplier.as_str()).await? }, "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImportForm {
-    csv: String,
-}
-
 /// `POST /api/supplier/{id}/import`: rows of the CSV (at most 200 a request; the console sends
 /// a file in parts and shows the progress). Each good row is written in its own batch; the
 /// answer lists how many were applied and each refused row with its line and column.
 pub async fn import_csv(env: &Env, req: &Request, supplier: &str, text: &str) -> Result<Response, ApiError> {
-    let form: ImportForm = body::parse_json(text)?;
+    let form: ImportRequest = body::parse_json(text)?;
     let (_, access) = caller_with_access(env, req).await?;
     let supplier = require_supplier(&access, supplier)?;
     let (rows, mut errors) = import::parse(&form.csv).map_err(|e| ApiError::bad_request("csv", e.to_string()))?;
@@ -234,19 +212,13 @@ pub async fn import_csv(env: &Env, req: &Request, supplier: &str, text: &str) ->
     json_response(200, &ImportAnswer { applied, errors }, "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FeeForm {
-    platform_fee_bp: u32,
-}
-
 /// `GET /api/operator/settings` and `PUT` (the platform fee, at most 20 %).
 pub async fn settings(env: &Env, req: &Request, text: Option<&str>) -> Result<Response, ApiError> {
     let (_, access) = caller_with_access(env, req).await?;
     require_operator(&access)?;
     let db = db::database(env)?;
     if let Some(text) = text {
-        let form: FeeForm = body::parse_json(text)?;
+        let form: FeeRequest = body::parse_json(text)?;
         let fee = tandem_domain::pricing::platform_fee(form.platform_fee_bp).map_err(|_| {
             let most = tandem_domain::pricing::MAX_PLATFORM_FEE_BP;
             ApiError::bad_request("platform_fee_bp", format!("from 0 to {most} basis points"))
@@ -255,28 +227,6 @@ pub async fn settings(env: &Env, req: &Request, text: Option<&str>) -> Result<Re
     }
     let policy = pricing_policy(&db).await?;
     json_response(200, &settings_of(policy), "no-store")
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewStore {
-    id: StoreId,
-    name_zh: String,
-    name_en: String,
-    city_zh: String,
-    city_en: String,
-    address_zh: String,
-    address_en: String,
-    owner_phone: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewSupplier {
-    id: SupplierId,
-    name_zh: String,
-    name_en: String,
-    staff_phone: String,
 }
 
 fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
@@ -345,17 +295,11 @@ pub async fn create_supplier(env: &Env, req: &Request, text: &str) -> Result<Res
     json_response(201, &json!({"id": id, "status": "active"}), "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusForm {
-    status: String,
-}
-
 /// `PUT /api/operator/stores/{id}/status` and `…/suppliers/{id}/status`: active or suspended.
 /// A suspended store takes no orders and leaves the store list; a suspended supplier's goods
 /// cannot be bought or priced.
 pub async fn set_status(env: &Env, req: &Request, table: &str, id: &str, text: &str) -> Result<Response, ApiError> {
-    let form: StatusForm = body::parse_json(text)?;
+    let form: StatusRequest = body::parse_json(text)?;
     if !matches!(form.status.as_str(), "active" | "suspended") {
         return Err(ApiError::bad_request("status", "active or suspended"));
     }

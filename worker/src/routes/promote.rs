@@ -5,8 +5,8 @@
 //! Only people who agreed to personalisation are targeted; the preview counts the others
 //! without showing them.
 
-use serde::Deserialize;
 use tandem_domain::api::Problem;
+use tandem_domain::api::promotions::RulesRequest;
 use tandem_domain::api::promotions::{OfferAnswer, PromotionRules};
 use tandem_domain::catalog::{StoreId, Text};
 use tandem_domain::profile;
@@ -103,17 +103,8 @@ pub async fn get(env: &Env, req: &Request, store: Option<&str>) -> Result<Respon
     answer(env, &db::database(env)?, store.as_ref(), None).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RulesForm {
-    rules: Vec<Rule>,
-    /// The version the editor started from (none when the scope has no rules of its own yet).
-    #[serde(default)]
-    version: Option<i64>,
-}
-
-fn checked(text: &str) -> Result<RulesForm, ApiError> {
-    let form: RulesForm = body::parse_json(text)?;
+fn checked(text: &str) -> Result<RulesRequest, ApiError> {
+    let form: RulesRequest = body::parse_json(text)?;
     promote::check(&form.rules)
         .map_err(|e| ApiError::bad_request(format!("rules[{}].{}", e.index, e.field), e.message))?;
     Ok(form)

@@ -2,7 +2,7 @@
 //! model (`crate::model`) with the caller's own touches and profile. A clerk's notes of a
 //! conversation are analysed here too, with suggestions from the same model.
 
-use serde::Deserialize;
+use tandem_domain::api::memory::NoteRequest;
 use tandem_domain::catalog::{ProductId, StoreId, Text};
 use tandem_domain::conversation;
 use tandem_domain::profile::{self, Profile};
@@ -86,21 +86,11 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
     json_response(200, &placed, "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoteForm {
-    note: String,
-    #[serde(default)]
-    customer_name: Option<String>,
-    #[serde(default)]
-    clerk_name: Option<String>,
-}
-
 /// `POST /api/store/{id}/conversations`: a clerk's notes of a conversation, understood by
 /// `domain::conversation` (products, intent, objections, mood, a drafted follow-up and the next
 /// contact date) with suggested products from the store's shelf. Nothing is stored.
 pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
-    let form: NoteForm = crate::body::parse_json(text)?;
+    let form: NoteRequest = crate::body::parse_json(text)?;
     let note = form.note.trim();
     if note.is_empty() || note.chars().count() > conversation::MAX_NOTE_CHARS {
         return Err(ApiError::bad_request("note", format!("1 to {} characters", conversation::MAX_NOTE_CHARS)));

@@ -2,14 +2,13 @@
 //! "place order", which holds the stock, opens a payment and goes to the provider's page.
 
 use leptos::prelude::*;
-use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{AvailabilityLine, ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
 use tandem_domain::api::Problem;
-use tandem_domain::api::commerce::{CartAnswer, CartLineAnswer, CheckoutAnswer, PaymentAnswer};
-use tandem_domain::checkout::Address;
+use tandem_domain::api::commerce::{CartAnswer, CartLineAnswer, CheckoutAnswer, PaymentAnswer, SetLine};
+use tandem_domain::checkout::{Address, CartLine, CheckoutRequest};
 use tandem_domain::order::Fulfilment;
 use tandem_domain::views::{CartLineView, CartView};
 
@@ -20,8 +19,8 @@ const ADDRESS_KEY: &str = "tandem.address";
 /// Sets one cart line's quantity (0 removes it); the whole cart after.
 async fn set_cart_line(line: &CartLineView, quantity: i64) -> Result<CartView, ApiFailure> {
     let body =
-        json!({"store_id": line.store_id, "sku_id": line.sku_id, "fulfilment": line.fulfilment, "quantity": quantity});
-    api::send::<CartLineAnswer>("PUT", "/api/cart/lines", Some(body.to_string()), None).await.map(|answer| answer.cart)
+        SetLine { store_id: line.store_id.clone(), sku_id: line.sku_id.clone(), fulfilment: line.fulfilment, quantity };
+    api::send::<CartLineAnswer>("PUT", "/api/cart/lines", api::body(&body), None).await.map(|answer| answer.cart)
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -44,13 +43,19 @@ fn remember_address(address: &Address) {
 /// Places the checkout and opens its payment; the provider's page to go to.
 async fn place(lines: Vec<CartLineView>, address: Option<Address>, key: Option<String>) -> Result<String, ApiFailure> {
     let key = key.ok_or_else(crate::no_random_key)?;
-    let store = lines.first().map(|l| l.store_id.as_str().to_owned()).unwrap_or_default();
-    let body = json!({
-        "store_id": store,
-        "lines": lines.iter().map(|l| json!({"sku_id": l.sku_id, "quantity": l.quantity, "fulfilment": l.fulfilment})).collect::<Vec<_>>(),
-        "address": address,
-    });
-    let placed: CheckoutAnswer = api::send("POST", "/api/orders", Some(body.to_string()), Some(&key)).await?;
+    let store_id = lines
+        .first()
+        .map(|l| l.store_id.clone())
+        .ok_or_else(|| ApiFailure::local(Problem::BadRequest { field: "lines".to_owned() }))?;
+    let request = CheckoutRequest {
+        store_id,
+        lines: lines
+            .iter()
+            .map(|l| CartLine { sku_id: l.sku_id.clone(), quantity: l.quantity, fulfilment: l.fulfilment })
+            .collect(),
+        address,
+    };
+    let placed: CheckoutAnswer = api::send("POST", "/api/orders", api::body(&request), Some(&key)).await?;
     let opened: PaymentAnswer =
         api::send("POST", &format!("/api/checkouts/{}/payments", placed.checkout.id), None, None).await?;
     Ok(opened.payment.pay_url)

@@ -4,14 +4,19 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
 use tandem_domain::access::Role;
+use tandem_domain::api::Problem;
 use tandem_domain::api::account::Me;
-use tandem_domain::api::commerce::{StoreOrders, SupplierOrders, ToShip};
+use tandem_domain::api::commerce::{
+    PickupRequest, RefundDecision, StoreOrders, SupplierOrders, ToShip, WarehouseStock,
+};
+use tandem_domain::catalog::SkuId;
+use tandem_domain::fulfilment::Shipment;
 use tandem_domain::ledger::LedgerOverview;
 use tandem_domain::order::OrderState;
 use tandem_domain::views::OrderView;
@@ -51,8 +56,8 @@ pub fn ConsoleHome() -> impl IntoView {
 
 /// A refund decision: approve what is left, or reject.
 async fn decide(scope: &'static str, owner: String, order: String, approve: bool) -> Result<(), ApiFailure> {
-    let body = json!({"approve": approve}).to_string();
-    api::send::<Value>("POST", &format!("/api/{scope}/{owner}/orders/{order}/refund"), Some(body), None).await.map(drop)
+    let body = api::body(&RefundDecision { approve, amount: None });
+    api::send::<Value>("POST", &format!("/api/{scope}/{owner}/orders/{order}/refund"), body, None).await.map(drop)
 }
 
 #[component]
@@ -73,10 +78,8 @@ pub fn StoreConsole() -> impl IntoView {
     });
     let code = RwSignal::new(String::new());
     let verify = Action::new_local(move |code: &String| {
-        let (store, body) = (store.get_untracked(), json!({"code": code}).to_string());
-        async move {
-            api::send::<Value>("POST", &format!("/api/store/{}/pickups", api::encode(&store)), Some(body), None).await
-        }
+        let (store, body) = (store.get_untracked(), api::body(&PickupRequest { code: code.clone() }));
+        async move { api::send::<Value>("POST", &format!("/api/store/{}/pickups", api::encode(&store)), body, None).await }
     });
     Effect::new(move |_| {
         if let Some(Ok(_)) = verify.value().get() {
@@ -187,10 +190,10 @@ pub fn SupplierConsole() -> impl IntoView {
     });
     let ship = Action::new_local(move |(order, carrier, tracking): &(String, String, String)| {
         let supplier = supplier.get_untracked();
-        let body = json!({"carrier": carrier, "tracking_no": tracking}).to_string();
+        let body = api::body(&Shipment { carrier: carrier.clone(), tracking_no: tracking.clone() });
         let order = order.clone();
         async move {
-            api::send::<Value>("POST", &format!("/api/supplier/{supplier}/orders/{order}/shipment"), Some(body), None)
+            api::send::<Value>("POST", &format!("/api/supplier/{supplier}/orders/{order}/shipment"), body, None)
                 .await
                 .map(drop)
         }
@@ -208,9 +211,11 @@ pub fn SupplierConsole() -> impl IntoView {
     let save_stock = Action::new_local(move |(): &()| {
         let supplier = supplier.get_untracked();
         let units = on_hand.get_untracked().trim().parse::<i64>().unwrap_or(-1);
-        let body = json!({"sku_id": sku.get_untracked().trim(), "on_hand": units}).to_string();
+        let sku_id = SkuId::parse(sku.get_untracked().trim());
         async move {
-            api::send::<Value>("PUT", &format!("/api/supplier/{supplier}/stock"), Some(body), None).await.map(drop)
+            let sku_id = sku_id.map_err(|_| ApiFailure::local(Problem::BadRequest { field: "sku_id".to_owned() }))?;
+            let body = api::body(&WarehouseStock { sku_id, on_hand: units });
+            api::send::<Value>("PUT", &format!("/api/supplier/{supplier}/stock"), body, None).await.map(drop)
         }
     });
     view! {

@@ -3,10 +3,10 @@
 //! message to copy (Chinese and English), the day to get back in touch and products to suggest.
 
 use leptos::prelude::*;
-use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::i18n::Language;
 use tandem_app::use_language;
+use tandem_domain::api::memory::NoteRequest;
 use tandem_domain::conversation::{Intent, Mood, Objection};
 use tandem_domain::recommend::serve::FollowUp;
 
@@ -45,9 +45,10 @@ pub fn FollowUpPanel(store: Memo<String>) -> impl IntoView {
     let note = RwSignal::new(String::new());
     let customer = RwSignal::new(String::new());
     let analyse = Action::new_local(move |(): &()| {
-        let body = json!({"note": note.get_untracked(), "customer_name": Some(customer.get_untracked()).filter(|c| !c.trim().is_empty())});
+        let customer_name = Some(customer.get_untracked()).filter(|c| !c.trim().is_empty());
+        let body = api::body(&NoteRequest { note: note.get_untracked(), customer_name, clerk_name: None });
         let url = format!("/api/store/{}/conversations", api::encode(&store.get_untracked()));
-        async move { api::send::<FollowUp>("POST", &url, Some(body.to_string()), None).await }
+        async move { api::send::<FollowUp>("POST", &url, body, None).await }
     });
     view! {
         <section class="panel follow-up" data-test="follow-up">

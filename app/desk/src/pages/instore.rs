@@ -3,31 +3,35 @@
 //! registers in-store devices (smart mirrors) — the key is shown once — lists and revokes them.
 
 use leptos::prelude::*;
-use serde_json::{Value, json};
+use serde::de::IgnoredAny;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::use_language;
 use tandem_domain::api::Problem;
-use tandem_domain::api::memory::{DeviceCreated, Devices};
+use tandem_domain::api::memory::{DeviceCreated, Devices, EventsRequest, NewDevice};
+use tandem_domain::behaviour::{Outcome, RawEvent};
 use tandem_domain::money::Fen;
 
 use crate::text::{both, failure};
 
 /// The event a clerk records, as the API takes it.
-fn event(kind: &str, product: &str, size: &str, outcome: &str, amount: &str) -> Result<Value, &'static str> {
+fn event(kind: &str, product: &str, size: &str, outcome: &str, amount: &str) -> Result<RawEvent, &'static str> {
     let id = format!("desk-{}", crate::random_key().ok_or("random_key")?);
+    let event = |kind: &str| RawEvent { id: Some(id.clone()), kind: Some(kind.to_owned()), ..RawEvent::default() };
     match kind {
-        "check_in" => Ok(json!({"id": id, "type": "check_in"})),
+        "check_in" => Ok(event("check_in")),
         "try_on" if product.is_empty() => Err("product"),
-        "try_on" => {
-            let size = Some(size.trim()).filter(|s| !s.is_empty());
-            Ok(json!({"id": id, "type": "try_on", "product": product, "size": size, "outcome": outcome}))
-        }
+        "try_on" => Ok(RawEvent {
+            product: Some(product.to_owned()),
+            size: Some(size.trim().to_owned()).filter(|s| !s.is_empty()),
+            outcome: Some(Outcome::parse(outcome).ok_or("outcome")?),
+            ..event("try_on")
+        }),
         _ => {
             let fen = Fen::parse_yuan(amount).filter(|f| f.is_positive()).ok_or("amount")?;
             if product.is_empty() {
                 return Err("product");
             }
-            Ok(json!({"id": id, "type": "store_purchase", "product": product, "amount_fen": fen.0}))
+            Ok(RawEvent { product: Some(product.to_owned()), amount_fen: Some(fen.0), ..event("store_purchase") })
         }
     }
 }
@@ -57,9 +61,10 @@ pub fn InStorePanel(store: Memo<String>) -> impl IntoView {
                 "random_key" => ApiFailure::NoSecureRandom,
                 field => ApiFailure::local(Problem::BadRequest { field: field.to_owned() }),
             })?;
-            let whose = if who.bytes().all(|b| b.is_ascii_digit()) { "customer_phone" } else { "customer_code" };
-            let body = json!({whose: who, "events": [event]});
-            api::send::<Value>("POST", &url, Some(body.to_string()), None).await.map(drop)
+            let by_phone = who.bytes().all(|b| b.is_ascii_digit());
+            let (customer_phone, customer_code) = if by_phone { (Some(who), None) } else { (None, Some(who)) };
+            let body = EventsRequest { events: vec![event], customer_phone, customer_code };
+            api::send::<IgnoredAny>("POST", &url, api::body(&body), None).await.map(drop)
         }
     });
     Effect::new(move |_| {
@@ -130,8 +135,8 @@ pub fn DevicesPanel(store: Memo<String>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let created = RwSignal::new(None::<Result<String, ApiFailure>>);
     let create = Action::new_local(move |(): &()| {
-        let (url, body) = (base(), json!({"name": name.get_untracked()}).to_string());
-        async move { api::send::<DeviceCreated>("POST", &url, Some(body), None).await }
+        let (url, body) = (base(), api::body(&NewDevice { name: name.get_untracked() }));
+        async move { api::send::<DeviceCreated>("POST", &url, body, None).await }
     });
     Effect::new(move |_| {
         if let Some(result) = create.value().get() {
@@ -142,7 +147,7 @@ pub fn DevicesPanel(store: Memo<String>) -> impl IntoView {
     });
     let revoke = Action::new_local(move |id: &String| {
         let url = format!("{}/{}", base(), api::encode(id));
-        async move { api::send::<Value>("DELETE", &url, None, None).await }
+        async move { api::send::<IgnoredAny>("DELETE", &url, None, None).await }
     });
     Effect::new(move |_| {
         if revoke.value().get().is_some() {

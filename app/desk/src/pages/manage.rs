@@ -3,11 +3,14 @@
 //! stores and suppliers.
 
 use leptos::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::use_language;
 use tandem_domain::api::Problem;
-use tandem_domain::api::manage::{ConsoleSku, ImportAnswer, Settings, StaffList, StoreCatalog, Tenant, Tenants};
+use tandem_domain::api::manage::{
+    ClerkInvite, ConsoleSku, FeeRequest, ImportAnswer, ImportRequest, Settings, ShelfPrice, StaffList, StatusRequest,
+    StoreCatalog, StoreStock, Tenant, Tenants,
+};
 use tandem_domain::import::RowError;
 use tandem_domain::money::Fen;
 
@@ -37,12 +40,12 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
         let (store, sku, price, stock) = (store.get_value(), sku.clone(), *price, *stock);
         async move {
             if let Some(price) = price {
-                let body = json!({"price_fen": price}).to_string();
-                api::send::<Value>("PUT", &format!("/api/store/{store}/shelf/{sku}"), Some(body), None).await?;
+                let body = api::body(&ShelfPrice { price_fen: price });
+                api::send::<Value>("PUT", &format!("/api/store/{store}/shelf/{sku}"), body, None).await?;
             }
             if let Some(stock) = stock {
-                let body = json!({"on_hand": stock}).to_string();
-                api::send::<Value>("PUT", &format!("/api/store/{store}/stock/{sku}"), Some(body), None).await?;
+                let body = api::body(&StoreStock { on_hand: stock });
+                api::send::<Value>("PUT", &format!("/api/store/{store}/stock/{sku}"), body, None).await?;
             }
             Ok::<(), ApiFailure>(())
         }
@@ -104,8 +107,8 @@ pub fn ClerksPanel(store: String) -> impl IntoView {
         let (store, invite, value) = (store.get_value(), *invite, value.clone());
         async move {
             if invite {
-                let body = json!({"phone": value}).to_string();
-                api::send::<Value>("POST", &format!("/api/store/{store}/clerks"), Some(body), None).await.map(drop)
+                let body = api::body(&ClerkInvite { phone: value });
+                api::send::<Value>("POST", &format!("/api/store/{store}/clerks"), body, None).await.map(drop)
             } else {
                 api::send::<Value>("DELETE", &format!("/api/store/{store}/clerks/{value}"), None, None).await.map(drop)
             }
@@ -170,10 +173,8 @@ pub fn ImportPanel(supplier: String) -> impl IntoView {
             errors.set(Vec::new());
             failed.set(None);
             for (part, chunk) in rows.chunks(ROWS_PER_PART).enumerate() {
-                let body = json!({"csv": format!("{header}\n{}", chunk.join("\n"))}).to_string();
-                match api::send::<ImportAnswer>("POST", &format!("/api/supplier/{supplier}/import"), Some(body), None)
-                    .await
-                {
+                let body = api::body(&ImportRequest { csv: format!("{header}\n{}", chunk.join("\n")) });
+                match api::send::<ImportAnswer>("POST", &format!("/api/supplier/{supplier}/import"), body, None).await {
                     Ok(answer) => {
                         applied.update(|n| *n += answer.applied);
                         // Line numbers in a part count from its own header; shift them back.
@@ -267,9 +268,9 @@ pub fn OperatorPanels() -> impl IntoView {
         LocalResource::new(|| async { api::send::<Settings>("GET", "/api/operator/settings", None, None).await });
     let fee = RwSignal::new(String::new());
     let form = RwSignal::new(String::new());
-    let act = Action::new_local(move |(method, path, body): &(&'static str, String, String)| {
+    let act = Action::new_local(move |(method, path, body): &(&'static str, String, Option<String>)| {
         let (method, path, body) = (*method, path.clone(), body.clone());
-        async move { api::send::<Value>(method, &path, Some(body), None).await.map(drop) }
+        async move { api::send::<Value>(method, &path, body, None).await.map(drop) }
     });
     Effect::new(move |_| {
         if matches!(act.value().get(), Some(Ok(()))) {
@@ -294,7 +295,7 @@ pub fn OperatorPanels() -> impl IntoView {
                         <li data-status=tenant.status.clone()>
                             <code>{tenant.id.clone()}</code> " " {move || if language.get() == tandem_app::i18n::Language::Zh { name.0.clone() } else { name.1.clone() }}
                             <button class="secondary" on:click=move |_| {
-                                act.dispatch(("PUT", format!("/api/operator/{table}/{id}/status"), json!({"status": next}).to_string()));
+                                act.dispatch(("PUT", format!("/api/operator/{table}/{id}/status"), api::body(&StatusRequest { status: next.to_owned() })));
                             }>{move || t(language.get(), if active { T::Suspend } else { T::Activate })}</button>
                         </li>
                     }
@@ -314,7 +315,7 @@ pub fn OperatorPanels() -> impl IntoView {
             <form class="row" on:submit=move |ev| {
                 ev.prevent_default();
                 let bp: u32 = fee.get_untracked().trim().parse().unwrap_or(u32::MAX);
-                act.dispatch(("PUT", "/api/operator/settings".to_owned(), json!({"platform_fee_bp": bp}).to_string()));
+                act.dispatch(("PUT", "/api/operator/settings".to_owned(), api::body(&FeeRequest { platform_fee_bp: bp })));
             }>
                 <input type="number" min="0" max="2000" prop:value=fee on:input=move |ev| fee.set(event_target_value(&ev)) />
                 <button type="submit" class="secondary">{move || t(language.get(), T::Save)}</button>
@@ -324,8 +325,8 @@ pub fn OperatorPanels() -> impl IntoView {
             <h2>{move || t(language.get(), T::NewStoreOrSupplier)}</h2>
             <textarea rows="5" placeholder=example prop:value=form on:input=move |ev| form.set(event_target_value(&ev))></textarea>
             <div class="row">
-                <button class="secondary" on:click=move |_| { act.dispatch(("POST", "/api/operator/stores".to_owned(), form.get_untracked())); }>{move || t(language.get(), T::CreateStore)}</button>
-                <button class="secondary" on:click=move |_| { act.dispatch(("POST", "/api/operator/suppliers".to_owned(), form.get_untracked())); }>{move || t(language.get(), T::CreateSupplier)}</button>
+                <button class="secondary" on:click=move |_| { act.dispatch(("POST", "/api/operator/stores".to_owned(), Some(form.get_untracked()))); }>{move || t(language.get(), T::CreateStore)}</button>
+                <button class="secondary" on:click=move |_| { act.dispatch(("POST", "/api/operator/suppliers".to_owned(), Some(form.get_untracked()))); }>{move || t(language.get(), T::CreateSupplier)}</button>
             </div>
             <Suspense fallback=|| ()>
                 {move || tenants.get().and_then(Result::ok).map(|all| view! {

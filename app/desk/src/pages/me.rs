@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::use_language;
+use tandem_domain::api::memory::ConsentRequest;
 use tandem_domain::profile::{ProfileView, Segment};
 
 use crate::text::{both, failure};
@@ -31,8 +32,8 @@ pub fn PreferencesPage() -> impl IntoView {
         });
     };
     let set_personalised = move |on: bool| {
-        let body = format!(r#"{{"behaviour":{on},"personalised":{on}}}"#);
-        act("PUT", "/api/me/consent".to_owned(), Some(body), if on { "personalised_on" } else { "personalised_off" });
+        let body = api::body(&ConsentRequest { behaviour: on, personalised: on });
+        act("PUT", "/api/me/consent".to_owned(), body, if on { "personalised_on" } else { "personalised_off" });
     };
     let export = move |_| {
         spawn_local(async move {

@@ -5,13 +5,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Language;
 use tandem_app::use_language;
 use tandem_domain::api::cards::{MyCard, Radar, StoreCard};
-use tandem_domain::card::{Level, RadarEntry};
+use tandem_domain::card::{CardForm, Level, RadarEntry};
 
 use crate::text::{both, failure};
 
@@ -72,11 +71,15 @@ fn CardEditor(mine: MyCard, note: RwSignal<Option<Result<(), ApiFailure>>>, on_s
     let featured = RwSignal::new(mine.featured_ids.clone());
     let adding = RwSignal::new(String::new());
     let save = Action::new_local(move |(): &()| {
-        let body = json!({
-            "title": title.get_untracked(), "bio": bio.get_untracked(), "wechat": wechat.get_untracked(),
-            "email": email.get_untracked(), "show_phone": show_phone.get_untracked(), "featured": featured.get_untracked(),
-        });
-        async move { api::send::<serde_json::Value>("PUT", "/api/me/card", Some(body.to_string()), None).await }
+        let form = CardForm {
+            title: Some(title.get_untracked()),
+            bio: Some(bio.get_untracked()),
+            wechat: Some(wechat.get_untracked()),
+            email: Some(email.get_untracked()),
+            show_phone: show_phone.get_untracked(),
+            featured: featured.get_untracked(),
+        };
+        async move { api::send::<serde_json::Value>("PUT", "/api/me/card", api::body(&form), None).await }
     });
     Effect::new(move |_| {
         if let Some(result) = save.value().get() {

@@ -3,12 +3,11 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
-use tandem_domain::api::commerce::{OrderAnswer, OrderPage, PaymentAnswer};
+use tandem_domain::api::commerce::{OrderAnswer, OrderPage, PaymentAnswer, RefundRequest};
 use tandem_domain::order::{Fulfilment, OrderState};
 use tandem_domain::views::OrderView;
 
@@ -121,8 +120,8 @@ fn OrderDetail(order: OrderView, reload: Callback<()>) -> impl IntoView {
                         .map(drop)?;
                 }
                 Act::Refund => {
-                    let body = json!({"reason": reason}).to_string();
-                    api::send::<serde_json::Value>("POST", &format!("/api/orders/{id}/refund"), Some(body), None)
+                    let body = api::body(&RefundRequest { reason });
+                    api::send::<serde_json::Value>("POST", &format!("/api/orders/{id}/refund"), body, None)
                         .await
                         .map(drop)?;
                 }

@@ -3,10 +3,9 @@
 //! "Preview" shows who would get what before anything is saved.
 
 use leptos::prelude::*;
-use serde_json::json;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::use_language;
-use tandem_domain::api::promotions::PromotionRules;
+use tandem_domain::api::promotions::{PromotionRules, RulesRequest};
 use tandem_domain::money::Fen;
 use tandem_domain::promote::{Offer, Rule};
 
@@ -44,13 +43,13 @@ pub fn PromotionsPanel(store: Option<Memo<String>>) -> impl IntoView {
         async move { api::send::<PromotionRules>("GET", &url, None, None).await }
     });
     let preview = Action::new_local(move |(): &()| {
-        let (url, body) = (format!("{}/preview", base()), json!({"rules": rules.get_untracked()}).to_string());
-        async move { api::send::<PromotionRules>("POST", &url, Some(body), None).await }
+        let (url, body) = (format!("{}/preview", base()), RulesRequest { rules: rules.get_untracked(), version: None });
+        async move { api::send::<PromotionRules>("POST", &url, api::body(&body), None).await }
     });
     let save = Action::new_local(move |(): &()| {
-        let body = json!({"rules": rules.get_untracked(), "version": version.get_untracked()}).to_string();
+        let body = RulesRequest { rules: rules.get_untracked(), version: version.get_untracked() };
         let url = base();
-        async move { api::send::<PromotionRules>("PUT", &url, Some(body), None).await }
+        async move { api::send::<PromotionRules>("PUT", &url, api::body(&body), None).await }
     });
     load.dispatch(());
     Effect::new(move |_| {

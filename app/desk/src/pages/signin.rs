@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use serde_json::json;
 use tandem_app::api;
 use tandem_app::components::TopBar;
 use tandem_app::use_language;
+use tandem_domain::api::account::{CodeRequest, SessionRequest};
 
 use crate::text::{T, failure, t};
 
@@ -26,8 +26,8 @@ pub fn SignIn() -> impl IntoView {
     let sent = RwSignal::new(false);
 
     let send_code = Action::new_local(move |phone: &String| {
-        let body = json!({"phone": phone}).to_string();
-        async move { api::send::<serde_json::Value>("POST", "/api/auth/code", Some(body), None).await }
+        let body = api::body(&CodeRequest { phone: phone.clone() });
+        async move { api::send::<serde_json::Value>("POST", "/api/auth/code", body, None).await }
     });
     Effect::new(move |_| match send_code.value().get() {
         Some(Ok(_)) => {
@@ -38,8 +38,8 @@ pub fn SignIn() -> impl IntoView {
         None => {}
     });
     let sign_in = Action::new_local(move |(phone, code): &(String, String)| {
-        let body = json!({"phone": phone, "code": code}).to_string();
-        async move { api::send::<serde_json::Value>("POST", "/api/auth/session", Some(body), None).await }
+        let body = api::body(&SessionRequest { phone: phone.clone(), code: code.clone() });
+        async move { api::send::<serde_json::Value>("POST", "/api/auth/session", body, None).await }
     });
     Effect::new(move |_| match sign_in.value().get() {
         Some(Ok(_)) => crate::go(&next.get_untracked()),
