@@ -13,6 +13,7 @@ use crate::money::Fen;
 use crate::order::Fulfilment;
 use crate::time::Timestamp;
 
+pub mod cart;
 pub mod placing;
 
 /// The most of one SKU in one checkout: enough for a family, small enough that a typo of

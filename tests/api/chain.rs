@@ -2,6 +2,7 @@
 //! published rules give to the right people, exactly once, and a sharer sees only its own.
 
 use serde_json::{Value, json};
+use tandem_domain::chain21::rules::Rules;
 
 use crate::commerce::{address, assert_ledger_holds, checkout, line, move_clock, pay, run_jobs, set_stock};
 use crate::http::{Session, call, code_for, cookie_pair, ok_json, session_for, sign_in};
@@ -16,10 +17,24 @@ fn phone(n: u32) -> String {
     format!("1360{:04}{n:03}", std::process::id() % 10_000)
 }
 
-fn published_version() -> i64 {
+fn published() -> Value {
     let rules = call("GET", "/api/operator/chain/rules").session(&session_for(OPERATOR)).send().expect(200);
     let versions = rules["versions"].as_array().expect("versions");
-    versions.iter().find(|v| v["state"] == "published").expect("a published version")["version"].as_i64().expect("n")
+    versions.iter().find(|v| v["state"] == "published").expect("a published version").clone()
+}
+
+fn published_version() -> i64 {
+    published()["version"].as_i64().expect("n")
+}
+
+/// The rules in force, read from the operator's published version (not restated here).
+fn published_rules() -> Rules {
+    Rules::from_toml(published()["text"].as_str().expect("text")).expect("the published rules parse")
+}
+
+/// `bp` basis points of `fen`, rounded down as the ledger does.
+fn share(fen: i64, bp: u32) -> i64 {
+    fen * i64::from(bp) / 10_000
 }
 
 fn centre(session: &Session) -> Value {
@@ -99,10 +114,11 @@ fn invite_links_bind_and_payments_post_rewards_once() {
     assert_eq!(rewards.len(), 1, "one reward however often the provider notifies: {p_centre}");
     assert_eq!(rewards[0]["order_id"], order_id.as_str());
     assert_eq!(rewards[0]["kind"], "direct");
-    assert_eq!(rewards[0]["amount_fen"], price * 1_000 / 10_000, "an agent's direct rate on the base");
+    let rules = published_rules();
+    assert_eq!(rewards[0]["amount_fen"], share(price, rules.direct.agent_bp), "an agent's direct rate on the base");
     assert_eq!(rewards[0]["state"], "pending");
     assert_eq!(rewards[0]["rules_version"], published_version(), "the rules in force are recorded");
-    assert_eq!(p_centre["balances"]["pending_fen"], price / 10);
+    assert_eq!(p_centre["balances"]["pending_fen"], share(price, rules.direct.agent_bp));
     assert_eq!(p_centre["directs"][0]["member_id"], a.member_id.as_str());
     assert_eq!(p_centre["qualifying_directs"], 1, "A qualified while P was an agent");
     let ledger_after = assert_ledger_holds();
@@ -125,11 +141,11 @@ fn invite_links_bind_and_payments_post_rewards_once() {
     assert_eq!(a_rewards.as_array().expect("rewards").len(), 1, "{a_rewards}");
     assert_eq!(
         (a_rewards[0]["kind"].clone(), a_rewards[0]["amount_fen"].clone()),
-        (json!("direct"), json!(goods / 10))
+        (json!("direct"), json!(share(goods, rules.direct.agent_bp)))
     );
     let p_rewards = centre(&p)["rewards"].clone();
     assert_eq!(p_rewards[0]["kind"], "indirect", "{p_rewards}");
-    assert_eq!(p_rewards[0]["amount_fen"], goods * 500 / 10_000);
+    assert_eq!(p_rewards[0]["amount_fen"], share(goods, rules.indirect.bp));
     assert_eq!(centre(&b)["identity"], "member", "ordinary goods do not make an agent");
 
     // Each sharer sees its own rewards only: A's list has nothing of P's, B has none.
@@ -389,7 +405,7 @@ fn the_operator_drafts_and_publishes_rules_acknowledging_each_finding() {
     let reward = reward_of(&centre(&p), &order);
     assert_eq!(
         (reward["amount_fen"].as_i64(), reward["rules_version"].as_i64()),
-        (Some(price * 1200 / 10_000), Some(version))
+        (Some(share(price, published_rules().direct.agent_bp)), Some(version))
     );
 
     // Back to the preset for the other tests.

@@ -15,7 +15,7 @@ use super::json_response;
 use crate::error::ApiError;
 use crate::store::auth as stored;
 use crate::store::d1::D1;
-use crate::store::sql::Guarded;
+use crate::store::sql::{Constraint, Guarded};
 use crate::{body, config, db, session};
 
 const SESSION_DAYS: i64 = 30;
@@ -98,11 +98,13 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
     let db = db::database(env)?;
     let limits = GuessLimits::default();
     let window = now.millis().div_euclid(limits.window_ms());
+    let anonymous_cart = session::anonymous_cart(req);
     let read = stored::for_sign_in(
         &D1(&db),
         &lookup,
         (&format!("signin:{lookup}:{requester}"), window),
         (&format!("signin:{lookup}"), window),
+        anonymous_cart.as_deref(),
     )
     .await
     .map_err(ApiError::internal)?;
@@ -130,7 +132,6 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
             .ok_or_else(|| ApiError::internal("could not seal a phone number"))?;
     let token = SessionToken::from_random(config::random_bytes::<16>()?);
     let expires_at = now.plus_days(SESSION_DAYS);
-    let anonymous_cart = session::anonymous_cart(req);
     let new_cart = session::new_cart_id()?;
     let (invite_code, token_hash) = (crate::chain::new_invite_code()?, token.stored_hash());
     let signing_in = stored::SignIn {
@@ -141,12 +142,19 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         invite_code: &invite_code,
         token_hash: &token_hash,
         expires_at,
-        anonymous_cart: anonymous_cart.as_deref().map(|id| (id, new_cart.as_str())),
+        anonymous_cart: anonymous_cart.as_deref().map(|id| (id, new_cart.as_str(), &read.to_merge)),
         now,
     };
-    // The code is used up in the same batch, guarded: a second sign-in with it fails whole.
-    let Guarded::Written(member_id) = stored::sign_in(&D1(&db), signing_in).await? else {
-        return Err(ApiError::refused(Problem::CodeUsed, OtpError::AlreadyUsed.to_string()));
+    // The code is used up in the same batch, guarded: a second sign-in with it fails whole, as
+    // does one whose cart changed since it was read (the code is then still good).
+    let member_id = match stored::sign_in(&D1(&db), signing_in).await? {
+        Guarded::Written(member_id) => member_id,
+        Guarded::Lost(Constraint::NotNull(column)) if column == "otp_codes.used" => {
+            return Err(ApiError::refused(Problem::CodeUsed, OtpError::AlreadyUsed.to_string()));
+        }
+        Guarded::Lost(_) => {
+            return Err(ApiError::refused(Problem::Busy, "the cart changed while signing in; sign in again"));
+        }
     };
     if let Some(code) = session::invite_cookie(req) {
         // A binding that cannot be made now (the network busy) does not fail the sign-in.

@@ -3,7 +3,7 @@
 
 use tandem_domain::api::commerce::SetLine;
 use tandem_domain::api::commerce::{CartAnswer, CartLineAnswer};
-use tandem_domain::checkout::MAX_LINE_QUANTITY;
+use tandem_domain::checkout::cart::Change;
 use tandem_domain::views::CartView;
 use worker::{Env, Request, Response};
 
@@ -53,10 +53,7 @@ pub async fn get(env: &Env, req: &Request) -> Result<Response, ApiError> {
 /// to it (up to the most a line may hold). Both answer the line's quantity and the whole cart.
 pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool) -> Result<Response, ApiError> {
     let form: SetLine = body::parse_json(text)?;
-    let least = i64::from(add);
-    if !(least..=MAX_LINE_QUANTITY).contains(&form.quantity) {
-        return Err(ApiError::bad_request("quantity", format!("from {least} to {MAX_LINE_QUANTITY}")));
-    }
+    let change = Change::of(form.quantity, add).map_err(|e| ApiError::bad_request("quantity", e.to_string()))?;
     let owner = owner(env, req).await?;
     let now = config::now(env).await?;
     let db = db::database(env)?;
@@ -70,8 +67,7 @@ pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool) -> Result
         store_id: form.store_id.as_str(),
         sku_id: form.sku_id.as_str(),
         fulfilment: form.fulfilment,
-        quantity: form.quantity,
-        add,
+        change,
     };
     let cart = carts::change_line(&D1(&db), cart, &session::new_cart_id()?, change, now)
         .await?

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use tandem_domain::auth::{OtpChallenge, Tries};
 use tandem_domain::time::Timestamp;
 
+use super::carts::ToMerge;
 use super::sql::{self, Database, Guarded, RACE_GUARDS, Statement, StoreError, statement};
 
 #[derive(Deserialize)]
@@ -61,19 +62,22 @@ struct CodeRow {
     used: i64,
 }
 
-/// What a sign-in try reads: the phone's codes (with whose they are) and the tries of this
-/// window, this one counted.
+/// What a sign-in try reads: the phone's codes (with whose they are), the tries of this
+/// window, this one counted, and the carts a sign-in with the browser's anonymous cart merges.
 pub struct ForSignIn {
     pub codes: Vec<(String, OtpChallenge)>,
     pub tries: Tries,
+    pub to_merge: ToMerge,
 }
 
-/// Counts the try (per requester, per phone) and reads the phone's codes, in one round trip.
+/// Counts the try (per requester, per phone) and reads the phone's codes and the carts to
+/// merge (none without an anonymous cart), in one round trip.
 pub async fn for_sign_in<D: Database>(
     db: &D,
     phone_hash: &str,
     requester_counter: (&str, i64),
     phone_counter: (&str, i64),
+    anonymous_cart: Option<&str>,
 ) -> Result<ForSignIn, StoreError> {
     let count = |(key, window): (&str, i64)| {
         statement!(
@@ -83,18 +87,18 @@ pub async fn for_sign_in<D: Database>(
             window
         )
     };
-    let mut results = sql::run(
-        db,
-        vec![
-            count(requester_counter),
-            count(phone_counter),
-            statement!(
-                "SELECT requester, code_hash, expires_at, used FROM otp_codes WHERE phone_hash = ?1 ORDER BY created_at",
-                phone_hash
-            ),
-        ],
-    )
-    .await?;
+    let mut reads = vec![
+        count(requester_counter),
+        count(phone_counter),
+        statement!(
+            "SELECT requester, code_hash, expires_at, used FROM otp_codes WHERE phone_hash = ?1 ORDER BY created_at",
+            phone_hash
+        ),
+    ];
+    if let Some(anonymous) = anonymous_cart {
+        reads.extend(super::carts::to_merge_reads(anonymous, phone_hash));
+    }
+    let mut results = sql::run(db, reads).await?;
     let by_requester = results.first::<CountRow>()?.map_or(0, |c| c.count);
     let for_phone = results.first::<CountRow>()?.map_or(0, |c| c.count);
     let codes = results
@@ -106,7 +110,9 @@ pub async fn for_sign_in<D: Database>(
             (row.requester, challenge)
         })
         .collect();
-    Ok(ForSignIn { codes, tries: Tries { by_requester, for_phone } })
+    let to_merge =
+        if anonymous_cart.is_some() { super::carts::to_merge_from(&mut results)? } else { ToMerge::default() };
+    Ok(ForSignIn { codes, tries: Tries { by_requester, for_phone }, to_merge })
 }
 
 /// What a sign-in writes once its code has checked out.
@@ -122,8 +128,8 @@ pub struct SignIn<'a> {
     pub token_hash: &'a str,
     pub expires_at: Timestamp,
     /// The browser's anonymous cart, merged into the member's (made as the second id if the
-    /// member has none).
-    pub anonymous_cart: Option<(&'a str, &'a str)>,
+    /// member has none) as read with the codes.
+    pub anonymous_cart: Option<(&'a str, &'a str, &'a ToMerge)>,
     pub now: Timestamp,
 }
 
@@ -137,8 +143,8 @@ pub async fn sign_in<D: Database>(db: &D, s: SignIn<'_>) -> Result<Guarded<Strin
         create_session(s.token_hash, s.phone_hash, s.now, s.expires_at),
         super::chain::ensure_member_of_phone(s.phone_hash, s.invite_code, s.now),
     ];
-    if let Some((anonymous, new_cart)) = s.anonymous_cart {
-        writes.extend(super::carts::merge(anonymous, s.phone_hash, new_cart, s.now));
+    if let Some((anonymous, new_cart, read)) = s.anonymous_cart {
+        writes.extend(super::carts::merge(read, anonymous, s.phone_hash, new_cart, s.now));
     }
     match sql::guarded(db, writes, RACE_GUARDS).await? {
         Guarded::Written(mut results) => {
@@ -236,7 +242,7 @@ mod tests {
         for _ in 0..3 {
             block_on(keep_code(&db, PHONE, STRANGER, &challenge('d', later), NOW)).unwrap();
         }
-        let read = block_on(for_sign_in(&db, PHONE, ("t:owner", 1), ("t:phone", 1))).unwrap();
+        let read = block_on(for_sign_in(&db, PHONE, ("t:owner", 1), ("t:phone", 1), None)).unwrap();
         let owners: Vec<_> = read.codes.iter().filter(|(r, _)| r == OWNER).collect();
         assert_eq!(owners.len(), 1);
         assert_eq!(owners[0].1, challenge('c', later));
@@ -244,7 +250,7 @@ mod tests {
         assert_eq!(read.tries, Tries { by_requester: 1, for_phone: 1 });
         // The owner's second request replaces the owner's own code.
         block_on(keep_code(&db, PHONE, OWNER, &challenge('e', later), NOW)).unwrap();
-        let read = block_on(for_sign_in(&db, PHONE, ("t:owner", 1), ("t:phone", 1))).unwrap();
+        let read = block_on(for_sign_in(&db, PHONE, ("t:owner", 1), ("t:phone", 1), None)).unwrap();
         assert!(read.codes.iter().any(|(r, c)| r == OWNER && *c == challenge('e', later)));
         assert_eq!(read.tries, Tries { by_requester: 2, for_phone: 2 });
     }
@@ -254,7 +260,7 @@ mod tests {
         let db = Sqlite::migrated().unwrap();
         block_on(keep_code(&db, PHONE, STRANGER, &challenge('d', NOW), NOW)).unwrap();
         block_on(keep_code(&db, PHONE, OWNER, &challenge('c', NOW.plus_minutes(20)), NOW.plus_minutes(10))).unwrap();
-        let read = block_on(for_sign_in(&db, PHONE, ("t:o", 1), ("t:p", 1))).unwrap();
+        let read = block_on(for_sign_in(&db, PHONE, ("t:o", 1), ("t:p", 1), None)).unwrap();
         assert_eq!(read.codes.len(), 1);
     }
 
@@ -268,7 +274,11 @@ mod tests {
         assert!(matches!(second, Guarded::Lost(Constraint::NotNull(ref c)) if c == "otp_codes.used"), "{second:?}");
     }
 
-    fn signing_in<'a>(requester: &'a str, token_hash: &'a str, cart: Option<(&'a str, &'a str)>) -> SignIn<'a> {
+    fn signing_in<'a>(
+        requester: &'a str,
+        token_hash: &'a str,
+        cart: Option<(&'a str, &'a str, &'a ToMerge)>,
+    ) -> SignIn<'a> {
         SignIn {
             phone_hash: PHONE,
             requester,
@@ -313,9 +323,43 @@ mod tests {
         .unwrap();
         block_on(keep_code(&db, PHONE, OWNER, &challenge('c', NOW.plus_minutes(5)), NOW)).unwrap();
         let token = "a".repeat(64);
-        let signed = block_on(sign_in(&db, signing_in(OWNER, &token, Some(("k-anon", "k-new"))))).unwrap();
+        let read = block_on(for_sign_in(&db, PHONE, ("t:o", 1), ("t:p", 1), Some("k-anon"))).unwrap();
+        assert_eq!((read.to_merge.anonymous.len(), read.to_merge.member.len()), (1, 0));
+        let signed =
+            block_on(sign_in(&db, signing_in(OWNER, &token, Some(("k-anon", "k-new", &read.to_merge))))).unwrap();
         assert_eq!(signed, Guarded::Written("m-1".into()));
         assert_eq!(db.number("SELECT quantity FROM cart_lines WHERE cart_id = 'k-new'").unwrap(), 2);
         assert_eq!(db.number("SELECT COUNT(*) FROM carts WHERE id = 'k-anon'").unwrap(), 0);
+    }
+
+    #[test]
+    fn a_cart_changed_since_the_sign_in_read_refuses_the_sign_in_and_keeps_the_code() {
+        let db = crate::store::fixtures::catalogue();
+        crate::store::fixtures::member(&db, "m-1", "CODE01", None);
+        db.execute(&format!(
+            "UPDATE members SET phone_hash = '{PHONE}' WHERE id = 'm-1';
+             INSERT INTO carts (id, member_id, updated_at) VALUES ('k-m', 'm-1', 0), ('k-anon', NULL, 0);
+             INSERT INTO cart_lines (cart_id, store_id, sku_id, fulfilment, quantity, added_at)
+                 VALUES ('k-m', 's-1', 'p-1-01', 'delivery', 98, 0), ('k-anon', 's-1', 'p-1-01', 'delivery', 5, 0);"
+        ))
+        .unwrap();
+        block_on(keep_code(&db, PHONE, OWNER, &challenge('c', NOW.plus_minutes(5)), NOW)).unwrap();
+        let read = block_on(for_sign_in(&db, PHONE, ("t:o", 1), ("t:p", 1), Some("k-anon"))).unwrap();
+        assert_eq!(read.to_merge.member[0].quantity, 98);
+        // Another device changes the member's line after the read: the merge would be wrong.
+        db.execute("UPDATE cart_lines SET quantity = 3 WHERE cart_id = 'k-m'").unwrap();
+        let token = "a".repeat(64);
+        let lost =
+            block_on(sign_in(&db, signing_in(OWNER, &token, Some(("k-anon", "k-new", &read.to_merge))))).unwrap();
+        assert!(matches!(lost, Guarded::Lost(Constraint::NotNull(ref c)) if c == "cart_lines.quantity"), "{lost:?}");
+        assert_eq!(db.number("SELECT used FROM otp_codes").unwrap(), 0, "the code is still good");
+        // Read again: the lines add up to the most a line holds.
+        let read = block_on(for_sign_in(&db, PHONE, ("t:o", 1), ("t:p", 1), Some("k-anon"))).unwrap();
+        db.execute("UPDATE cart_lines SET quantity = 97 WHERE cart_id = 'k-m'").unwrap();
+        let read_again = block_on(for_sign_in(&db, PHONE, ("t:o", 1), ("t:p", 1), Some("k-anon"))).unwrap();
+        assert_ne!(read.to_merge, read_again.to_merge);
+        let signed = block_on(sign_in(&db, signing_in(OWNER, &token, Some(("k-anon", "k-new", &read_again.to_merge)))));
+        assert_eq!(signed.unwrap(), Guarded::Written("m-1".into()));
+        assert_eq!(db.number("SELECT quantity FROM cart_lines WHERE cart_id = 'k-m'").unwrap(), 99);
     }
 }

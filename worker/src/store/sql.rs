@@ -245,6 +245,7 @@ pub const RACE_GUARDS: &[Guard] = &[
     Guard::State("chain_rules.state"),
     Guard::State("chain_withdrawals.amount_fen"),
     Guard::State("chain_withdrawals.state"),
+    Guard::State("cart_lines.quantity"),
     Guard::State("checkouts.state"),
     Guard::State("orders.state"),
     Guard::State("otp_codes.used"),
