@@ -9,6 +9,8 @@ use crate::auth::Phone;
 use crate::catalog::{StoreId, SupplierId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "AccessRole"))]
 #[serde(tag = "role", rename_all = "snake_case")]
 pub enum Role {
     StoreOwner { store_id: StoreId },
@@ -28,6 +30,7 @@ pub enum StoreRight {
 
 /// The roles of one caller.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Access {
     pub roles: Vec<Role>,
 }

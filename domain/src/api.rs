@@ -21,6 +21,7 @@ pub mod sharers;
 /// Everything the API can refuse, with what the refusal names. Its `error` tag is the
 /// variant's name in snake case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum Problem {
     /// 400: a parameter or body field could not be used; `field` is its path (`address.phone`,
@@ -225,6 +226,7 @@ impl Problem {
 /// reading one takes a plain struct (no buffering of an internally tagged enum, which costs the
 /// storefront's Wasm several kilobytes).
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct Wire {
     error: String,
     field: Option<String>,
@@ -302,6 +304,7 @@ const UNIT: [Problem; 33] = [
 /// An error's JSON body, as the Worker writes it (a reader takes the [`Problem`] from it
 /// directly: the message is for logs and other clients).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     #[serde(flatten)]
     pub problem: Problem,

@@ -12,6 +12,7 @@ use crate::time::Timestamp;
 
 /// A mainland China mobile number, normalised to E.164 (`+8613812345678`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
 
@@ -81,6 +82,7 @@ pub struct IssuedCode {
 
 /// What the database keeps of a code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OtpChallenge {
     pub code_hash: String,
     pub expires_at: Timestamp,

@@ -20,6 +20,7 @@ const MAX_SIZE_CHARS: usize = 16;
 /// A client-made event id: 8 to 64 letters, digits, `-` or `_` (a UUID fits). The same id sent
 /// twice by the same person is one event.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct EventId(String);
 
@@ -37,6 +38,7 @@ impl EventId {
 
 /// What a person did with a product on their phone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Online {
     View,
@@ -48,6 +50,8 @@ pub enum Online {
 
 /// How a try-on ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "TryOnOutcome"))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     BoughtHere,
@@ -69,6 +73,7 @@ impl Outcome {
 
 /// Body measurements from a smart mirror, in whole centimetres.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Measurements {
     pub height_cm: u16,
@@ -92,6 +97,7 @@ impl Measurements {
 
 /// One thing a person did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum What {
     Product { action: Online, product: ProductId },
@@ -141,6 +147,7 @@ impl What {
 
 /// A checked event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     pub id: EventId,
     pub at: Timestamp,
@@ -151,6 +158,7 @@ pub struct Event {
 /// An event as it arrives: every field optional, so that a missing one gets a clear message
 /// rather than a parser's. (The app and the in-store console write it as they send it.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RawEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -183,6 +191,7 @@ pub enum Source {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum BatchError {
     #[error("the batch is empty")]

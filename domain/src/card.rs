@@ -37,6 +37,8 @@ pub fn well_formed_code(code: &str) -> bool {
 
 /// Who a card belongs to; the role shown under the name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "CardRole"))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Shopper,
@@ -152,6 +154,7 @@ pub fn open(owner: &CardOwner<'_>, opener: Opener<'_>, kind: VisitKind) -> Resul
 /// The card's editable part, as its owner sends it (`PUT /api/me/card`). Empty strings clear a
 /// field.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CardForm {
     #[serde(default)]
@@ -170,6 +173,7 @@ pub struct CardForm {
 
 /// A checked card edit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CardEdit {
     pub title: Option<String>,
     pub bio: Option<String>,
@@ -253,6 +257,7 @@ pub fn check(form: CardForm) -> Result<CardEdit, CardError> {
 
 /// A product on a card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Featured {
     pub product_id: ProductId,
     pub name: Text,
@@ -262,6 +267,7 @@ pub struct Featured {
 
 /// A store as a card names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StoreRef {
     pub id: StoreId,
     pub name: Text,
@@ -270,6 +276,7 @@ pub struct StoreRef {
 
 /// The card as `GET /api/cards/{code}` answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CardView {
     pub code: String,
     pub role: Role,
@@ -383,6 +390,7 @@ pub struct PageMeta {
 /// What a product page's preview names (`price_from`: the lowest price on the store's shelf,
 /// any shelf without a store; none when on no shelf).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProductPreview {
     pub name_zh: String,
     pub description_zh: String,
@@ -526,6 +534,7 @@ pub fn fill_meta(html: &str, meta: &PageMeta) -> String {
 
 /// How someone came to a card.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum VisitKind {
     /// Opened the card page.
@@ -567,6 +576,7 @@ impl VisitKind {
 
 /// One visit to a card.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Visit {
     pub at: Timestamp,
     pub kind: VisitKind,
@@ -575,6 +585,7 @@ pub struct Visit {
 
 /// How warm a visitor is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Hot,
@@ -584,6 +595,7 @@ pub enum Level {
 
 /// A visitor's interest: 0…100, its level and the reason in words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Interest {
     pub score: u8,
     pub level: Level,
@@ -660,6 +672,7 @@ pub fn interest(visits: &[Visit], now: Timestamp) -> Interest {
 
 /// One person on a card owner's radar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RadarEntry {
     /// An opaque handle for the visitor (the owner never sees the raw key).
     pub visitor: String,

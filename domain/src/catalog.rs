@@ -39,6 +39,7 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -94,6 +95,7 @@ id_type!(
 
 /// A text in both of the product's languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Text {
     pub zh: String,
     pub en: String,
@@ -107,6 +109,7 @@ impl Text {
 
 /// The shelf's departments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Clothing,
@@ -157,6 +160,7 @@ impl Category {
 
 /// A variant's distinguishing attributes; either may be absent (a snack has neither).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Variant {
     pub size: Option<String>,
     pub colour: Option<Text>,
@@ -175,6 +179,7 @@ impl Variant {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {
     Image,
@@ -183,6 +188,7 @@ pub enum MediaKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Media {
     pub kind: MediaKind,
     pub url: String,
@@ -191,6 +197,7 @@ pub struct Media {
 
 /// A store as the store picker shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StoreSummary {
     pub id: StoreId,
     pub name: Text,
@@ -202,6 +209,7 @@ pub struct StoreSummary {
 
 /// One product on a store's shelf, as a list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ShelfItem {
     pub product_id: ProductId,
     pub category: Category,
@@ -216,6 +224,7 @@ pub struct ShelfItem {
 
 /// One SKU of a product as a given store offers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SkuOffer {
     pub sku_id: SkuId,
     pub variant: Variant,
@@ -227,6 +236,7 @@ pub struct SkuOffer {
 /// A product page: the product, its media, and each SKU at the store's price with what can be
 /// picked up at the store and what the supplier can deliver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProductDetail {
     pub product_id: ProductId,
     pub store_id: StoreId,

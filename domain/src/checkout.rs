@@ -43,6 +43,7 @@ impl ShippingPolicy {
 
 /// One cart line as the shopper asked for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CartLine {
     pub sku_id: SkuId,
@@ -52,6 +53,7 @@ pub struct CartLine {
 
 /// A cart line with what the Worker read for it from the shelf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PricedLine {
     pub sku_id: SkuId,
     pub supplier_id: SupplierId,
@@ -75,6 +77,7 @@ impl PricedLine {
 
 /// One order of a checkout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderPart {
     pub fulfilment: Fulfilment,
     /// The supplier that ships a delivery part; `None` for the store's pickup part.
@@ -106,6 +109,7 @@ pub enum CheckoutError {
 /// Where a delivery goes. It holds a phone number, so the Worker stores it sealed. (The
 /// default is the empty form a shopper fills in.)
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Address {
     /// The recipient.
@@ -119,6 +123,7 @@ pub struct Address {
 
 /// `POST /api/orders`: what to buy at which store, and where to deliver what is delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
     pub store_id: StoreId,

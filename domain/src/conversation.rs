@@ -17,6 +17,7 @@ use crate::time::Timestamp;
 
 /// A product as the analysis knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Product {
     pub id: ProductId,
     pub name: Text,
@@ -24,6 +25,7 @@ pub struct Product {
 
 /// What the customer means to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
     /// Decided, or close to it.
@@ -40,6 +42,7 @@ pub enum Intent {
 
 /// What holds the customer back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Objection {
     Price,
@@ -49,6 +52,7 @@ pub enum Objection {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mood {
     Positive,
@@ -58,6 +62,7 @@ pub enum Mood {
 
 /// A product the note mentions, with the words that matched.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Mention {
     pub product: ProductId,
     pub name: Text,
@@ -67,6 +72,7 @@ pub struct Mention {
 
 /// Who is writing to whom, for the draft.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Parties {
     pub customer: Option<String>,
     pub clerk: Text,
@@ -74,6 +80,7 @@ pub struct Parties {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Analysis {
     pub mentions: Vec<Mention>,
     pub intent: Intent,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Eight digits, unique among a store's open pickups; short enough to read out at a counter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct PickupCode(String);
 
@@ -75,6 +76,7 @@ pub fn qr_svg(text: &str) -> String {
 
 /// A supplier's shipment of a delivery order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Shipment {
     pub carrier: String,

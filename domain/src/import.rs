@@ -31,6 +31,7 @@ pub const COLUMNS: [&str; 12] = [
 pub const MAX_ROWS: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImportRow {
     pub line: usize,
     pub product_id: ProductId,
@@ -45,6 +46,7 @@ pub struct ImportRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RowError {
     /// 1-based line in the file (the header is line 1).
     pub line: usize,

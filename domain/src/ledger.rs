@@ -11,6 +11,7 @@ use crate::catalog::{StoreId, SupplierId};
 use crate::money::{BasisPoints, Fen};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(into = "String")]
 pub enum Account {
     /// Money the payment provider holds for the platform.
@@ -47,6 +48,7 @@ impl From<Account> for String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     Debit,
@@ -54,6 +56,7 @@ pub enum Side {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Entry {
     pub account: Account,
     pub side: Side,
@@ -61,6 +64,7 @@ pub struct Entry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Transaction {
     pub entries: Vec<Entry>,
 }
@@ -107,6 +111,7 @@ impl Transaction {
 
 /// What the ledger needs to know of a paid order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderMoney {
     pub store: StoreId,
     pub provider: String,
@@ -255,6 +260,7 @@ pub fn refund(
 
 /// An account's debits and credits over every entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AccountTotals {
     pub account: String,
     pub debit_fen: i64,
@@ -263,6 +269,7 @@ pub struct AccountTotals {
 
 /// A transaction whose entries do not balance (never, while the ledger is right).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Unbalanced {
     pub transaction_id: String,
     /// Debits minus credits.
@@ -273,6 +280,7 @@ pub struct Unbalanced {
 /// balances sum to zero, no transaction is unbalanced, and the clearing accounts hold what
 /// succeeded payments took in less what refunds paid back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LedgerOverview {
     pub balances: Vec<AccountTotals>,
     /// Debits minus credits over every account: 0.

@@ -35,16 +35,19 @@ pub fn chat_request(model: &str, instruction: &str, draft: &str) -> Value {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct Reply {
     choices: Vec<Choice>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct Choice {
     message: ChoiceMessage,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct ChoiceMessage {
     content: Option<String>,
 }

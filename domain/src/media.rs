@@ -11,6 +11,7 @@ pub const MAX_IMAGE_BYTES: usize = 1024 * 1024;
 pub const MAX_MEDIA_PER_PRODUCT: usize = 12;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ImageFormat {
     Png,

@@ -11,11 +11,13 @@ use serde::{Deserialize, Serialize};
 /// An amount of money in fen. Signed so that ledger entries and differences can be expressed,
 /// but prices are checked to be positive where they are parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
 /// A rate in basis points: 10000 bp is the whole amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct BasisPoints(u32);
 

@@ -16,6 +16,7 @@ use crate::time::Timestamp;
 
 /// How the shopper gets the goods; decides which branch of the machine an order follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Fulfilment {
     /// Collected at the shelf's store with a pickup code.
@@ -39,6 +40,7 @@ impl Fulfilment {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderState {
     AwaitingPayment,
@@ -112,6 +114,7 @@ impl OrderState {
 
 /// Something that happens to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OrderEvent {
     /// The payment notification was accepted.
@@ -177,6 +180,7 @@ impl Default for OrderPolicy {
 
 /// The part of an order the state machine needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Order {
     pub fulfilment: Fulfilment,
     pub state: OrderState,

@@ -15,6 +15,7 @@ use crate::time::Timestamp;
 
 /// A provider's notification that a payment succeeded (or failed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Notification {
     pub provider: String,
@@ -29,6 +30,7 @@ pub struct Notification {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Success,
@@ -83,6 +85,7 @@ impl Notification {
 
 /// Where a stored payment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentState {
     /// Opened, waiting for the provider's notification.

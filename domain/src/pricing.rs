@@ -14,6 +14,7 @@ pub const DEFAULT_DISTRIBUTION_CAP_BP: u32 = 3_500;
 
 /// The retail prices a supplier allows stores to charge for one SKU, with its supply price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PriceBand {
     supply_fen: Fen,
     min_fen: Fen,

@@ -23,6 +23,7 @@ use crate::time::Timestamp;
 
 /// How fast tags fade.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Config {
     pub half_life_days: f64,
     /// How fast purchases and spend fade for the RFM segment (buying is rarer than browsing).
@@ -40,6 +41,7 @@ impl Default for Config {
 
 /// What the profile needs to know about a product an event names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Facts {
     pub category: Category,
     pub price: Fen,
@@ -47,6 +49,7 @@ pub struct Facts {
 
 /// A price band, by the product's price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PriceBand {
     /// Under ¥100.
@@ -91,6 +94,7 @@ const BABY_WORDS: [&str; 10] =
 
 /// A weight as of a time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Weighted {
     pub weight: f64,
     pub at: Timestamp,
@@ -130,6 +134,7 @@ impl Weighted {
 
 /// The RFM segment: how recently, how often and how much a person buys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Segment {
     /// Has not bought yet.
@@ -179,6 +184,7 @@ impl Segment {
 
 /// A person's profile.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Profile {
     pub tags: BTreeMap<TagKey, Weighted>,
     /// Tags the person removed; they are not inferred again.
@@ -191,6 +197,7 @@ pub struct Profile {
 
 /// A tag as the person (or a clerk) sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TagView {
     pub key: TagKey,
     pub label: Text,
@@ -200,6 +207,7 @@ pub struct TagView {
 
 /// What a person agreed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Consent {
     pub behaviour: bool,
     pub personalised: bool,
@@ -207,6 +215,7 @@ pub struct Consent {
 
 /// The person's own view of their profile (`GET /api/me/profile`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProfileView {
     /// `member` or `visitor`.
     pub subject: String,

@@ -19,6 +19,7 @@ const PLACEHOLDERS: [&str; 5] = ["name", "store", "coupon", "event", "days"];
 
 /// What comes with a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Offer {
     /// Money off an order of at least `min_spend_fen` (of one category when named), for
@@ -32,6 +33,7 @@ pub enum Offer {
 
 /// One rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Short and stable: `mother_baby`, `come_back`.
@@ -53,6 +55,7 @@ fn enabled() -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[error("rules[{index}].{field}: {message}")]
 pub struct RuleError {
     pub index: usize,
@@ -167,6 +170,7 @@ pub fn check(rules: &[Rule]) -> Result<(), RuleError> {
 
 /// Where the rules in force for a scope come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// The store's own rules.
@@ -267,6 +271,7 @@ pub fn defaults() -> Vec<Rule> {
 
 /// What a person would get.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Message {
     pub rule_id: String,
     pub rule_name: Text,
@@ -353,6 +358,7 @@ pub fn coupon_for(rules: &[Rule], tags: &[TagView], store: &Text) -> Option<Mess
 
 /// One person in a preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PreviewRow {
     pub name: String,
     pub segment: Segment,
@@ -361,6 +367,7 @@ pub struct PreviewRow {
 
 /// The preview: how many each rule reaches, and what each person would get.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Preview {
     pub people: usize,
     /// Per rule id, in the rules' order.

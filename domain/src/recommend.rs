@@ -35,6 +35,7 @@ pub type ItemIx = u32;
 
 /// What a person did with an item, from the weakest evidence of wanting it to the strongest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Signal {
     View,
@@ -69,6 +70,7 @@ impl Signal {
 
 /// One visit (a day) of one person: the items touched and the strongest touch of each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Basket {
     pub user: u32,
     /// Days since 1970-01-01.
@@ -78,6 +80,7 @@ pub struct Basket {
 
 /// The knobs of training that are not learned.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Params {
     /// Neighbours kept per item and relation.
     pub neighbours: usize,
@@ -106,6 +109,7 @@ impl Default for Params {
 
 /// A related item and how strongly it is related (cosine of co-occurrence, 0…1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Neighbour {
     pub item: ItemIx,
     pub score: f32,
@@ -114,6 +118,7 @@ pub struct Neighbour {
 /// What training leaves behind: popularity and two neighbour lists per item. Small enough to
 /// store per store (`items × neighbours × 2` entries) and rebuilt on a schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Model {
     /// Per item, 0…1 (the most popular item is 1).
     pub popularity: Vec<f32>,
@@ -229,11 +234,13 @@ fn scaled(values: &[f64]) -> Vec<f32> {
 
 /// A person's own history: per item, how much they want it now and their strongest touch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Person {
     pub touches: Vec<Touch>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Touch {
     pub item: ItemIx,
     pub weight: f64,
@@ -264,6 +271,7 @@ impl Person {
 
 /// How much each signal counts in the final score.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Blend {
     pub popularity: f32,
     pub again: f32,
@@ -449,6 +457,7 @@ fn top_k(items: usize, k: usize, mut score: impl FnMut(usize) -> Option<f32>) ->
 
 /// Why an item is shown; the app words it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Reason {
     /// The person touched it before (their strongest touch: tried on, bought, viewed …).
@@ -476,6 +485,7 @@ pub enum Reason {
 
 /// A recommended item.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Pick {
     pub item: ItemIx,
     pub score: f32,
@@ -574,6 +584,7 @@ pub type AffinityOf<'a> = dyn Fn(&[&Basket]) -> Vec<f32> + 'a;
 
 /// What [`learn`] settles: the blend, and how fast popularity fades.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Learned {
     pub blend: Blend,
     pub popularity_half_life_days: Option<f64>,

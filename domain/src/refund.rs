@@ -21,6 +21,7 @@ pub struct Refundable {
 
 /// How much one refund returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefundAmount {
     pub goods_fen: Fen,

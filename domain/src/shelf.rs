@@ -168,6 +168,7 @@ fn parse_limit(raw: &str) -> Result<usize, ParamError> {
 
 /// One page of a shelf, and the cursor of the next when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ShelfPage {
     pub items: Vec<ShelfItem>,
     pub next_cursor: Option<String>,

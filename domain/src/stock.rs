@@ -9,6 +9,7 @@ pub const LOW_STOCK_UNITS: i64 = 5;
 
 /// How a shopper can get a SKU by one fulfilment option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Availability {
     InStock {
@@ -46,6 +47,7 @@ impl Availability {
 /// the same checks as conditional SQL updates (`… WHERE on_hand - reserved >= ?`) inside D1
 /// batches; this is their statement and the model the property test exercises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StockLevel {
     pub on_hand: i64,
     pub reserved: i64,

@@ -11,6 +11,7 @@ use crate::time::Timestamp;
 
 /// One line of a cart, with today's price and availability at its store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CartLineView {
     pub store_id: StoreId,
     pub sku_id: SkuId,
@@ -25,11 +26,13 @@ pub struct CartLineView {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CartView {
     pub lines: Vec<CartLineView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderLineView {
     pub sku_id: SkuId,
     pub product_id: ProductId,
@@ -42,6 +45,7 @@ pub struct OrderLineView {
 
 /// One step of an order's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TimelineEntry {
     pub event: String,
     pub state: OrderState,
@@ -51,6 +55,7 @@ pub struct TimelineEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderView {
     pub id: String,
     pub checkout_id: String,
@@ -76,6 +81,7 @@ pub struct OrderView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutView {
     pub id: String,
     pub store_id: StoreId,
@@ -87,6 +93,7 @@ pub struct CheckoutView {
 
 /// A payment asked of a provider; `pay_url` is the provider's page (the app's own for `dev`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PaymentView {
     pub id: String,
     pub checkout_id: String,
@@ -98,6 +105,7 @@ pub struct PaymentView {
 
 /// One order's entries on one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SettlementLine {
     pub order_id: Option<String>,
     pub kind: String,
@@ -107,6 +115,7 @@ pub struct SettlementLine {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Settlement {
     pub account: String,
     pub balance_fen: Fen,

@@ -7,6 +7,8 @@
 //!   against a real `wrangler dev` on a free port with a fresh state folder.
 //! - `cargo xtask bench`: criterion benchmarks of the domain and an HTTP load test of the Worker.
 //! - `cargo xtask build`: the release builds of the app and the Worker (what `wrangler deploy` uploads).
+//! - `cargo xtask openapi`: writes the request and answer schemas of `worker/openapi.json` from
+//!   the wire types (a test fails when the committed document differs).
 //!
 //! # Layout
 //!
@@ -14,12 +16,14 @@
 //! - `build`: the app and Worker builds.
 //! - `server`: starting and stopping `wrangler dev`, migrations and demo data.
 //! - `load`: the HTTP load generator.
+//! - `openapi`: the API document's bodies, generated from the wire types.
 //! - `purchase`: the purchase bench.
 //! - `behaviour`: the event-ingest and recommendation bench.
 
 mod behaviour;
 mod build;
 mod load;
+mod openapi;
 mod purchase;
 mod server;
 mod setup;
@@ -39,8 +43,9 @@ fn main() -> ExitCode {
         Some("bench") => bench(),
         Some("build") => setup::for_build().and_then(|tools| build::all(&tools)),
         Some("setup") => setup::for_tests().map(|_| ()),
+        Some("openapi") => openapi::write(),
         _ => {
-            eprintln!("usage: cargo xtask <dev|test|bench|build|setup>");
+            eprintln!("usage: cargo xtask <dev|test|bench|build|setup|openapi>");
             return ExitCode::from(2);
         }
     };

@@ -6,6 +6,7 @@ use crate::access::Role;
 
 /// The signed-in member: their id and masked phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberRef {
     pub id: String,
     pub phone: String,
@@ -13,6 +14,7 @@ pub struct MemberRef {
 
 /// `GET /api/me`: the member and their roles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Me {
     pub member: MemberRef,
     pub roles: Vec<Role>,
@@ -20,6 +22,7 @@ pub struct Me {
 
 /// `POST /api/auth/code`: send a sign-in code to this phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     pub phone: String,
@@ -27,6 +30,7 @@ pub struct CodeRequest {
 
 /// `POST /api/auth/session`: sign in with the phone and the code it got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SessionRequest {
     pub phone: String,

@@ -8,6 +8,7 @@ use crate::card::{CardView, RadarEntry, Role};
 /// Where a card leads: its page, its vCard, a person's invite link, a store's door code and
 /// the shelf of the owner's store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CardLinks {
     pub card: String,
     pub vcard: String,
@@ -30,6 +31,7 @@ impl CardLinks {
 
 /// `GET /api/cards/{code}`: a card, for anyone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CardAnswer {
     pub card: CardView,
     pub links: CardLinks,
@@ -45,6 +47,7 @@ impl CardAnswer {
 /// `GET /api/me/card` (and its edit): the caller's card as others see it, with what only the
 /// owner sees of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MyCard {
     pub card: CardView,
     pub links: CardLinks,
@@ -54,6 +57,7 @@ pub struct MyCard {
 
 /// `PUT /api/me/card/photo`: the photo's address and size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PhotoAnswer {
     pub photo: String,
     pub bytes: usize,
@@ -62,6 +66,7 @@ pub struct PhotoAnswer {
 /// `GET /api/me/radar`: who opened the caller's card lately, and the customers attributed to
 /// them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Radar {
     pub code: String,
     pub role: Role,
@@ -71,6 +76,7 @@ pub struct Radar {
 
 /// `GET /api/store/{id}/card`: the store's card, its door code and both as QR codes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StoreCard {
     pub card: CardView,
     pub links: CardLinks,
@@ -83,6 +89,7 @@ pub struct StoreCard {
 /// `POST /api/cards/{code}/visits`: what the visit did (four answers, not a state machine).
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Visited {
     pub recorded: bool,
     pub own_card: bool,
@@ -94,6 +101,7 @@ pub struct Visited {
 
 /// `POST /api/cards/{code}/visits`: `card`, `product` (naming it) or `door`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VisitRequest {
     pub kind: String,

@@ -13,12 +13,14 @@ use crate::views::{CartView, CheckoutView, OrderView, PaymentView};
 
 /// `GET /api/stores`: the stores a shopper can pick, with their shelf sizes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StoreList {
     pub stores: Vec<StoreSummary>,
 }
 
 /// `GET /api/cart`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CartAnswer {
     pub cart: CartView,
 }
@@ -27,6 +29,7 @@ pub struct CartAnswer {
 /// that only wants the quantity, like the storefront's "加入购物车", reads the cart as
 /// `serde::de::IgnoredAny`.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CartLineAnswer<C = CartView> {
     pub quantity: i64,
     pub cart: C,
@@ -34,18 +37,22 @@ pub struct CartLineAnswer<C = CartView> {
 
 /// `POST /api/orders`: the placed checkout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutAnswer {
     pub checkout: CheckoutView,
 }
 
 /// A payment opened (`POST /api/checkouts/{id}/payments`) or queried (`GET /api/payments/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PaymentAnswer {
     pub payment: PaymentView,
 }
 
 /// What became of a payment notification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(rename = "PaymentOutcome"))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Paid,
@@ -65,6 +72,7 @@ impl Outcome {
 
 /// `POST /api/payments/notify/{provider}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NotificationAnswer {
     pub result: Outcome,
 }
@@ -72,6 +80,7 @@ pub struct NotificationAnswer {
 /// `POST /api/payments/{id}/confirm` (development): what became of the notification it
 /// signed, and the notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Confirmed {
     pub result: Outcome,
     pub notification: Notification,
@@ -79,12 +88,14 @@ pub struct Confirmed {
 
 /// One order, with its timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderAnswer {
     pub order: OrderView,
 }
 
 /// `GET /api/store/{id}/orders`: the store's paid orders, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StoreOrders {
     pub orders: Vec<OrderView>,
 }
@@ -92,6 +103,7 @@ pub struct StoreOrders {
 /// A supplier's order to ship, with the address it goes to (opened for the shipper; none for
 /// an order without one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToShip {
     pub order: OrderView,
     pub address: Option<Address>,
@@ -99,12 +111,14 @@ pub struct ToShip {
 
 /// `GET /api/supplier/{id}/orders`: the supplier's orders to ship, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SupplierOrders {
     pub orders: Vec<ToShip>,
 }
 
 /// `GET /api/orders`: the caller's orders, newest first; `next_before` pages on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OrderPage {
     pub orders: Vec<OrderView>,
     pub next_before: Option<String>,
@@ -112,6 +126,7 @@ pub struct OrderPage {
 
 /// `PUT /api/cart/lines` (set; 0 removes the line) and `POST /api/cart/lines` (add).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetLine {
     pub store_id: StoreId,
@@ -122,6 +137,7 @@ pub struct SetLine {
 
 /// `POST /api/orders/{id}/refund`: the shopper asks for a refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     pub reason: String,
@@ -129,6 +145,7 @@ pub struct RefundRequest {
 
 /// `POST /api/store/{id}/pickups`: what the clerk typed, or the scanned QR payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PickupRequest {
     pub code: String,
@@ -137,6 +154,7 @@ pub struct PickupRequest {
 /// `POST /api/{store|supplier}/{id}/orders/{order}/refund`: approve (the amount, everything
 /// left when absent) or reject the refund asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefundDecision {
     pub approve: bool,
@@ -146,6 +164,7 @@ pub struct RefundDecision {
 
 /// `PUT /api/supplier/{id}/stock`: a SKU's units in the supplier's warehouse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WarehouseStock {
     pub sku_id: SkuId,

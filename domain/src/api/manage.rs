@@ -10,6 +10,7 @@ use crate::import::RowError;
 /// A SKU as a console lists it: its band, a store's price (none off its shelf or for a
 /// supplier's list) and the stock where it is counted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConsoleSku {
     pub sku_id: String,
     pub product_id: String,
@@ -28,6 +29,7 @@ pub struct ConsoleSku {
 
 /// The platform's fee and the distribution cap over it, in basis points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Settings {
     pub platform_fee_bp: u32,
     pub distribution_cap_bp: u32,
@@ -36,6 +38,7 @@ pub struct Settings {
 /// `GET /api/store/{id}/catalog`: every SKU of the active suppliers with this store's price and
 /// stock, and the settings a price must leave room for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StoreCatalog {
     pub skus: Vec<ConsoleSku>,
     #[serde(flatten)]
@@ -44,12 +47,14 @@ pub struct StoreCatalog {
 
 /// `GET /api/supplier/{id}/skus`: the supplier's SKUs with their warehouse stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SupplierSkus {
     pub skus: Vec<ConsoleSku>,
 }
 
 /// One of a store's staff: by their phone's lookup hash, the phone masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StaffMember {
     pub id: String,
     pub phone: Option<String>,
@@ -59,12 +64,14 @@ pub struct StaffMember {
 
 /// `GET /api/store/{id}/clerks`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StaffList {
     pub staff: Vec<StaffMember>,
 }
 
 /// `POST /api/supplier/{id}/import`: rows applied, and each refused row with its line and column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ImportAnswer {
     pub applied: usize,
     pub errors: Vec<RowError>,
@@ -72,6 +79,7 @@ pub struct ImportAnswer {
 
 /// A store or supplier as the operator lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Tenant {
     pub id: String,
     pub name_zh: String,
@@ -82,6 +90,7 @@ pub struct Tenant {
 
 /// `GET /api/operator/tenants`: every store and supplier, suspended ones too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Tenants {
     pub stores: Vec<Tenant>,
     pub suppliers: Vec<Tenant>,
@@ -89,6 +98,7 @@ pub struct Tenants {
 
 /// `PUT /api/store/{id}/shelf/{sku}`: the store's price, inside the supplier's band.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShelfPrice {
     pub price_fen: i64,
@@ -96,6 +106,7 @@ pub struct ShelfPrice {
 
 /// `PUT /api/store/{id}/stock/{sku}`: the units the store has for pickup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StoreStock {
     pub on_hand: i64,
@@ -103,6 +114,7 @@ pub struct StoreStock {
 
 /// `POST /api/store/{id}/clerks`: a clerk by phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClerkInvite {
     pub phone: String,
@@ -110,6 +122,7 @@ pub struct ClerkInvite {
 
 /// `POST /api/supplier/{id}/import`: CSV rows with their header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     pub csv: String,
@@ -117,6 +130,7 @@ pub struct ImportRequest {
 
 /// `PUT /api/operator/settings`: the platform's fee.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FeeRequest {
     pub platform_fee_bp: u32,
@@ -124,6 +138,7 @@ pub struct FeeRequest {
 
 /// `POST /api/operator/stores`: a store with its owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewStore {
     pub id: StoreId,
@@ -138,6 +153,7 @@ pub struct NewStore {
 
 /// `POST /api/operator/suppliers`: a supplier with its first staff member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewSupplier {
     pub id: SupplierId,
@@ -148,6 +164,7 @@ pub struct NewSupplier {
 
 /// `PUT /api/operator/{stores|suppliers}/{id}/status`: `active` or `suspended`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     pub status: String,

@@ -9,6 +9,7 @@ use crate::behaviour::RawEvent;
 /// `PUT /api/me/consent`: what was recorded, and for a caller without a session the visitor id
 /// it now is (sent back as `X-Tandem-Visitor`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConsentAnswer {
     /// `member` or `visitor`.
     pub subject: String,
@@ -19,6 +20,7 @@ pub struct ConsentAnswer {
 
 /// A store's device, as its owner sees it (never its key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Device {
     pub id: String,
     pub name: String,
@@ -28,12 +30,14 @@ pub struct Device {
 
 /// `GET /api/store/{id}/devices`: newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Devices {
     pub devices: Vec<Device>,
 }
 
 /// `POST /api/store/{id}/devices`: the new device and its key, shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeviceCreated {
     pub id: String,
     pub store_id: String,
@@ -43,6 +47,7 @@ pub struct DeviceCreated {
 
 /// `PUT /api/me/consent`: what the person agrees to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConsentRequest {
     pub behaviour: bool,
@@ -52,6 +57,7 @@ pub struct ConsentRequest {
 /// `POST /api/events`: a batch of behaviour events, the caller's own, or for clerks and devices
 /// a customer's, named by phone or by their card's code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventsRequest {
     pub events: Vec<RawEvent>,
@@ -63,6 +69,7 @@ pub struct EventsRequest {
 
 /// `POST /api/store/{id}/devices`: a device's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
     pub name: String,
@@ -71,6 +78,7 @@ pub struct NewDevice {
 /// `POST /api/store/{id}/conversations`: a clerk's notes of a conversation, and optionally the
 /// names the follow-up uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
     pub note: String,

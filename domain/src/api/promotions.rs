@@ -9,6 +9,7 @@ use crate::promote::{Message, Preview, Rule};
 /// `/api/operator/promotions`): where they come from, the scope's own version, the rules, who
 /// they reach, and how many people are left out for want of consent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PromotionRules {
     /// `store`, `platform`, `default` or `draft` (a preview of rules not saved).
     pub source: String,
@@ -22,6 +23,7 @@ pub struct PromotionRules {
 /// personalisation and a rule matches them. The Worker writes the whole [`Message`]; a reader
 /// may take only the part it shows (the storefront reads `recommend::serve::OfferNote`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OfferAnswer<M = Message> {
     pub personalised: bool,
     pub message: Option<M>,
@@ -30,6 +32,7 @@ pub struct OfferAnswer<M = Message> {
 /// `PUT` (save over `version`, the scope's own version the editor started from; none when it
 /// has no rules of its own yet) and `POST …/preview` (only `rules`) of a scope's promotions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RulesRequest {
     pub rules: Vec<Rule>,

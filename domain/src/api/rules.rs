@@ -7,6 +7,7 @@ use crate::chain21::rules::Finding;
 
 /// A compliance finding as the API tells it (`chain21.md`, "Compliance checks").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RuleFinding {
     pub code: String,
     pub risk: String,
@@ -30,6 +31,7 @@ pub fn findings(findings: &[Finding]) -> Vec<RuleFinding> {
 
 /// A stored version of the rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RulesVersion {
     pub version: i64,
     /// `draft`, `published` or `retired`.
@@ -46,6 +48,7 @@ pub struct RulesVersion {
 
 /// A rule set to start a draft from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Preset {
     pub name: String,
     pub text: String,
@@ -53,6 +56,7 @@ pub struct Preset {
 
 /// `GET /api/operator/chain/rules`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RulesList {
     /// Newest first.
     pub versions: Vec<RulesVersion>,
@@ -61,6 +65,7 @@ pub struct RulesList {
 
 /// `POST /api/operator/chain/rules/check` and `POST /api/operator/chain/rules`, asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RulesText {
     /// The rule set as TOML (the CLI's format) or JSON.
@@ -69,6 +74,7 @@ pub struct RulesText {
 
 /// `POST /api/operator/chain/rules/check`, answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RulesChecked {
     pub cap_bp: u32,
     pub findings: Vec<RuleFinding>,
@@ -76,6 +82,7 @@ pub struct RulesChecked {
 
 /// `POST /api/operator/chain/rules`, answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DraftSaved {
     pub version: u32,
     pub state: String,
@@ -84,6 +91,7 @@ pub struct DraftSaved {
 
 /// `POST /api/operator/chain/rules/{version}/publish`, asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
     /// The codes of the findings the operator acknowledged.
@@ -92,6 +100,7 @@ pub struct PublishRequest {
 
 /// `POST /api/operator/chain/rules/{version}/publish`, answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Published {
     pub version: i64,
     pub state: String,

@@ -10,6 +10,7 @@ pub const PERIOD_DAYS: i64 = 30;
 
 /// What a member's earnings are, by bucket, from the ledger.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Balances {
     pub pending_fen: i64,
     pub frozen_fen: i64,
@@ -20,6 +21,7 @@ pub struct Balances {
 
 /// One reward the member earned, as posted (and voided or clawed back since).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Reward {
     pub order_id: String,
     /// `direct`, `indirect`, `team`, `peer` or `dynamic`.
@@ -37,6 +39,7 @@ pub struct Reward {
 
 /// A withdrawal asked for by a sharer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Withdrawal {
     pub id: String,
     pub member_id: String,
@@ -65,6 +68,7 @@ pub struct TeamCounts {
 
 /// A member in a team listing, with its figures over [`PERIOD_DAYS`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TeamMember {
     pub member_id: String,
     /// The name it chose, else its masked phone number.
@@ -115,6 +119,7 @@ impl TeamMember {
 
 /// `GET /api/chain/me`: the sharer centre.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Centre {
     pub member_id: String,
     /// The name it chose, else its masked phone number.
@@ -142,6 +147,7 @@ pub struct Centre {
 
 /// `PUT /api/chain/me`, asked and answered: the name the poster and the team show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub display_name: Option<String>,
@@ -149,6 +155,7 @@ pub struct Profile {
 
 /// `GET /api/chain/team`: the directs of a member of the caller's team.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Team {
     pub parent: String,
     pub members: Vec<TeamMember>,
@@ -157,6 +164,7 @@ pub struct Team {
 
 /// `POST /api/chain/withdrawals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalRequest {
     pub amount_fen: i64,
@@ -166,18 +174,21 @@ pub struct WithdrawalRequest {
 
 /// A withdrawal asked for or decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WithdrawalAnswer {
     pub withdrawal: Withdrawal,
 }
 
 /// `GET /api/operator/chain/withdrawals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Withdrawals {
     pub withdrawals: Vec<Withdrawal>,
 }
 
 /// `POST /api/operator/chain/withdrawals/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalDecision {
     pub approve: bool,
@@ -188,6 +199,7 @@ pub struct WithdrawalDecision {
 /// `GET /api/operator/chain/members`: roots, a member's directs, or one member found with the
 /// path of inviters above it (root first; only for a search).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Tree {
     pub members: Vec<TeamMember>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,6 +208,7 @@ pub struct Tree {
 
 /// `PUT /api/operator/products/{id}/chain`, asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProductFlags {
     pub designated: bool,
@@ -204,6 +217,7 @@ pub struct ProductFlags {
 
 /// `PUT /api/operator/products/{id}/chain`, answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProductFlagsSet {
     pub product_id: String,
     pub designated: bool,

@@ -25,6 +25,7 @@ use crate::time::Timestamp;
 pub type Member = u32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Identity {
     Member,
@@ -61,6 +62,7 @@ enum Link {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RewardState {
     Pending,
@@ -70,6 +72,7 @@ pub enum RewardState {
 
 /// Money in a member's hands, by state (`money.md`'s `member:{id}:…` accounts).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Balance {
     pub pending_fen: i64,
     pub frozen_fen: i64,
@@ -148,6 +151,7 @@ pub struct Reward {
 
 /// The accounts a reward moves between (`money.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
     /// The order's store's payable: where rewards come from and voids go back to.
@@ -172,6 +176,7 @@ pub struct Movement {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Warning {
     pub code: &'static str,
     pub message: String,
@@ -219,6 +224,7 @@ pub struct Engine {
 
 /// One member as stored outside the engine (the Worker's D1 rows), enough to place and reward.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberRecord {
     pub id: String,
     pub identity: Identity,
@@ -915,6 +921,7 @@ struct Ledger<'a>(&'a Engine);
 struct Balances<'a>(&'a Engine);
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct MemberRow<'a> {
     identity: &'static str,
     inviter: Option<&'a str>,
@@ -924,6 +931,7 @@ struct MemberRow<'a> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct LedgerRow<'a> {
     order: &'a str,
     beneficiary: &'a str,

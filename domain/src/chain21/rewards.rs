@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::money::WHOLE_BP;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Direct,
@@ -47,6 +48,7 @@ impl Kind {
 
 /// One reward an order may pay, before amounts: who, what, and at which rate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Candidate<M> {
     pub beneficiary: M,
     pub kind: Kind,

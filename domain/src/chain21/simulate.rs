@@ -20,6 +20,7 @@ pub struct Plan {
 
 /// What the rules did to the synthetic network.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Outcome {
     pub members: u64,
     pub orders: u64,

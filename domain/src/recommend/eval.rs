@@ -116,6 +116,7 @@ impl Log {
 
 /// Hit rate and NDCG at `k`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Scores {
     pub hit_rate: f64,
     pub ndcg: f64,
@@ -123,6 +124,7 @@ pub struct Scores {
 
 /// The blend's scores, the share of the catalogue it recommends to someone, and its weights.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TandemScores {
     pub hit_rate: f64,
     pub ndcg: f64,
@@ -133,6 +135,7 @@ pub struct TandemScores {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Report {
     /// People evaluated: those with a last date and at least one earlier date.
     pub users: usize,

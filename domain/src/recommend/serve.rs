@@ -23,6 +23,7 @@ const LEARNING_K: usize = 10;
 
 /// A product as the recommender knows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Item {
     pub product: ProductId,
     pub name: Text,
@@ -31,6 +32,7 @@ pub struct Item {
 
 /// One touch of a product by someone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Touch {
     pub subject: String,
     pub product: ProductId,
@@ -61,6 +63,7 @@ pub fn signal_of(kind: &str, outcome: Option<&str>) -> Option<Signal> {
 
 /// What the cron leaves for the placements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Trained {
     pub items: Vec<Item>,
     pub model: super::Model,
@@ -130,6 +133,7 @@ pub fn build(items: Vec<Item>, touches: &[Touch], now: Timestamp) -> Trained {
 
 /// A recommended product as the storefront shows it (the API's answer, the app's input).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Card {
     pub product_id: ProductId,
     pub category: Category,
@@ -142,6 +146,7 @@ pub struct Card {
 
 /// The answer of `GET /api/recommendations`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Placed {
     pub placement: String,
     /// False when the person has no consent to personalise (or turned it off): the items are
@@ -158,6 +163,7 @@ pub struct Placed {
 /// A person's offer as the storefront shows it: the rule it comes from and its words (the
 /// offers themselves are in `promote::Message`, which the storefront does not need).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OfferNote {
     pub rule_id: String,
     pub text: Text,
@@ -172,6 +178,7 @@ impl From<crate::promote::Message> for OfferNote {
 /// The answer of `POST /api/store/{id}/conversations`: the notes understood, and products from
 /// the shelf to suggest with them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FollowUp {
     pub analysis: crate::conversation::Analysis,
     pub suggested: Vec<Card>,
@@ -179,6 +186,7 @@ pub struct FollowUp {
 
 /// A recommended product and why, in words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Recommendation {
     pub product: ProductId,
     pub reason: Reason,

@@ -164,7 +164,7 @@ pub async fn invite_clerk(env: &Env, req: &Request, store: &str, text: &str) -> 
     let (hash, sealed) = staff_identity(env, &phone)?;
     let db = db::database(env)?;
     tenants::add_clerk(&D1(&db), store.as_str(), Person { phone_hash: &hash, phone_sealed: &sealed }, now).await?;
-    json_response(201, &json!({"id": hash, "phone": phone.masked(), "role": "clerk"}), "no-store")
+    json_response(201, &StaffMember { id: hash, phone: Some(phone.masked()), role: "clerk".to_owned() }, "no-store")
 }
 
 /// `DELETE /api/store/{id}/clerks/{staff}`: removes a clerk (never the owner).
