@@ -107,7 +107,10 @@ impl Call {
         let set_cookie = (!cookies.is_empty()).then(|| cookies.join("\n"));
         let allow = header("allow");
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        Answer { status: response.status().as_u16(), content_type, nosniff, set_cookie, allow, text }
+        let status = response.status().as_u16();
+        // Every answer a test gets is held to the API document.
+        crate::contract::check(&self.method, &self.path, status, &content_type, &text);
+        Answer { status, content_type, nosniff, set_cookie, allow, text }
     }
 }
 

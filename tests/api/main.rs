@@ -7,6 +7,7 @@ mod cards;
 mod catalog;
 mod chain;
 mod commerce;
+mod contract;
 mod http;
 mod manage;
 mod production;
