@@ -301,6 +301,14 @@ const UNIT: [Problem; 33] = [
     Problem::Internal,
 ];
 
+/// `GET /api/health`: the Worker answers, and which version it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
 /// An error's JSON body, as the Worker writes it (a reader takes the [`Problem`] from it
 /// directly: the message is for logs and other clients).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

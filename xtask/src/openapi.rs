@@ -7,7 +7,7 @@
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{Value, json};
-use tandem_domain::api::{account, cards, commerce, manage, memory, promotions, rules, sharers};
+use tandem_domain::api::{self, account, cards, commerce, manage, memory, promotions, rules, sharers};
 use tandem_domain::{card, catalog, checkout, fulfilment, ledger, payment, profile, promote, recommend, shelf};
 
 use crate::Result;
@@ -37,17 +37,24 @@ const fn route(
 
 /// Every route with a typed body.
 const BODIES: &[Bodies] = &[
+    route("GET", "/api/health", None, &[("200", of::<api::Health>)]),
     route("GET", "/api/stores", None, &[("200", of::<commerce::StoreList>)]),
     route("GET", "/api/stores/{id}/shelf", None, &[("200", of::<shelf::ShelfPage>)]),
     route("GET", "/api/products/{id}", None, &[("200", of::<catalog::ProductDetail>)]),
-    route("POST", "/api/auth/code", Some(of::<account::CodeRequest>), &[]),
-    route("POST", "/api/auth/session", Some(of::<account::SessionRequest>), &[]),
+    route("POST", "/api/auth/code", Some(of::<account::CodeRequest>), &[("200", of::<account::CodeSent>)]),
+    route("POST", "/api/auth/session", Some(of::<account::SessionRequest>), &[("200", of::<account::SignedIn>)]),
+    route("DELETE", "/api/auth/session", None, &[("200", of::<account::SignedOut>)]),
     route("GET", "/api/me", None, &[("200", of::<account::Me>)]),
     route("POST", "/api/orders", Some(of::<checkout::CheckoutRequest>), &[("201", of::<commerce::CheckoutAnswer>)]),
     route("GET", "/api/orders", None, &[("200", of::<commerce::OrderPage>)]),
     route("GET", "/api/orders/{id}", None, &[("200", of::<commerce::OrderAnswer>)]),
     route("POST", "/api/orders/{id}/cancel", None, &[("200", of::<commerce::OrderAnswer>)]),
-    route("POST", "/api/orders/{id}/refund", Some(of::<commerce::RefundRequest>), &[]),
+    route(
+        "POST",
+        "/api/orders/{id}/refund",
+        Some(of::<commerce::RefundRequest>),
+        &[("200", of::<commerce::RefundAsked>)],
+    ),
     route("POST", "/api/orders/{id}/received", None, &[("200", of::<commerce::OrderAnswer>)]),
     route("GET", "/api/cart", None, &[("200", of::<commerce::CartAnswer>)]),
     route("PUT", "/api/cart/lines", Some(of::<commerce::SetLine>), &[("200", of::<commerce::CartLineAnswer>)]),
@@ -79,6 +86,8 @@ const BODIES: &[Bodies] = &[
         Some(of::<commerce::RefundDecision>),
         &[("200", of::<commerce::OrderAnswer>)],
     ),
+    route("GET", "/api/store/{id}/settlement", None, &[("200", of::<commerce::SettlementAnswer>)]),
+    route("GET", "/api/supplier/{id}/settlement", None, &[("200", of::<commerce::SettlementAnswer>)]),
     route("GET", "/api/supplier/{id}/orders", None, &[("200", of::<commerce::SupplierOrders>)]),
     route(
         "POST",
@@ -92,13 +101,15 @@ const BODIES: &[Bodies] = &[
         Some(of::<commerce::RefundDecision>),
         &[("200", of::<commerce::OrderAnswer>)],
     ),
-    route("PUT", "/api/supplier/{id}/stock", Some(of::<commerce::WarehouseStock>), &[]),
+    route("PUT", "/api/supplier/{id}/stock", Some(of::<commerce::WarehouseStock>), &[("200", of::<manage::StockSet>)]),
     route("GET", "/api/operator/ledger", None, &[("200", of::<ledger::LedgerOverview>)]),
     route("GET", "/api/store/{id}/catalog", None, &[("200", of::<manage::StoreCatalog>)]),
-    route("PUT", "/api/store/{id}/shelf/{sku}", Some(of::<manage::ShelfPrice>), &[]),
-    route("PUT", "/api/store/{id}/stock/{sku}", Some(of::<manage::StoreStock>), &[]),
+    route("PUT", "/api/store/{id}/shelf/{sku}", Some(of::<manage::ShelfPrice>), &[("200", of::<manage::PriceSet>)]),
+    route("DELETE", "/api/store/{id}/shelf/{sku}", None, &[("200", of::<manage::OffShelf>)]),
+    route("PUT", "/api/store/{id}/stock/{sku}", Some(of::<manage::StoreStock>), &[("200", of::<manage::StockSet>)]),
     route("GET", "/api/store/{id}/clerks", None, &[("200", of::<manage::StaffList>)]),
     route("POST", "/api/store/{id}/clerks", Some(of::<manage::ClerkInvite>), &[("201", of::<manage::StaffMember>)]),
+    route("DELETE", "/api/store/{id}/clerks/{staff}", None, &[("200", of::<manage::Removed>)]),
     route("GET", "/api/supplier/{id}/skus", None, &[("200", of::<manage::SupplierSkus>)]),
     route(
         "POST",
@@ -108,10 +119,22 @@ const BODIES: &[Bodies] = &[
     ),
     route("GET", "/api/operator/settings", None, &[("200", of::<manage::Settings>)]),
     route("PUT", "/api/operator/settings", Some(of::<manage::FeeRequest>), &[("200", of::<manage::Settings>)]),
-    route("POST", "/api/operator/stores", Some(of::<manage::NewStore>), &[]),
-    route("PUT", "/api/operator/stores/{id}/status", Some(of::<manage::StatusRequest>), &[]),
-    route("POST", "/api/operator/suppliers", Some(of::<manage::NewSupplier>), &[]),
-    route("PUT", "/api/operator/suppliers/{id}/status", Some(of::<manage::StatusRequest>), &[]),
+    route("POST", "/api/operator/stores", Some(of::<manage::NewStore>), &[("201", of::<manage::TenantStatus>)]),
+    route(
+        "PUT",
+        "/api/operator/stores/{id}/status",
+        Some(of::<manage::StatusRequest>),
+        &[("200", of::<manage::TenantStatus>)],
+    ),
+    route("POST", "/api/operator/suppliers", Some(of::<manage::NewSupplier>), &[("201", of::<manage::TenantStatus>)]),
+    route(
+        "PUT",
+        "/api/operator/suppliers/{id}/status",
+        Some(of::<manage::StatusRequest>),
+        &[("200", of::<manage::TenantStatus>)],
+    ),
+    route("POST", "/api/supplier/{id}/products/{product}/media", None, &[("201", of::<manage::MediaAdded>)]),
+    route("DELETE", "/api/supplier/{id}/products/{product}/media/{position}", None, &[("200", of::<manage::Removed>)]),
     route("GET", "/api/operator/tenants", None, &[("200", of::<manage::Tenants>)]),
     route("GET", "/api/chain/me", None, &[("200", of::<sharers::Centre>)]),
     route("PUT", "/api/chain/me", Some(of::<sharers::Profile>), &[("200", of::<sharers::Profile>)]),
@@ -155,6 +178,8 @@ const BODIES: &[Bodies] = &[
     route("POST", "/api/store/{id}/events", Some(of::<memory::EventsRequest>), &[]),
     route("POST", "/api/devices/events", Some(of::<memory::EventsRequest>), &[]),
     route("GET", "/api/me/profile", None, &[("200", of::<profile::ProfileView>)]),
+    route("DELETE", "/api/me/profile/tags/{tag}", None, &[("200", of::<memory::Muted>)]),
+    route("DELETE", "/api/me/behaviour", None, &[("200", of::<memory::Erased>)]),
     route("POST", "/api/store/{id}/devices", Some(of::<memory::NewDevice>), &[("201", of::<memory::DeviceCreated>)]),
     route("GET", "/api/store/{id}/devices", None, &[("200", of::<memory::Devices>)]),
     route("DELETE", "/api/store/{id}/devices/{device}", None, &[("200", of::<memory::Device>)]),

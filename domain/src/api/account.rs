@@ -36,3 +36,25 @@ pub struct SessionRequest {
     pub phone: String,
     pub code: String,
 }
+
+/// `POST /api/auth/code`: a code was sent, good for this many seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CodeSent {
+    pub sent: bool,
+    pub expires_in_s: i64,
+}
+
+/// `POST /api/auth/session`: the member signed in (the session is in its cookie).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SignedIn {
+    pub member: MemberRef,
+}
+
+/// `DELETE /api/auth/session`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SignedOut {
+    pub signed_out: bool,
+}

@@ -9,7 +9,7 @@ use crate::checkout::Address;
 use crate::order::Fulfilment;
 use crate::payment::Notification;
 use crate::refund::RefundAmount;
-use crate::views::{CartView, CheckoutView, OrderView, PaymentView};
+use crate::views::{CartView, CheckoutView, OrderView, PaymentView, Settlement};
 
 /// `GET /api/stores`: the stores a shopper can pick, with their shelf sizes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +169,23 @@ pub struct RefundDecision {
 pub struct WarehouseStock {
     pub sku_id: SkuId,
     pub on_hand: i64,
+}
+
+/// `POST /api/orders/{id}/refund`: the order now, the refund asked for, and whether it was
+/// paid at once (before hand-over) rather than waiting for a decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RefundAsked {
+    pub order: OrderView,
+    pub refund_id: String,
+    pub automatic: bool,
+}
+
+/// `GET /api/{store|supplier}/{id}/settlement`: what the platform owes the tenant, entry by entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct SettlementAnswer {
+    pub settlement: Settlement,
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{StoreId, SupplierId};
+use crate::catalog::{SkuId, StoreId, SupplierId};
 use crate::import::RowError;
 
 /// A SKU as a console lists it: its band, a store's price (none off its shelf or for a
@@ -168,4 +168,55 @@ pub struct NewSupplier {
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     pub status: String,
+}
+
+/// `PUT /api/store/{id}/shelf/{sku}`: the SKU's price on the shelf now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PriceSet {
+    pub sku_id: SkuId,
+    pub price_fen: i64,
+}
+
+/// `DELETE /api/store/{id}/shelf/{sku}`: the SKU is off the shelf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct OffShelf {
+    pub sku_id: SkuId,
+    pub on_shelf: bool,
+}
+
+/// `PUT /api/store/{id}/stock/{sku}` and `PUT /api/supplier/{id}/stock`: the units on hand now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct StockSet {
+    pub sku_id: SkuId,
+    pub on_hand: i64,
+}
+
+/// A removal (a clerk by id, a picture by address): what was removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Removed {
+    pub removed: String,
+}
+
+/// A store or supplier created (`201`) or its status set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct TenantStatus {
+    pub id: String,
+    /// `active` or `suspended`.
+    pub status: String,
+}
+
+/// `POST /api/supplier/{id}/products/{product}/media`: the picture kept, where it is in the
+/// gallery, what it is and its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct MediaAdded {
+    pub url: String,
+    pub position: i64,
+    pub content_type: String,
+    pub bytes: usize,
 }

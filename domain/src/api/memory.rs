@@ -87,3 +87,18 @@ pub struct NoteRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clerk_name: Option<String>,
 }
+
+/// `DELETE /api/me/profile/tags/{tag}`: the tag the profile no longer shows or uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Muted {
+    pub muted: String,
+}
+
+/// `DELETE /api/me/behaviour`: how many events went, and whether a profile did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Erased {
+    pub deleted_events: u64,
+    pub deleted_profile: bool,
+}

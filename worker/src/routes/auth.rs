@@ -1,9 +1,8 @@
 //! Sign-in with a phone number and a one-time code, the signed-in member, sign-out.
 
-use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::api::account::{CodeRequest, SessionRequest};
-use tandem_domain::api::account::{Me, MemberRef};
+use tandem_domain::api::account::{CodeSent, Me, MemberRef, SignedIn, SignedOut};
 use tandem_domain::auth::{
     GuessLimits, OtpError, Phone, RateLimit, SessionToken, check_sign_in, is_well_formed_code, issue_code,
 };
@@ -81,7 +80,7 @@ pub async fn request_code(env: &Env, req: &Request, text: &str) -> Result<Respon
             .await
             .map_err(ApiError::internal)?;
     }
-    json_response(200, &json!({"sent": true, "expires_in_s": policy.ttl_minutes * 60}), "no-store")
+    json_response(200, &CodeSent { sent: true, expires_in_s: policy.ttl_minutes * 60 }, "no-store")
 }
 
 /// `POST /api/auth/session`: checks the code, creates the member on first sign-in, starts a
@@ -163,7 +162,8 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
         }
     }
     crate::memory::merge_visitor(env, req, &member_id, now).await?;
-    let mut response = json_response(200, &json!({"member": {"id": member_id, "phone": phone.masked()}}), "no-store")?;
+    let mut response =
+        json_response(200, &SignedIn { member: MemberRef { id: member_id, phone: phone.masked() } }, "no-store")?;
     let cookie = format!(
         "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         session::COOKIE,
@@ -197,7 +197,7 @@ pub async fn sign_out(env: &Env, req: &Request) -> Result<Response, ApiError> {
     let now = config::now(env).await?;
     let db = db::database(env)?;
     stored::revoke_session(&D1(&db), &token.stored_hash(), now).await.map_err(ApiError::internal)?;
-    let mut response = json_response(200, &json!({"signed_out": true}), "no-store")?;
+    let mut response = json_response(200, &SignedOut { signed_out: true }, "no-store")?;
     response
         .headers_mut()
         .set("set-cookie", &format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", session::COOKIE))

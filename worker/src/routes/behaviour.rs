@@ -8,7 +8,7 @@
 
 use serde_json::{Value, json};
 use tandem_domain::api::Problem;
-use tandem_domain::api::memory::{ConsentAnswer, DeviceCreated, Devices};
+use tandem_domain::api::memory::{ConsentAnswer, DeviceCreated, Devices, Erased, Muted};
 use tandem_domain::api::memory::{ConsentRequest, EventsRequest, NewDevice};
 use tandem_domain::behaviour::{self, BatchError, Source};
 use tandem_domain::catalog::StoreId;
@@ -170,7 +170,7 @@ pub async fn mute_tag(env: &Env, req: &Request, tag: &str) -> Result<Response, A
         let profiles::Stored { mut profile, version, .. } = profiles::stored_of(&store, &key).await?;
         profile.mute(&tag);
         if profiles::save_profile(&store, &key, &profile, version, now).await?.written() {
-            return json_response(200, &json!({"muted": tag}), "no-store");
+            return json_response(200, &Muted { muted: tag.clone() }, "no-store");
         }
     }
     Err(ApiError::refused(Problem::Busy, "the profile is being updated by another request; try again"))
@@ -232,7 +232,7 @@ pub async fn erase(env: &Env, req: &Request) -> Result<Response, ApiError> {
     let subject = known_subject(env, req).await?;
     let db = db::database(env)?;
     let (events, profile) = profiles::erase(&D1(&db), &subject.key()).await?;
-    json_response(200, &json!({"deleted_events": events, "deleted_profile": profile}), "no-store")
+    json_response(200, &Erased { deleted_events: events, deleted_profile: profile }, "no-store")
 }
 
 /// `POST /api/store/{id}/devices`: the store's owner registers a device and receives its key,

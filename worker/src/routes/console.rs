@@ -2,10 +2,10 @@
 //! that the caller works there; anyone else is told it does not exist (404), and an order of
 //! another store or supplier is likewise "not found".
 
-use serde_json::json;
 use tandem_domain::api::Problem;
-use tandem_domain::api::commerce::{OrderAnswer, StoreOrders, SupplierOrders, ToShip};
+use tandem_domain::api::commerce::{OrderAnswer, SettlementAnswer, StoreOrders, SupplierOrders, ToShip};
 use tandem_domain::api::commerce::{PickupRequest, RefundDecision, WarehouseStock};
+use tandem_domain::api::manage::StockSet;
 use tandem_domain::checkout::Address;
 use tandem_domain::fulfilment::{PickupCode, Shipment};
 use tandem_domain::order::OrderEvent;
@@ -219,7 +219,7 @@ pub async fn store_settlement(env: &Env, req: &Request, store: &str) -> Result<R
     let db = db::database(env)?;
     json_response(
         200,
-        &json!({"settlement": ledger::settlement(&D1(&db), &format!("store:{store}:payable")).await?}),
+        &SettlementAnswer { settlement: ledger::settlement(&D1(&db), &format!("store:{store}:payable")).await? },
         "no-store",
     )
 }
@@ -231,7 +231,7 @@ pub async fn supplier_settlement(env: &Env, req: &Request, supplier: &str) -> Re
     let db = db::database(env)?;
     json_response(
         200,
-        &json!({"settlement": ledger::settlement(&D1(&db), &format!("supplier:{supplier}:payable")).await?}),
+        &SettlementAnswer { settlement: ledger::settlement(&D1(&db), &format!("supplier:{supplier}:payable")).await? },
         "no-store",
     )
 }
@@ -273,5 +273,5 @@ pub async fn set_warehouse_stock(env: &Env, req: &Request, supplier: &str, text:
             return Err(ApiError::refused(Problem::StockHeld, "more units than that are held by unpaid checkouts"));
         }
     }
-    json_response(200, &json!({"sku_id": form.sku_id, "on_hand": form.on_hand}), "no-store")
+    json_response(200, &StockSet { sku_id: form.sku_id, on_hand: form.on_hand }, "no-store")
 }

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 use tandem_domain::api::Problem;
-use tandem_domain::api::commerce::OrderAnswer;
 use tandem_domain::api::commerce::RefundRequest;
+use tandem_domain::api::commerce::{OrderAnswer, RefundAsked};
 use tandem_domain::order::{OrderEvent, OrderPolicy, OrderState};
 use tandem_domain::refund::{self, RefundRefused};
 use tandem_domain::time::Timestamp;
@@ -101,7 +101,7 @@ pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> R
         ));
     }
     let order = own_order(env, &caller, id).await?;
-    json_response(200, &json!({"order": order, "refund_id": refund_id, "automatic": automatic}), "no-store")
+    json_response(200, &RefundAsked { order, refund_id, automatic }, "no-store")
 }
 
 /// What one run of the scheduled jobs did.

@@ -4,11 +4,11 @@
 //! supplier in its path (404 otherwise); changing a store's shelf, stock or clerks takes its
 //! owner, not a clerk.
 
-use serde_json::json;
 use tandem_domain::access::{Access, StoreRight};
 use tandem_domain::api::Problem;
 use tandem_domain::api::manage::{
-    ClerkInvite, FeeRequest, ImportRequest, NewStore, NewSupplier, ShelfPrice, StatusRequest, StoreStock,
+    ClerkInvite, FeeRequest, ImportRequest, NewStore, NewSupplier, OffShelf, PriceSet, Removed, ShelfPrice,
+    StatusRequest, StockSet, StoreStock, TenantStatus,
 };
 use tandem_domain::api::manage::{ImportAnswer, Settings, StaffList, StaffMember, StoreCatalog, SupplierSkus, Tenants};
 use tandem_domain::auth::Phone;
@@ -82,7 +82,7 @@ pub async fn set_shelf_price(
         .map_err(|e| ApiError::refused(Problem::PriceRefused, e.to_string()))?;
     let now = config::now(env).await?;
     catalog::shelve(&store_db, &store, (&sku, &product), Fen(form.price_fen), now).await?;
-    json_response(200, &json!({"sku_id": sku, "price_fen": form.price_fen}), "no-store")
+    json_response(200, &PriceSet { sku_id: sku, price_fen: form.price_fen }, "no-store")
 }
 
 /// `DELETE /api/store/{id}/shelf/{sku}`: takes a SKU off the shelf (carts lose it; orders keep it).
@@ -94,7 +94,7 @@ pub async fn remove_from_shelf(env: &Env, req: &Request, store: &str, sku: &str)
     if !catalog::unshelve(&D1(&db), &store, &sku).await? {
         return Err(ApiError::NotFound { resource: "sku" });
     }
-    json_response(200, &json!({"sku_id": sku, "on_shelf": false}), "no-store")
+    json_response(200, &OffShelf { sku_id: sku, on_shelf: false }, "no-store")
 }
 
 /// `PUT /api/store/{id}/stock/{sku}`: the units on hand in the store, for pickup. Units held by
@@ -121,7 +121,7 @@ pub async fn set_store_stock(
             return Err(ApiError::refused(Problem::StockHeld, "more units than that are held by unpaid checkouts"));
         }
     }
-    json_response(200, &json!({"sku_id": sku, "on_hand": form.on_hand}), "no-store")
+    json_response(200, &StockSet { sku_id: sku, on_hand: form.on_hand }, "no-store")
 }
 
 /// `GET /api/store/{id}/clerks`: the store's owner and clerks, phones masked.
@@ -175,7 +175,7 @@ pub async fn remove_clerk(env: &Env, req: &Request, store: &str, staff: &str) ->
     if !tenants::remove_clerk(&D1(&db), store.as_str(), staff).await? {
         return Err(ApiError::NotFound { resource: "clerk" });
     }
-    json_response(200, &json!({"removed": staff}), "no-store")
+    json_response(200, &Removed { removed: staff.to_owned() }, "no-store")
 }
 
 /// `GET /api/supplier/{id}/skus`: the supplier's SKUs with their bands and warehouse stock.
@@ -271,7 +271,7 @@ pub async fn create_store(env: &Env, req: &Request, text: &str) -> Result<Respon
     if !created.written() {
         return Err(ApiError::refused(Problem::IdTaken, format!("a store {id} exists already")));
     }
-    json_response(201, &json!({"id": id, "status": "active"}), "no-store")
+    json_response(201, &TenantStatus { id: id.to_string(), status: "active".to_owned() }, "no-store")
 }
 
 /// `POST /api/operator/suppliers`: a supplier, its warehouse, and its first staff member.
@@ -292,7 +292,7 @@ pub async fn create_supplier(env: &Env, req: &Request, text: &str) -> Result<Res
     if !tenants::create_supplier(&D1(&db), (id, &name, &warehouse), person, now).await?.written() {
         return Err(ApiError::refused(Problem::IdTaken, format!("a supplier {id} exists already")));
     }
-    json_response(201, &json!({"id": id, "status": "active"}), "no-store")
+    json_response(201, &TenantStatus { id: id.to_string(), status: "active".to_owned() }, "no-store")
 }
 
 /// `PUT /api/operator/stores/{id}/status` and `…/suppliers/{id}/status`: active or suspended.
@@ -313,7 +313,7 @@ pub async fn set_status(env: &Env, req: &Request, table: &str, id: &str, text: &
     if !tenants::set_status(&D1(&db), kind, id, &form.status).await? {
         return Err(ApiError::NotFound { resource });
     }
-    json_response(200, &json!({"id": id, "status": form.status}), "no-store")
+    json_response(200, &TenantStatus { id: id.to_owned(), status: form.status }, "no-store")
 }
 
 /// `GET /api/operator/tenants`: every store and supplier with its status, suspended ones too.

@@ -2,8 +2,8 @@
 //! under a unique key and served from `/api/media/{key}` with a year's caching (a key's bytes
 //! never change); the `media` table keeps their order and alt texts.
 
-use serde_json::json;
 use tandem_domain::api::Problem;
+use tandem_domain::api::manage::{MediaAdded, Removed};
 use tandem_domain::catalog::ProductId;
 use tandem_domain::media::GalleryError;
 use worker::{Env, Request, Response};
@@ -46,8 +46,7 @@ pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str)
         if let Some(position) =
             gallery::append_image(&store, product.as_str(), as_read, &url, (&alt_zh, &alt_en)).await?
         {
-            let body =
-                json!({"url": url, "position": position, "content_type": format.content_type(), "bytes": bytes.len()});
+            let body = MediaAdded { url, position, content_type: format.content_type().to_owned(), bytes: bytes.len() };
             return json_response(201, &body, "no-store");
         }
         as_read = gallery::for_upload(&store, supplier.as_str(), product.as_str())
@@ -83,5 +82,5 @@ pub async fn remove(
     if let Some(key) = url.strip_prefix("/api/media/") {
         crate::pictures::delete_picture(env, key).await?;
     }
-    json_response(200, &json!({"removed": url}), "no-store")
+    json_response(200, &Removed { removed: url }, "no-store")
 }
