@@ -40,6 +40,7 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+        #[cfg_attr(feature = "schema", schemars(extend("pattern" = "^[a-z0-9-]{1,40}$")))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -251,6 +252,14 @@ pub struct ProductDetail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_id_pattern_is_what_parsing_allows() {
+        // The API document's pattern for every id is `^[a-z0-9-]{1,40}$`.
+        assert_eq!(MAX_ID_LEN, 40);
+        assert!(StoreId::parse(&"a".repeat(40)).is_ok() && StoreId::parse(&"a".repeat(41)).is_err());
+        assert!(StoreId::parse("s-1").is_ok() && StoreId::parse("S-1").is_err() && StoreId::parse("").is_err());
+    }
 
     #[test]
     fn ids_are_validated_slugs() {
