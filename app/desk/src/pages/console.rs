@@ -4,7 +4,6 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use serde_json::Value;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
@@ -13,8 +12,9 @@ use tandem_domain::access::Role;
 use tandem_domain::api::Problem;
 use tandem_domain::api::account::Me;
 use tandem_domain::api::commerce::{
-    PickupRequest, RefundDecision, StoreOrders, SupplierOrders, ToShip, WarehouseStock,
+    OrderAnswer, PickupRequest, RefundDecision, StoreOrders, SupplierOrders, ToShip, WarehouseStock,
 };
+use tandem_domain::api::manage::StockSet;
 use tandem_domain::catalog::SkuId;
 use tandem_domain::fulfilment::Shipment;
 use tandem_domain::ledger::LedgerOverview;
@@ -57,7 +57,7 @@ pub fn ConsoleHome() -> impl IntoView {
 /// A refund decision: approve what is left, or reject.
 async fn decide(scope: &'static str, owner: String, order: String, approve: bool) -> Result<(), ApiFailure> {
     let body = api::body(&RefundDecision { approve, amount: None });
-    api::send::<Value>("POST", &format!("/api/{scope}/{owner}/orders/{order}/refund"), body, None).await.map(drop)
+    api::send::<OrderAnswer>("POST", &format!("/api/{scope}/{owner}/orders/{order}/refund"), body, None).await.map(drop)
 }
 
 #[component]
@@ -79,7 +79,9 @@ pub fn StoreConsole() -> impl IntoView {
     let code = RwSignal::new(String::new());
     let verify = Action::new_local(move |code: &String| {
         let (store, body) = (store.get_untracked(), api::body(&PickupRequest { code: code.clone() }));
-        async move { api::send::<Value>("POST", &format!("/api/store/{}/pickups", api::encode(&store)), body, None).await }
+        async move {
+            api::send::<OrderAnswer>("POST", &format!("/api/store/{}/pickups", api::encode(&store)), body, None).await
+        }
     });
     Effect::new(move |_| {
         if let Some(Ok(_)) = verify.value().get() {
@@ -193,7 +195,7 @@ pub fn SupplierConsole() -> impl IntoView {
         let body = api::body(&Shipment { carrier: carrier.clone(), tracking_no: tracking.clone() });
         let order = order.clone();
         async move {
-            api::send::<Value>("POST", &format!("/api/supplier/{supplier}/orders/{order}/shipment"), body, None)
+            api::send::<OrderAnswer>("POST", &format!("/api/supplier/{supplier}/orders/{order}/shipment"), body, None)
                 .await
                 .map(drop)
         }
@@ -215,7 +217,7 @@ pub fn SupplierConsole() -> impl IntoView {
         async move {
             let sku_id = sku_id.map_err(|_| ApiFailure::local(Problem::BadRequest { field: "sku_id".to_owned() }))?;
             let body = api::body(&WarehouseStock { sku_id, on_hand: units });
-            api::send::<Value>("PUT", &format!("/api/supplier/{supplier}/stock"), body, None).await.map(drop)
+            api::send::<StockSet>("PUT", &format!("/api/supplier/{supplier}/stock"), body, None).await.map(drop)
         }
     });
     view! {

@@ -3,13 +3,14 @@
 //! stores and suppliers.
 
 use leptos::prelude::*;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::use_language;
 use tandem_domain::api::Problem;
 use tandem_domain::api::manage::{
-    ClerkInvite, ConsoleSku, FeeRequest, ImportAnswer, ImportRequest, Settings, ShelfPrice, StaffList, StatusRequest,
-    StoreCatalog, StoreStock, Tenant, Tenants,
+    ClerkInvite, ConsoleSku, FeeRequest, ImportAnswer, ImportRequest, PriceSet, Removed, Settings, ShelfPrice,
+    StaffList, StaffMember, StatusRequest, StockSet, StoreCatalog, StoreStock, Tenant, Tenants,
 };
 use tandem_domain::import::RowError;
 use tandem_domain::money::Fen;
@@ -41,11 +42,11 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
         async move {
             if let Some(price) = price {
                 let body = api::body(&ShelfPrice { price_fen: price });
-                api::send::<Value>("PUT", &format!("/api/store/{store}/shelf/{sku}"), body, None).await?;
+                api::send::<PriceSet>("PUT", &format!("/api/store/{store}/shelf/{sku}"), body, None).await?;
             }
             if let Some(stock) = stock {
                 let body = api::body(&StoreStock { on_hand: stock });
-                api::send::<Value>("PUT", &format!("/api/store/{store}/stock/{sku}"), body, None).await?;
+                api::send::<StockSet>("PUT", &format!("/api/store/{store}/stock/{sku}"), body, None).await?;
             }
             Ok::<(), ApiFailure>(())
         }
@@ -108,9 +109,11 @@ pub fn ClerksPanel(store: String) -> impl IntoView {
         async move {
             if invite {
                 let body = api::body(&ClerkInvite { phone: value });
-                api::send::<Value>("POST", &format!("/api/store/{store}/clerks"), body, None).await.map(drop)
+                api::send::<StaffMember>("POST", &format!("/api/store/{store}/clerks"), body, None).await.map(drop)
             } else {
-                api::send::<Value>("DELETE", &format!("/api/store/{store}/clerks/{value}"), None, None).await.map(drop)
+                api::send::<Removed>("DELETE", &format!("/api/store/{store}/clerks/{value}"), None, None)
+                    .await
+                    .map(drop)
             }
         }
     });
@@ -270,7 +273,7 @@ pub fn OperatorPanels() -> impl IntoView {
     let form = RwSignal::new(String::new());
     let act = Action::new_local(move |(method, path, body): &(&'static str, String, Option<String>)| {
         let (method, path, body) = (*method, path.clone(), body.clone());
-        async move { api::send::<Value>(method, &path, body, None).await.map(drop) }
+        async move { api::send::<IgnoredAny>(method, &path, body, None).await.map(drop) }
     });
     Effect::new(move |_| {
         if matches!(act.value().get(), Some(Ok(()))) {

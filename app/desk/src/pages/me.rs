@@ -26,7 +26,7 @@ pub fn PreferencesPage() -> impl IntoView {
 
     let act = move |method: &'static str, url: String, body: Option<String>, done: &'static str| {
         spawn_local(async move {
-            let answer = api::send::<serde_json::Value>(method, &url, body, None).await;
+            let answer = api::send::<serde::de::IgnoredAny>(method, &url, body, None).await;
             note.set(Some(answer.map(|_| done)));
             profile.refetch();
         });

@@ -9,7 +9,7 @@ use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Language;
 use tandem_app::use_language;
-use tandem_domain::api::cards::{MyCard, Radar, StoreCard};
+use tandem_domain::api::cards::{MyCard, PhotoAnswer, Radar, StoreCard};
 use tandem_domain::card::{CardForm, Level, RadarEntry};
 
 use crate::text::{both, failure};
@@ -79,7 +79,7 @@ fn CardEditor(mine: MyCard, note: RwSignal<Option<Result<(), ApiFailure>>>, on_s
             show_phone: show_phone.get_untracked(),
             featured: featured.get_untracked(),
         };
-        async move { api::send::<serde_json::Value>("PUT", "/api/me/card", api::body(&form), None).await }
+        async move { api::send::<MyCard>("PUT", "/api/me/card", api::body(&form), None).await }
     });
     Effect::new(move |_| {
         if let Some(result) = save.value().get() {
@@ -153,7 +153,7 @@ fn CardEditor(mine: MyCard, note: RwSignal<Option<Result<(), ApiFailure>>>, on_s
 }
 
 async fn put_photo(file: web_sys::File) -> Result<(), ApiFailure> {
-    api::send_raw::<serde_json::Value>("PUT", "/api/me/card/photo", &file, &file.type_()).await.map(drop)
+    api::send_raw::<PhotoAnswer>("PUT", "/api/me/card/photo", &file, &file.type_()).await.map(drop)
 }
 
 fn level_text(language: Language, level: Level) -> &'static str {

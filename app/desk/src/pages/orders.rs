@@ -7,7 +7,7 @@ use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
 use tandem_app::use_language;
-use tandem_domain::api::commerce::{OrderAnswer, OrderPage, PaymentAnswer, RefundRequest};
+use tandem_domain::api::commerce::{OrderAnswer, OrderPage, PaymentAnswer, RefundAsked, RefundRequest};
 use tandem_domain::order::{Fulfilment, OrderState};
 use tandem_domain::views::OrderView;
 
@@ -111,17 +111,19 @@ fn OrderDetail(order: OrderView, reload: Callback<()>) -> impl IntoView {
                         api::send("POST", &format!("/api/checkouts/{checkout}/payments"), None, None).await?;
                     crate::go(&opened.payment.pay_url);
                 }
-                Act::Cancel => api::send::<serde_json::Value>("POST", &format!("/api/orders/{id}/cancel"), None, None)
-                    .await
-                    .map(drop)?,
+                Act::Cancel => {
+                    api::send::<OrderAnswer>("POST", &format!("/api/orders/{id}/cancel"), None, None)
+                        .await
+                        .map(drop)?;
+                }
                 Act::Received => {
-                    api::send::<serde_json::Value>("POST", &format!("/api/orders/{id}/received"), None, None)
+                    api::send::<OrderAnswer>("POST", &format!("/api/orders/{id}/received"), None, None)
                         .await
                         .map(drop)?;
                 }
                 Act::Refund => {
                     let body = api::body(&RefundRequest { reason });
-                    api::send::<serde_json::Value>("POST", &format!("/api/orders/{id}/refund"), body, None)
+                    api::send::<RefundAsked>("POST", &format!("/api/orders/{id}/refund"), body, None)
                         .await
                         .map(drop)?;
                 }

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 use tandem_app::api;
 use tandem_app::components::TopBar;
 use tandem_app::use_language;
-use tandem_domain::api::account::{CodeRequest, SessionRequest};
+use tandem_domain::api::account::{CodeRequest, CodeSent, SessionRequest, SignedIn};
 
 use crate::text::{T, failure, t};
 
@@ -27,7 +27,7 @@ pub fn SignIn() -> impl IntoView {
 
     let send_code = Action::new_local(move |phone: &String| {
         let body = api::body(&CodeRequest { phone: phone.clone() });
-        async move { api::send::<serde_json::Value>("POST", "/api/auth/code", body, None).await }
+        async move { api::send::<CodeSent>("POST", "/api/auth/code", body, None).await }
     });
     Effect::new(move |_| match send_code.value().get() {
         Some(Ok(_)) => {
@@ -39,7 +39,7 @@ pub fn SignIn() -> impl IntoView {
     });
     let sign_in = Action::new_local(move |(phone, code): &(String, String)| {
         let body = api::body(&SessionRequest { phone: phone.clone(), code: code.clone() });
-        async move { api::send::<serde_json::Value>("POST", "/api/auth/session", body, None).await }
+        async move { api::send::<SignedIn>("POST", "/api/auth/session", body, None).await }
     });
     Effect::new(move |_| match sign_in.value().get() {
         Some(Ok(_)) => crate::go(&next.get_untracked()),
