@@ -123,7 +123,7 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
                 };
                 ApiError::refused(problem, error.to_string())
             })?;
-    let code_owner = &read.codes[matched].0;
+    let (code_owner, matched_code) = &read.codes[matched];
 
     let new_member = format!("m-{}", crypto::hex(&config::random_bytes::<8>()?));
     let sealed =
@@ -136,6 +136,7 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
     let signing_in = stored::SignIn {
         phone_hash: &lookup,
         requester: code_owner,
+        code_hash: &matched_code.code_hash,
         new_member: &new_member,
         phone_sealed: &sealed,
         invite_code: &invite_code,

@@ -119,8 +119,9 @@ pub async fn for_sign_in<D: Database>(
 #[derive(Debug, Clone, Copy)]
 pub struct SignIn<'a> {
     pub phone_hash: &'a str,
-    /// Whose code was matched: it is used up.
+    /// Whose code was matched, and its hash as read: it is used up.
     pub requester: &'a str,
+    pub code_hash: &'a str,
     /// The id, sealed phone and invite code a first sign-in makes the member with.
     pub new_member: &'a str,
     pub phone_sealed: &'a str,
@@ -138,7 +139,7 @@ pub struct SignIn<'a> {
 /// was used meanwhile (or another guard refused); the member's id otherwise.
 pub async fn sign_in<D: Database>(db: &D, s: SignIn<'_>) -> Result<Guarded<String>, StoreError> {
     let mut writes = vec![
-        use_code(s.phone_hash, s.requester),
+        use_code(s.phone_hash, s.requester, s.code_hash),
         ensure_member(s.new_member, s.phone_hash, s.phone_sealed, s.now),
         create_session(s.token_hash, s.phone_hash, s.now, s.expires_at),
         super::chain::ensure_member_of_phone(s.phone_hash, s.invite_code, s.now),
@@ -158,13 +159,16 @@ pub async fn sign_in<D: Database>(db: &D, s: SignIn<'_>) -> Result<Guarded<Strin
     }
 }
 
-/// Marks a code used, for the sign-in batch: guarded, so two sign-ins with one code cannot
-/// both go through (the second batch fails on `otp_codes.used` and writes nothing).
-fn use_code(phone_hash: &str, requester: &str) -> Statement {
+/// Marks the code that was matched used, for the sign-in batch: guarded, so two sign-ins with
+/// one code cannot both go through, nor one whose code was replaced since it was read (the
+/// batch fails on `otp_codes.used` and writes nothing).
+fn use_code(phone_hash: &str, requester: &str, code_hash: &str) -> Statement {
     statement!(
-        "UPDATE otp_codes SET used = CASE WHEN used = 0 THEN 1 END WHERE phone_hash = ?1 AND requester = ?2",
+        "UPDATE otp_codes SET used = CASE WHEN used = 0 AND code_hash = ?3 THEN 1 END
+         WHERE phone_hash = ?1 AND requester = ?2",
         phone_hash,
-        requester
+        requester,
+        code_hash
     )
 }
 
@@ -220,6 +224,9 @@ mod tests {
     const PHONE: &str = "1111111111111111111111111111111111111111111111111111111111111111";
     const OWNER: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const STRANGER: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    /// The hashes of `challenge('c', …)` and `challenge('d', …)`: the owner's and the stranger's codes.
+    const C_HASH: &str = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+    const D_HASH: &str = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
 
     fn challenge(hash_digit: char, expires_at: Timestamp) -> OtpChallenge {
         OtpChallenge { code_hash: hash_digit.to_string().repeat(64), expires_at, used: false }
@@ -268,10 +275,16 @@ mod tests {
     fn a_code_is_used_once_under_any_race() {
         let db = Sqlite::migrated().unwrap();
         block_on(keep_code(&db, PHONE, OWNER, &challenge('c', NOW.plus_minutes(5)), NOW)).unwrap();
-        let first = block_on(sql::guarded(&db, vec![use_code(PHONE, OWNER)], RACE_GUARDS)).unwrap();
+        let hash = "c".repeat(64);
+        let first = block_on(sql::guarded(&db, vec![use_code(PHONE, OWNER, &hash)], RACE_GUARDS)).unwrap();
         assert!(matches!(first, Guarded::Written(_)));
-        let second = block_on(sql::guarded(&db, vec![use_code(PHONE, OWNER)], RACE_GUARDS)).unwrap();
+        let second = block_on(sql::guarded(&db, vec![use_code(PHONE, OWNER, &hash)], RACE_GUARDS)).unwrap();
         assert!(matches!(second, Guarded::Lost(Constraint::NotNull(ref c)) if c == "otp_codes.used"), "{second:?}");
+        // A code replaced after it was read cannot be used in its place.
+        block_on(keep_code(&db, PHONE, OWNER, &challenge('e', NOW.plus_minutes(9)), NOW.plus_minutes(1))).unwrap();
+        let replaced = block_on(sql::guarded(&db, vec![use_code(PHONE, OWNER, &hash)], RACE_GUARDS)).unwrap();
+        assert!(matches!(replaced, Guarded::Lost(_)), "{replaced:?}");
+        assert_eq!(db.number("SELECT used FROM otp_codes").unwrap(), 0, "the new code is still good");
     }
 
     fn signing_in<'a>(
@@ -282,6 +295,10 @@ mod tests {
         SignIn {
             phone_hash: PHONE,
             requester,
+            code_hash: match requester {
+                OWNER => C_HASH,
+                _ => D_HASH,
+            },
             new_member: "m-1",
             phone_sealed: "sealed",
             invite_code: "CODE01",
