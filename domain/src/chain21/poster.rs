@@ -1,24 +1,8 @@
 //! A sharer's poster: the store's and the sharer's names over the QR code of the invite link,
 //! as one self-contained SVG image the sharer can save or share.
 
+use crate::card::html_escape as escape;
 use crate::fulfilment;
-
-/// Escapes text for SVG/XML content and attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The poster of `sharer` for `store`, whose QR code opens `link`.
 pub fn svg(store: &str, sharer: &str, link: &str) -> String {
