@@ -112,7 +112,7 @@ async fn fetch<T: DeserializeOwned>(
     if let Some(key) = idempotency_key {
         headers.set("idempotency-key", key).map_err(|_| ApiFailure::network())?;
     }
-    if let Some(visitor) = crate::track::visitor() {
+    if let Some(visitor) = crate::remembered::visitor() {
         headers.set("x-tandem-visitor", &visitor).map_err(|_| ApiFailure::network())?;
     }
     init.set_headers(&headers);

@@ -9,6 +9,7 @@
 //! - [`pages`]: one module per screen (store picker, shelf, product).
 //! - [`components`]: pieces several screens share.
 //! - [`route`]: the storefront's small router (the location signal, links, back button).
+//! - [`remembered`]: the consent answer and the visitor id, kept in `localStorage`.
 //! - [`track`]: behaviour events, sent only after the shopper agreed.
 
 pub mod api;
@@ -16,6 +17,7 @@ pub mod components;
 pub mod errors;
 pub mod i18n;
 pub mod pages;
+pub mod remembered;
 pub mod route;
 pub mod track;
 

@@ -1,9 +1,8 @@
 //! Behaviour events from the storefront, sent only after the shopper agreed.
 //!
-//! The choice is kept in `localStorage` (`tandem.consent`: `yes` or `no`); an anonymous
-//! shopper who agrees gets a visitor id from the Worker (`tandem.visitor`), which every call
-//! then carries, so their views shape their "for you" before they ever sign in. Events queue
-//! for half a second and go as one batch.
+//! The choice is remembered by the browser (`remembered`); an anonymous shopper who agrees gets a
+//! visitor id from the Worker, which every call then carries, so their views shape their "for
+//! you" before they ever sign in. Events queue for half a second and go as one batch.
 
 use std::cell::RefCell;
 
@@ -14,9 +13,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 
 use crate::api::{self, ApiFailure};
+use crate::remembered;
 
-const CONSENT_KEY: &str = "tandem.consent";
-const VISITOR_KEY: &str = "tandem.visitor";
 /// How long events wait for company before they are sent.
 const FLUSH_AFTER_MS: i32 = 500;
 
@@ -25,29 +23,9 @@ thread_local! {
     static SCHEDULED: RefCell<bool> = const { RefCell::new(false) };
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
-fn stored(key: &str) -> Option<String> {
-    storage().and_then(|s| s.get_item(key).ok().flatten())
-}
-
-fn store(key: &str, value: &str) {
-    if let Some(storage) = storage() {
-        // Private browsing may refuse: the choice then lasts this page only.
-        let _ = storage.set_item(key, value);
-    }
-}
-
 /// The shopper's answer: `None` until they answer.
 pub fn consent() -> Option<bool> {
-    stored(CONSENT_KEY).map(|answer| answer == "yes")
-}
-
-/// The anonymous visitor id the Worker gave, if any.
-pub fn visitor() -> Option<String> {
-    stored(VISITOR_KEY)
+    remembered::consent()
 }
 
 /// Records the shopper's answer with the Worker (and, for an anonymous shopper who agrees,
@@ -56,9 +34,9 @@ pub async fn answer(agree: bool) -> Result<(), ApiFailure> {
     let request = ConsentRequest { behaviour: agree, personalised: agree };
     let consented: ConsentAnswer = api::send("PUT", "/api/me/consent", api::body(&request), None).await?;
     if let Some(id) = consented.visitor {
-        store(VISITOR_KEY, &id);
+        remembered::set_visitor(&id);
     }
-    store(CONSENT_KEY, if agree { "yes" } else { "no" });
+    remembered::set_consent(agree);
     Ok(())
 }
 
