@@ -144,22 +144,16 @@ impl Key {
     }
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
 pub fn remembered_language() -> Language {
-    match storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()).as_deref() {
+    match crate::remembered::stored(STORAGE_KEY).as_deref() {
         Some("en") => Language::En,
         _ => Language::Zh,
     }
 }
 
 pub fn remember_language(language: Language) {
-    if let Some(storage) = storage() {
-        // A full or disabled storage (private browsing) only loses the memory, not the switch.
-        let _ = storage.set_item(STORAGE_KEY, language.code());
-    }
+    // A full or disabled storage (private browsing) only loses the memory, not the switch.
+    crate::remembered::store(STORAGE_KEY, language.code());
     if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
         let _ = root.set_attribute("lang", language.code());
     }

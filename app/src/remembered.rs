@@ -1,6 +1,8 @@
 //! What the browser remembers for the shopper in `localStorage`: their answer to the consent
 //! question (`tandem.consent`: `yes` or `no`) and, for an anonymous shopper who agreed, the
-//! visitor id the Worker gave (`tandem.visitor`), which every call then carries.
+//! visitor id the Worker gave (`tandem.visitor`), which every call then carries. [`stored`] and
+//! [`store`] are the one way both bundles read and write `localStorage` (the language, the
+//! delivery address too).
 
 const CONSENT_KEY: &str = "tandem.consent";
 const VISITOR_KEY: &str = "tandem.visitor";
@@ -9,13 +11,15 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
 }
 
-fn stored(key: &str) -> Option<String> {
+/// The value kept under `key`, if storage is there and holds one.
+pub fn stored(key: &str) -> Option<String> {
     storage().and_then(|s| s.get_item(key).ok().flatten())
 }
 
-fn store(key: &str, value: &str) {
+/// Keeps `value` under `key`.
+pub fn store(key: &str, value: &str) {
     if let Some(storage) = storage() {
-        // Private browsing may refuse: the choice then lasts this page only.
+        // Private browsing or a full storage may refuse: the value then lasts this page only.
         let _ = storage.set_item(key, value);
     }
 }

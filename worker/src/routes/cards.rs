@@ -93,6 +93,14 @@ fn person_owner(env: &Env, person: PersonRow, card: Option<CardRow>) -> Result<O
 
 /// The card as shown: the owner, their store, their featured products (or, on a store's card
 /// with none chosen, the first of its shelf) priced at their store.
+/// The card of `owner`, when there is one (a page's preview for a code that may be nobody's).
+async fn view_if(db: &worker::D1Database, owner: Option<&Owner>) -> Result<Option<CardView>, ApiError> {
+    match owner {
+        Some(owner) => Ok(Some(view_of(db, owner).await?)),
+        None => Ok(None),
+    }
+}
+
 async fn view_of(db: &worker::D1Database, owner: &Owner) -> Result<CardView, ApiError> {
     let featured_ids = owner.featured_ids()?;
     let showing = if featured_ids.is_empty() && owner.role == Role::Store {
@@ -420,10 +428,7 @@ async fn page(
 pub async fn card_page(env: &Env, req: &Request, code: &str) -> Result<Response, ApiError> {
     let url = req.url().map_err(ApiError::internal)?;
     let db = db::database(env)?;
-    let view = match owner_of(env, &db, code).await? {
-        Some(owner) => Some(view_of(&db, &owner).await?),
-        None => None,
-    };
+    let view = view_if(&db, owner_of(env, &db, code).await?.as_ref()).await?;
     let meta = PageMeta::card(view.as_ref(), &url.origin().ascii_serialization(), url.as_str());
     page(env, req, &meta, None, &[]).await
 }
@@ -463,10 +468,7 @@ pub async fn invite_page(env: &Env, req: &Request, code: &str) -> Result<Respons
     let now = config::now(env).await?;
     let db = db::database(env)?;
     let owner = owner_of(env, &db, code).await?.filter(|o| o.member.is_some());
-    let view = match &owner {
-        Some(owner) => Some(view_of(&db, owner).await?),
-        None => None,
-    };
+    let view = view_if(&db, owner.as_ref()).await?;
     let (meta, land) = PageMeta::invite(view.as_ref(), &origin);
     let land = land.unwrap_or_else(|| "/".to_owned());
     if let Ok(caller) = session::caller(env, req).await {

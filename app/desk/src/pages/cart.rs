@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use tandem_app::api::{self, ApiFailure};
 use tandem_app::components::{AvailabilityLine, ErrorNotice, TopBar};
 use tandem_app::i18n::Key;
+use tandem_app::remembered;
 use tandem_app::use_language;
 use tandem_domain::api::Problem;
 use tandem_domain::api::commerce::{CartAnswer, CartLineAnswer, CheckoutAnswer, PaymentAnswer, SetLine};
@@ -23,20 +24,13 @@ async fn set_cart_line(line: &CartLineView, quantity: i64) -> Result<CartView, A
     api::send::<CartLineAnswer>("PUT", "/api/cart/lines", api::body(&body), None).await.map(|answer| answer.cart)
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
 fn remembered_address() -> Address {
-    storage()
-        .and_then(|s| s.get_item(ADDRESS_KEY).ok().flatten())
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
+    remembered::stored(ADDRESS_KEY).and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default()
 }
 
 fn remember_address(address: &Address) {
-    if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(address)) {
-        let _ = storage.set_item(ADDRESS_KEY, &text);
+    if let Ok(text) = serde_json::to_string(address) {
+        remembered::store(ADDRESS_KEY, &text);
     }
 }
 
