@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub mod account;
 pub mod cards;
 pub mod commerce;
+pub mod dev;
 pub mod manage;
 pub mod memory;
 pub mod promotions;

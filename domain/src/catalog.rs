@@ -22,7 +22,7 @@ pub enum IdError {
     BadCharacter,
 }
 
-fn check_id(raw: &str) -> Result<(), IdError> {
+pub(crate) fn check_id(raw: &str) -> Result<(), IdError> {
     if raw.is_empty() {
         return Err(IdError::Empty);
     }

@@ -3,8 +3,7 @@
 //! first and is the answer whenever the model is absent, slow, or says something unusable; this
 //! module builds the request and judges the reply, the Worker does the fetch under a time limit.
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 /// How long the Worker waits for the model before answering with the local draft.
 pub const TIME_LIMIT_MS: u32 = 4_000;
@@ -21,42 +20,71 @@ pub fn instruction(chinese: bool) -> &'static str {
     }
 }
 
-/// The body of a `POST {url}/chat/completions` request.
-pub fn chat_request(model: &str, instruction: &str, draft: &str) -> Value {
-    json!({
-        "model": model,
-        "temperature": 0.3,
-        "max_tokens": 400,
-        "messages": [
-            {"role": "system", "content": instruction},
-            {"role": "user", "content": draft},
-        ],
-    })
+/// A `POST {url}/chat/completions` request of the OpenAI-compatible protocol, as far as Tandem
+/// uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ChatRequest {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    pub messages: Vec<ChatMessage>,
 }
 
-#[derive(Deserialize)]
+/// One message of a chat: `system`, `user` or `assistant`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-struct Reply {
-    choices: Vec<Choice>,
+pub struct ChatMessage {
+    pub role: String,
+    #[serde(default)]
+    pub content: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// The protocol's answer: the first choice's message is the reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-struct Choice {
-    message: ChoiceMessage,
+pub struct ChatReply {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub object: String,
+    pub choices: Vec<ChatChoice>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-struct ChoiceMessage {
-    content: Option<String>,
+pub struct ChatChoice {
+    #[serde(default)]
+    pub index: u32,
+    pub message: ChatMessage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+}
+
+impl ChatMessage {
+    pub fn new(role: &str, content: &str) -> ChatMessage {
+        ChatMessage { role: role.to_owned(), content: Some(content.to_owned()) }
+    }
+}
+
+/// The request that asks `model` to polish `draft` as `instruction` says.
+pub fn chat_request(model: &str, instruction: &str, draft: &str) -> ChatRequest {
+    ChatRequest {
+        model: model.to_owned(),
+        temperature: Some(0.3),
+        max_tokens: Some(400),
+        messages: vec![ChatMessage::new("system", instruction), ChatMessage::new("user", draft)],
+    }
 }
 
 /// The polished message from a reply body, or `None` when it is not one to send: not the
 /// expected JSON, empty, much longer than the draft (the model wandered off), or with numbers
 /// other than the draft's (a price or a date must not change, and none may be made up).
 pub fn polished(reply: &str, draft: &str) -> Option<String> {
-    let reply: Reply = serde_json::from_str(reply).ok()?;
+    let reply: ChatReply = serde_json::from_str(reply).ok()?;
     let text = reply.choices.into_iter().next()?.message.content?.trim().trim_matches('"').trim().to_owned();
     if text.is_empty() || text.chars().count() > 2 * draft.chars().count() + 80 {
         return None;
@@ -74,6 +102,8 @@ pub fn polished(reply: &str, draft: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn reply(content: &str) -> String {
@@ -82,7 +112,7 @@ mod tests {
 
     #[test]
     fn the_request_is_openai_shaped() {
-        let body = chat_request("m", instruction(true), "王女士您好");
+        let body = serde_json::to_value(chat_request("m", instruction(true), "王女士您好")).unwrap();
         assert_eq!(body["model"], "m");
         assert_eq!(body["messages"][0]["role"], "system");
         assert_eq!(body["messages"][1]["content"], "王女士您好");

@@ -1,6 +1,8 @@
 //! Sign-in with a one-time code, sessions, rate limits.
 
-use crate::http::{call, code_for, cookie_pair, post_json, sign_in, sign_in_with};
+use serde_json::json;
+
+use crate::http::{Clock, call, code_for, cookie_pair, post_json, sign_in, sign_in_with};
 
 #[test]
 fn a_shopper_signs_in_with_a_code_and_signs_out() {
@@ -54,14 +56,16 @@ fn five_wrong_codes_lock_the_code() {
 fn codes_expire_after_five_minutes() {
     let phone = "13800000003";
     let code = code_for(phone);
-    let moved = call("PUT", "/api/dev/clock").raw(r#"{"offset_ms": 301000}"#).send();
-    assert_eq!(moved.status, 200, "{}", moved.text);
-    let late = sign_in_with(phone, &code);
-    let reset = call("PUT", "/api/dev/clock").raw(r#"{"offset_ms": 0}"#).send();
-    assert_eq!(reset.status, 200);
+    let clock = Clock("codes-expire");
+    let moved = call("PUT", "/api/dev/clock").on(&clock).raw(r#"{"offset_ms": 301000}"#).send().expect(200);
+    assert_eq!((moved["clock"].as_str(), moved["offset_ms"].as_i64()), (Some("codes-expire"), Some(301_000)));
+    assert_eq!(call("GET", "/api/dev/clock").send().expect(200)["offset_ms"], 0, "the shared clock did not move");
+    let late = call("POST", "/api/auth/session").on(&clock).json(&json!({"phone": phone, "code": code})).send();
     assert_eq!(late.status, 401);
     assert_eq!(late.json()["error"], "code_expired");
     assert_eq!(sign_in_with(phone, &code_for(phone)).status, 200);
+    let bad = call("GET", "/api/health").header("x-tandem-clock", "Not A Name").send().error(400, "bad_request");
+    assert_eq!(bad["field"], "x-tandem-clock");
 }
 
 /// The test configuration raises only the per-address limit; the per-phone limit is

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 use tandem_domain::chain21::rules::Rules;
 
-use crate::commerce::{address, assert_ledger_holds, checkout, line, move_clock, pay, run_jobs, set_stock};
-use crate::http::{Session, call, code_for, cookie_pair, ok_json, session_for, sign_in};
+use crate::commerce::{address, assert_ledger_holds, checkout, line, pay, set_stock};
+use crate::http::{Clock, Session, call, code_for, cookie_pair, ok_json, session_for, sign_in};
 
 const YANGGUANG_STAFF: &str = "13900000012";
 const OPERATOR: &str = "13900000000";
@@ -200,10 +200,10 @@ fn rewards_freeze_on_completion_thaw_by_the_clock_and_pay_out_on_approval() {
         .send()
         .expect(200);
     call("POST", &format!("/api/orders/{order}/received")).session(&a).send().expect(200);
-    move_clock(8 * DAY_MS);
-    let jobs = run_jobs();
-    move_clock(0);
-    assert!(jobs["completed_orders"].as_u64().expect("count") >= 1, "{jobs}");
+    let clock = Clock("rewards-freeze");
+    clock.set(8 * DAY_MS);
+    let jobs = clock.jobs_for(&a);
+    assert_eq!((jobs["completed_orders"].as_u64(), jobs["thawed_rewards"].as_u64()), (Some(1), Some(0)), "{jobs}");
     let p_centre = centre(&p);
     let frozen = reward_of(&p_centre, &order);
     assert_eq!(frozen["state"], "frozen", "{frozen}");
@@ -212,14 +212,13 @@ fn rewards_freeze_on_completion_thaw_by_the_clock_and_pay_out_on_approval() {
     assert_eq!(p_centre["balances"]["available_fen"], 0);
 
     // Not before its date; after it, the cron's run makes it available.
-    move_clock(9 * DAY_MS);
-    run_jobs();
-    move_clock(0);
+    clock.set(9 * DAY_MS);
+    assert_eq!(clock.jobs_for(&a)["thawed_rewards"], 0);
     assert_eq!(reward_of(&centre(&p), &order)["state"], "frozen");
-    move_clock(16 * DAY_MS);
-    let jobs = run_jobs();
-    move_clock(0);
-    assert!(jobs["thawed_rewards"].as_u64().expect("count") >= 1, "{jobs} (thaw at {thaw_at})");
+    clock.set(16 * DAY_MS);
+    let jobs = clock.jobs_for(&a);
+    // The one reward of the order (P is A's inviter and an agent: one direct reward).
+    assert_eq!(jobs["thawed_rewards"], 1, "{jobs} (thaw at {thaw_at})");
     let p_centre = centre(&p);
     assert_eq!(reward_of(&p_centre, &order)["state"], "available");
     assert_eq!(p_centre["balances"]["available_fen"], amount);

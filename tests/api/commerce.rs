@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier};
 
 use serde_json::{Value, json};
 
-use crate::http::{Answer, Session, call, get, ok_json, session_for, sign_in};
+use crate::http::{Answer, Clock, Session, call, get, ok_json, session_for, sign_in};
 
 const OPERATOR: &str = "13900000000";
 const JINGAN_CLERK: &str = "13900000002";
@@ -90,14 +90,6 @@ pub fn assert_ledger_holds() -> Value {
     ledger
 }
 
-pub fn run_jobs() -> Value {
-    call("POST", "/api/dev/jobs").send().expect(200)
-}
-
-pub fn move_clock(offset_ms: i64) {
-    call("PUT", "/api/dev/clock").json(&json!({"offset_ms": offset_ms})).send().expect(200);
-}
-
 #[test]
 fn a_pickup_purchase_from_cart_to_collection() {
     // A cart started before sign-in follows the shopper in.
@@ -166,10 +158,10 @@ fn a_pickup_purchase_from_cart_to_collection() {
     assert!(store_orders["orders"].as_array().expect("orders").iter().any(|o| o["id"] == id.as_str()));
 
     // Seven days after pickup the order completes by itself.
-    move_clock(8 * 86_400_000);
-    let jobs = run_jobs();
-    move_clock(0);
-    assert!(jobs["completed_orders"].as_u64().expect("count") >= 1);
+    let clock = Clock("pickup-purchase");
+    clock.set(8 * 86_400_000);
+    let jobs = clock.jobs_for(&shopper);
+    assert_eq!((jobs["completed_orders"].as_u64(), jobs["released_checkouts"].as_u64()), (Some(1), Some(0)), "{jobs}");
     let done = order(&shopper, &id);
     assert_eq!(done["state"], "completed");
     let events: Vec<&str> =
@@ -426,14 +418,16 @@ fn holds_expire_and_give_the_stock_back() {
     let payment =
         call("POST", &format!("/api/checkouts/{id}/payments")).session(&shopper).send().expect(201)["payment"].clone();
 
-    move_clock(16 * 60_000);
-    let jobs = run_jobs();
-    let late_payment = call("POST", &format!("/api/checkouts/{id}/payments")).session(&shopper).send();
+    let clock = Clock("holds-expire");
+    clock.set(16 * 60_000);
+    let jobs = clock.jobs_for(&shopper);
+    let late_payment = call("POST", &format!("/api/checkouts/{id}/payments")).on(&clock).session(&shopper).send();
     let late_confirm = call("POST", &format!("/api/payments/{}/confirm", payment["id"].as_str().expect("id")))
+        .on(&clock)
         .session(&shopper)
         .send();
-    move_clock(0);
-    assert!(jobs["released_checkouts"].as_u64().expect("count") >= 1, "{jobs}");
+    assert_eq!(jobs["released_checkouts"], 1, "{jobs}");
+    assert_eq!(clock.jobs_for(&shopper)["released_checkouts"], 0, "a hold is released once");
     assert_eq!(units("p-0103", "p-0103-09", "delivery"), before, "released");
     let order = order(&shopper, &order_id(&placed, "delivery"));
     assert_eq!(order["state"], "cancelled");
@@ -471,13 +465,14 @@ fn money_after_the_hold_ran_out_is_returned_before_the_release_job() {
     let payment =
         call("POST", &format!("/api/checkouts/{id}/payments")).session(&shopper).send().expect(201)["payment"].clone();
     let ledger_before = assert_ledger_holds();
-    move_clock(16 * 60_000);
+    let clock = Clock("late-money");
+    clock.set(16 * 60_000);
     let late_confirm = call("POST", &format!("/api/payments/{}/confirm", payment["id"].as_str().expect("id")))
+        .on(&clock)
         .session(&shopper)
         .send();
-    let late_payment = call("POST", &format!("/api/checkouts/{id}/payments")).session(&shopper).send();
-    run_jobs();
-    move_clock(0);
+    let late_payment = call("POST", &format!("/api/checkouts/{id}/payments")).on(&clock).session(&shopper).send();
+    assert_eq!(clock.jobs_for(&shopper)["released_checkouts"], 1);
     assert_eq!(late_confirm.expect(200)["result"], "returned", "the hold had run out");
     late_payment.error(409, "hold_expired");
     let status = call("GET", &format!("/api/payments/{}", payment["id"].as_str().expect("id")))

@@ -1,12 +1,13 @@
 //! What the Worker reads from its environment: development mode, secrets, limits, the clock,
 //! and randomness. Missing secrets are internal errors (logged), never panics.
 
+use tandem_domain::api::dev::{CLOCK_HEADER, ClockName};
 use tandem_domain::auth::{OtpPolicy, RateLimit};
 use tandem_domain::checkout::HoldPolicy;
 use tandem_domain::order::OrderPolicy;
 use tandem_domain::time::Timestamp;
 use worker::wasm_bindgen::{JsCast, JsValue};
-use worker::{Env, js_sys};
+use worker::{Env, Request, js_sys};
 
 use crate::error::ApiError;
 
@@ -87,29 +88,59 @@ pub fn dev_payments(env: &Env) -> bool {
     dev_mode(env) || optional(env, "PAYMENT_PROVIDER").is_some_and(|p| p == "dev")
 }
 
-/// Now: the real time, plus in development mode the offset a test set with `/api/dev/clock`.
-pub async fn now(env: &Env) -> Result<Timestamp, ApiError> {
+fn real_now() -> Timestamp {
     #[allow(clippy::cast_possible_truncation)]
-    let real = js_sys::Date::now() as i64;
-    if !dev_mode(env) {
-        return Ok(Timestamp(real));
-    }
-    Ok(Timestamp(real.saturating_add(clock_offset(env).await?)))
+    Timestamp(js_sys::Date::now() as i64)
 }
 
-pub async fn clock_offset(env: &Env) -> Result<i64, ApiError> {
+/// The development clock a request names with `X-Tandem-Clock`; `None` for the shared clock.
+pub fn clock_of(req: &Request) -> Result<Option<ClockName>, ApiError> {
+    match req.headers().get(CLOCK_HEADER).map_err(ApiError::internal)? {
+        None => Ok(None),
+        Some(raw) => ClockName::parse(&raw)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(CLOCK_HEADER, "1 to 40 of a-z, 0-9 and -")),
+    }
+}
+
+/// Now, for a request: the real time, plus in development mode the offset of the clock the
+/// request names (or of the shared one) as set with `PUT /api/dev/clock`.
+pub async fn now(env: &Env, req: &Request) -> Result<Timestamp, ApiError> {
+    if !dev_mode(env) {
+        return Ok(real_now());
+    }
+    let clock = clock_of(req)?;
+    Ok(Timestamp(real_now().0.saturating_add(clock_offset(env, clock.as_ref()).await?)))
+}
+
+/// Now, for the scheduled jobs: the real time, plus in development mode the shared clock's offset.
+pub async fn shared_now(env: &Env) -> Result<Timestamp, ApiError> {
+    if !dev_mode(env) {
+        return Ok(real_now());
+    }
+    Ok(Timestamp(real_now().0.saturating_add(clock_offset(env, None).await?)))
+}
+
+fn clock_key(clock: Option<&ClockName>) -> String {
+    match clock {
+        None => CLOCK_OFFSET_KEY.to_owned(),
+        Some(name) => format!("{CLOCK_OFFSET_KEY}:{}", name.as_str()),
+    }
+}
+
+/// A development clock's offset from real time (0 until one is set).
+pub async fn clock_offset(env: &Env, clock: Option<&ClockName>) -> Result<i64, ApiError> {
     let kv = env.kv("KV").map_err(ApiError::internal)?;
-    let stored = kv.get(CLOCK_OFFSET_KEY).text().await.map_err(ApiError::internal)?;
+    let stored = kv.get(&clock_key(clock)).text().await.map_err(ApiError::internal)?;
     Ok(stored.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-pub async fn set_clock_offset(env: &Env, offset_ms: i64) -> Result<(), ApiError> {
+/// Sets a development clock's offset. A named clock is forgotten after a day unused.
+pub async fn set_clock_offset(env: &Env, clock: Option<&ClockName>, offset_ms: i64) -> Result<(), ApiError> {
     let kv = env.kv("KV").map_err(ApiError::internal)?;
-    kv.put(CLOCK_OFFSET_KEY, offset_ms.to_string())
-        .map_err(ApiError::internal)?
-        .execute()
-        .await
-        .map_err(ApiError::internal)
+    let put = kv.put(&clock_key(clock), offset_ms.to_string()).map_err(ApiError::internal)?;
+    let put = if clock.is_some() { put.expiration_ttl(86_400) } else { put };
+    put.execute().await.map_err(ApiError::internal)
 }
 
 /// Bytes from the runtime's cryptographic generator (`crypto.getRandomValues`).

@@ -65,7 +65,11 @@ mod entry {
     /// rewards, and retrains the recommender when its model is an hour old.
     #[event(scheduled)]
     async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-        match routes::lifecycle::run_jobs(&env).await {
+        let now = match crate::config::shared_now(&env).await {
+            Ok(now) => now,
+            Err(error) => return worker::console_error!("jobs could not read the clock: {error:?}"),
+        };
+        match routes::lifecycle::run_jobs(&env, None, now).await {
             Ok(run) => worker::console_log!(
                 "jobs: released {} checkouts, completed {} orders, thawed {} rewards",
                 run.released,
@@ -74,7 +78,7 @@ mod entry {
             ),
             Err(error) => worker::console_error!("jobs failed: {error:?}"),
         }
-        match crate::model::rebuild_if_stale(&env).await {
+        match crate::model::rebuild_if_stale(&env, now).await {
             Ok(Some(rebuilt)) => worker::console_log!(
                 "recommender: trained on {} touches over {} items ({} people held out)",
                 rebuilt.touches,

@@ -23,7 +23,7 @@ pub async fn polish(env: &Env, chinese: bool, draft: &str) -> Option<String> {
     let url = config::optional(env, "LLM_URL")?;
     let key = config::optional(env, "LLM_API_KEY")?;
     let model = config::optional(env, "LLM_MODEL").unwrap_or_else(|| llm::DEFAULT_MODEL.to_owned());
-    let body = llm::chat_request(&model, llm::instruction(chinese), draft).to_string();
+    let body = serde_json::to_string(&llm::chat_request(&model, llm::instruction(chinese), draft)).ok()?;
     let headers = Headers::new();
     headers.set("content-type", "application/json").ok()?;
     headers.set("authorization", &format!("Bearer {key}")).ok()?;

@@ -50,9 +50,9 @@ fn well_formed_visitor(id: &str) -> bool {
 }
 
 /// The request's subject: the session's member, else the visitor header's visitor.
-pub async fn subject(env: &Env, req: &Request) -> Result<Option<Subject>, ApiError> {
+pub async fn subject(env: &Env, req: &Request, now: Timestamp) -> Result<Option<Subject>, ApiError> {
     if session::token(req).is_some() {
-        match session::caller(env, req).await {
+        match session::caller(env, req, now).await {
             Ok(caller) => return Ok(Some(Subject::Member(caller.member_id))),
             Err(ApiError::Unauthenticated) => {}
             Err(other) => return Err(other),

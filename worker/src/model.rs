@@ -4,14 +4,16 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use tandem_domain::api::dev::Retrained;
+use tandem_domain::time::Timestamp;
 
 use tandem_domain::recommend::serve::{self, Trained};
 use worker::Env;
 
+use crate::db;
 use crate::error::ApiError;
 use crate::store::d1::D1;
 use crate::store::recommender;
-use crate::{config, db};
 
 /// The KV key of the trained recommender, and of its build time (read first: the model is
 /// fetched and parsed only when this isolate's copy is older).
@@ -30,16 +32,8 @@ thread_local! {
     static CACHE: RefCell<Option<Rc<Trained>>> = const { RefCell::new(None) };
 }
 
-/// What a rebuild did.
-pub struct Rebuilt {
-    pub items: usize,
-    pub touches: usize,
-    pub learned_from: usize,
-}
-
 /// Trains the recommender on the last 180 days and stores it.
-pub async fn rebuild(env: &Env) -> Result<Rebuilt, ApiError> {
-    let now = config::now(env).await?;
+pub async fn rebuild(env: &Env, now: Timestamp) -> Result<Retrained, ApiError> {
     let db = db::database(env)?;
     let training = recommender::training(&D1(&db), now.plus_days(-TRAINING_DAYS), TRAINING_TOUCHES).await?;
     let trained = serve::build(training.items, &training.touches, now);
@@ -52,24 +46,28 @@ pub async fn rebuild(env: &Env) -> Result<Rebuilt, ApiError> {
         .await
         .map_err(ApiError::internal)?;
     recommender::record_build(&D1(&db), &trained).await?;
-    let rebuilt = Rebuilt { items: trained.items.len(), touches: trained.touches, learned_from: trained.learned_from };
+    let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let rebuilt = Retrained {
+        items: count(trained.items.len()),
+        touches: count(trained.touches),
+        learned_from: count(trained.learned_from),
+    };
     CACHE.with(|cache| *cache.borrow_mut() = Some(Rc::new(trained)));
     Ok(rebuilt)
 }
 
 /// The cron's step: retrains when the stored model is missing or older than an hour.
-pub async fn rebuild_if_stale(env: &Env) -> Result<Option<Rebuilt>, ApiError> {
-    let now = config::now(env).await?;
+pub async fn rebuild_if_stale(env: &Env, now: Timestamp) -> Result<Option<Retrained>, ApiError> {
     let db = db::database(env)?;
     let built = recommender::built_at(&D1(&db)).await?;
     if built.is_some_and(|at| at > now.plus_minutes(-RETRAIN_AFTER_MINUTES)) {
         return Ok(None);
     }
-    rebuild(env).await.map(Some)
+    rebuild(env, now).await.map(Some)
 }
 
 /// The trained model: this isolate's copy when it is the latest, else KV's, else a new one.
-pub async fn trained(env: &Env) -> Result<Rc<Trained>, ApiError> {
+pub async fn trained(env: &Env, now: Timestamp) -> Result<Rc<Trained>, ApiError> {
     let kv = env.kv("KV").map_err(ApiError::internal)?;
     let built_at = kv.get(BUILT_AT_KEY).text().await.map_err(ApiError::internal)?.and_then(|t| t.parse::<i64>().ok());
     let cached = CACHE.with(|cache| cache.borrow().clone());
@@ -79,7 +77,7 @@ pub async fn trained(env: &Env) -> Result<Rc<Trained>, ApiError> {
         return Ok(cached.clone());
     }
     let Some(text) = kv.get(MODEL_KEY).text().await.map_err(ApiError::internal)? else {
-        rebuild(env).await?;
+        rebuild(env, now).await?;
         return CACHE.with(|cache| cache.borrow().clone()).ok_or_else(|| ApiError::internal("the model was not kept"));
     };
     let trained: Rc<Trained> = Rc::new(db::stored(serde_json::from_str(&text))?);

@@ -2,6 +2,9 @@
 //! the dispatcher matches against it, and a test checks it against `openapi.json` both ways, so
 //! a route cannot be added without being documented or documented without existing.
 
+#[cfg(target_arch = "wasm32")]
+use tandem_domain::time::Timestamp;
+
 use crate::error::ApiError;
 
 #[cfg(target_arch = "wasm32")]
@@ -327,15 +330,7 @@ pub async fn handle(mut req: worker::Request, env: worker::Env) -> worker::Resul
     // The request's own method: workers-rs maps methods it does not know to GET.
     let method = req.inner().method();
     let outcome = match resolve(&method, &path, crate::config::dev_mode(&env)) {
-        // A picture is raw bytes, larger than any JSON body: its route reads the body itself.
-        Ok(matched) if matched.operation == Operation::UploadMedia => {
-            media::upload(&mut req, &env, matched.params[0], matched.params[1]).await
-        }
-        Ok(matched) if matched.operation == Operation::UploadCardPhoto => cards::upload_photo(&mut req, &env).await,
-        Ok(matched) => match read_body(&mut req, &method, body_limit(matched.operation)).await {
-            Ok(body) => dispatch(&matched, &req, &env, &body).await,
-            Err(error) => Err(error),
-        },
+        Ok(matched) => answer(&mut req, &env, &method, &matched).await,
         Err(error) => Err(error),
     };
     outcome.or_else(|error| {
@@ -351,125 +346,152 @@ pub async fn handle(mut req: worker::Request, env: worker::Env) -> worker::Resul
     })
 }
 
+/// Answers a request matched to a route: the time it is answered at is read once, here.
+#[cfg(target_arch = "wasm32")]
+async fn answer(
+    req: &mut worker::Request,
+    env: &worker::Env,
+    method: &str,
+    matched: &Matched<'_>,
+) -> Result<worker::Response, ApiError> {
+    let now = crate::config::now(env, req).await?;
+    match matched.operation {
+        // A picture is raw bytes, larger than any JSON body: its route reads the body itself.
+        Operation::UploadMedia => media::upload(req, env, matched.params[0], matched.params[1], now).await,
+        Operation::UploadCardPhoto => cards::upload_photo(req, env, now).await,
+        operation => {
+            let body = read_body(req, method, body_limit(operation)).await?;
+            dispatch(matched, req, env, &body, now).await
+        }
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 async fn dispatch(
     matched: &Matched<'_>,
     req: &worker::Request,
     env: &worker::Env,
     body: &str,
+    now: Timestamp,
 ) -> Result<worker::Response, ApiError> {
     let query = query_pairs(req)?;
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     match matched.operation {
         Operation::Health => system::health(),
-        Operation::OpenInvite => cards::invite_page(env, req, matched.params[0]).await,
-        Operation::SharerCentre => chain::me(env, req).await,
-        Operation::SetSharerProfile => chain::set_profile(env, req, body).await,
-        Operation::SharerTeam => chain::team(env, req, &query).await,
-        Operation::RequestWithdrawal => chain::request_withdrawal(env, req, body).await,
-        Operation::SharerPoster => chain::poster(env, req, &query).await,
-        Operation::ListChainRules => network::list_rules(env, req).await,
-        Operation::CheckChainRules => network::check_rules(env, req, body).await,
-        Operation::CreateChainRules => network::create_draft(env, req, body).await,
-        Operation::PublishChainRules => network::publish(env, req, matched.params[0], body).await,
-        Operation::ListWithdrawals => network::list_withdrawals(env, req, &query).await,
-        Operation::DecideWithdrawal => network::decide_withdrawal(env, req, matched.params[0], body).await,
-        Operation::ChainMembers => network::members(env, req, &query).await,
-        Operation::SetProductFlags => network::set_product_flags(env, req, matched.params[0], body).await,
-        Operation::SetConsent => behaviour::set_consent(env, req, body).await,
-        Operation::PostEvents => behaviour::post_app_events(env, req, body).await,
-        Operation::PostClerkEvents => behaviour::post_clerk_events(env, req, matched.params[0], body).await,
-        Operation::PostDeviceEvents => behaviour::post_device_events(env, req, body).await,
-        Operation::MyProfile => behaviour::my_profile(env, req).await,
-        Operation::MuteTag => behaviour::mute_tag(env, req, matched.params[0]).await,
-        Operation::ExportMyData => behaviour::export(env, req).await,
-        Operation::EraseMyBehaviour => behaviour::erase(env, req).await,
-        Operation::CreateDevice => behaviour::create_device(env, req, matched.params[0], body).await,
-        Operation::ListDevices => behaviour::list_devices(env, req, matched.params[0]).await,
-        Operation::RevokeDevice => behaviour::revoke_device(env, req, matched.params[0], matched.params[1]).await,
-        Operation::Recommendations => recommend::recommendations(env, req, &query).await,
-        Operation::AnalyseConversation => recommend::analyse_conversation(env, req, matched.params[0], body).await,
+        Operation::OpenInvite => cards::invite_page(env, req, matched.params[0], now).await,
+        Operation::SharerCentre => chain::me(env, req, now).await,
+        Operation::SetSharerProfile => chain::set_profile(env, req, body, now).await,
+        Operation::SharerTeam => chain::team(env, req, &query, now).await,
+        Operation::RequestWithdrawal => chain::request_withdrawal(env, req, body, now).await,
+        Operation::SharerPoster => chain::poster(env, req, &query, now).await,
+        Operation::ListChainRules => network::list_rules(env, req, now).await,
+        Operation::CheckChainRules => network::check_rules(env, req, body, now).await,
+        Operation::CreateChainRules => network::create_draft(env, req, body, now).await,
+        Operation::PublishChainRules => network::publish(env, req, matched.params[0], body, now).await,
+        Operation::ListWithdrawals => network::list_withdrawals(env, req, &query, now).await,
+        Operation::DecideWithdrawal => network::decide_withdrawal(env, req, matched.params[0], body, now).await,
+        Operation::ChainMembers => network::members(env, req, &query, now).await,
+        Operation::SetProductFlags => network::set_product_flags(env, req, matched.params[0], body, now).await,
+        Operation::SetConsent => behaviour::set_consent(env, req, body, now).await,
+        Operation::PostEvents => behaviour::post_app_events(env, req, body, now).await,
+        Operation::PostClerkEvents => behaviour::post_clerk_events(env, req, matched.params[0], body, now).await,
+        Operation::PostDeviceEvents => behaviour::post_device_events(env, req, body, now).await,
+        Operation::MyProfile => behaviour::my_profile(env, req, now).await,
+        Operation::MuteTag => behaviour::mute_tag(env, req, matched.params[0], now).await,
+        Operation::ExportMyData => behaviour::export(env, req, now).await,
+        Operation::EraseMyBehaviour => behaviour::erase(env, req, now).await,
+        Operation::CreateDevice => behaviour::create_device(env, req, matched.params[0], body, now).await,
+        Operation::ListDevices => behaviour::list_devices(env, req, matched.params[0], now).await,
+        Operation::RevokeDevice => behaviour::revoke_device(env, req, matched.params[0], matched.params[1], now).await,
+        Operation::Recommendations => recommend::recommendations(env, req, &query, now).await,
+        Operation::AnalyseConversation => recommend::analyse_conversation(env, req, matched.params[0], body, now).await,
         Operation::CardPage => cards::card_page(env, req, matched.params[0]).await,
         Operation::ProductPage => cards::product_page(env, req, matched.params[0]).await,
         Operation::GetCard => cards::get(env, matched.params[0]).await,
         Operation::CardVcard => cards::vcard(env, req, matched.params[0], &query).await,
-        Operation::CardVisit => cards::visit(env, req, matched.params[0], body).await,
-        Operation::MyCard => cards::mine(env, req).await,
-        Operation::EditMyCard => cards::edit(env, req, body).await,
-        Operation::MyRadar => cards::radar(env, req).await,
-        Operation::StoreCard => cards::store_card(env, req, matched.params[0]).await,
-        Operation::StorePromotions => promote::get(env, req, Some(matched.params[0])).await,
-        Operation::SetStorePromotions => promote::put(env, req, Some(matched.params[0]), body).await,
-        Operation::PreviewStorePromotions => promote::preview(env, req, Some(matched.params[0]), body).await,
-        Operation::PlatformPromotions => promote::get(env, req, None).await,
-        Operation::SetPlatformPromotions => promote::put(env, req, None, body).await,
-        Operation::PreviewPlatformPromotions => promote::preview(env, req, None, body).await,
-        Operation::MyOffers => promote::mine(env, req, &query).await,
+        Operation::CardVisit => cards::visit(env, req, matched.params[0], body, now).await,
+        Operation::MyCard => cards::mine(env, req, now).await,
+        Operation::EditMyCard => cards::edit(env, req, body, now).await,
+        Operation::MyRadar => cards::radar(env, req, now).await,
+        Operation::StoreCard => cards::store_card(env, req, matched.params[0], now).await,
+        Operation::StorePromotions => promote::get(env, req, Some(matched.params[0]), now).await,
+        Operation::SetStorePromotions => promote::put(env, req, Some(matched.params[0]), body, now).await,
+        Operation::PreviewStorePromotions => promote::preview(env, req, Some(matched.params[0]), body, now).await,
+        Operation::PlatformPromotions => promote::get(env, req, None, now).await,
+        Operation::SetPlatformPromotions => promote::put(env, req, None, body, now).await,
+        Operation::PreviewPlatformPromotions => promote::preview(env, req, None, body, now).await,
+        Operation::MyOffers => promote::mine(env, req, &query, now).await,
         Operation::OpenApi => system::openapi(),
         Operation::ListStores => catalog::list_stores(env, &query).await,
         Operation::StoreShelf => catalog::store_shelf(env, matched.params[0], &query).await,
         Operation::ProductDetail => catalog::product_detail(env, matched.params[0], &query).await,
-        Operation::RequestCode => auth::request_code(env, req, body).await,
-        Operation::SignIn => auth::sign_in(env, req, body).await,
-        Operation::SignOut => auth::sign_out(env, req).await,
-        Operation::Me => auth::me(env, req).await,
+        Operation::RequestCode => auth::request_code(env, req, body, now).await,
+        Operation::SignIn => auth::sign_in(env, req, body, now).await,
+        Operation::SignOut => auth::sign_out(env, req, now).await,
+        Operation::Me => auth::me(env, req, now).await,
         Operation::DevOtp => dev::otp(env, &query).await,
-        Operation::DevClock => dev::clock(env).await,
-        Operation::DevSetClock => dev::set_clock(env, body).await,
-        Operation::PlaceOrder => orders::create(env, req, body).await,
-        Operation::ListOrders => orders::list(env, req, &query).await,
-        Operation::OrderDetail => orders::detail(env, req, matched.params[0]).await,
-        Operation::PickupQr => orders::pickup_qr(env, req, matched.params[0]).await,
-        Operation::CancelOrder => lifecycle::cancel(env, req, matched.params[0]).await,
-        Operation::RequestRefund => lifecycle::request_refund(env, req, matched.params[0], body).await,
-        Operation::GetCart => cart::get(env, req).await,
-        Operation::SetCartLine => cart::set_line(env, req, body, false).await,
-        Operation::AddCartLine => cart::set_line(env, req, body, true).await,
-        Operation::CreatePayment => payments::create(env, req, matched.params[0]).await,
-        Operation::QueryPayment => payments::query(env, req, matched.params[0]).await,
-        Operation::ConfirmDevPayment => payments::dev_confirm(env, req, matched.params[0]).await,
-        Operation::PaymentNotification => payments::notify(env, matched.params[0], body).await,
-        Operation::DevRunJobs => lifecycle::dev_jobs(env).await,
+        Operation::DevClock => dev::clock(env, req, now).await,
+        Operation::DevSetClock => dev::set_clock(env, req, body, now).await,
+        Operation::PlaceOrder => orders::create(env, req, body, now).await,
+        Operation::ListOrders => orders::list(env, req, &query, now).await,
+        Operation::OrderDetail => orders::detail(env, req, matched.params[0], now).await,
+        Operation::PickupQr => orders::pickup_qr(env, req, matched.params[0], now).await,
+        Operation::CancelOrder => lifecycle::cancel(env, req, matched.params[0], now).await,
+        Operation::RequestRefund => lifecycle::request_refund(env, req, matched.params[0], body, now).await,
+        Operation::GetCart => cart::get(env, req, now).await,
+        Operation::SetCartLine => cart::set_line(env, req, body, false, now).await,
+        Operation::AddCartLine => cart::set_line(env, req, body, true, now).await,
+        Operation::CreatePayment => payments::create(env, req, matched.params[0], now).await,
+        Operation::QueryPayment => payments::query(env, req, matched.params[0], now).await,
+        Operation::ConfirmDevPayment => payments::dev_confirm(env, req, matched.params[0], now).await,
+        Operation::PaymentNotification => payments::notify(env, matched.params[0], body, now).await,
+        Operation::DevRunJobs => lifecycle::dev_jobs(env, body, now).await,
         Operation::DevStats => dev::stats(),
         Operation::DevLlm => dev::llm(body).await,
-        Operation::ConfirmReceived => console::confirm_received(env, req, matched.params[0]).await,
-        Operation::StoreOrders => console::store_orders(env, req, matched.params[0], &query).await,
-        Operation::VerifyPickup => console::verify_pickup(env, req, matched.params[0], body).await,
+        Operation::ConfirmReceived => console::confirm_received(env, req, matched.params[0], now).await,
+        Operation::StoreOrders => console::store_orders(env, req, matched.params[0], &query, now).await,
+        Operation::VerifyPickup => console::verify_pickup(env, req, matched.params[0], body, now).await,
         Operation::StoreRefundDecision => {
-            console::decide_refund(env, req, "store", matched.params[0], matched.params[1], body).await
+            console::decide_refund(env, req, "store", matched.params[0], matched.params[1], body, now).await
         }
-        Operation::StoreSettlement => console::store_settlement(env, req, matched.params[0]).await,
-        Operation::SupplierOrders => console::supplier_orders(env, req, matched.params[0], &query).await,
-        Operation::Ship => console::ship(env, req, matched.params[0], matched.params[1], body).await,
+        Operation::StoreSettlement => console::store_settlement(env, req, matched.params[0], now).await,
+        Operation::SupplierOrders => console::supplier_orders(env, req, matched.params[0], &query, now).await,
+        Operation::Ship => console::ship(env, req, matched.params[0], matched.params[1], body, now).await,
         Operation::SupplierRefundDecision => {
-            console::decide_refund(env, req, "supplier", matched.params[0], matched.params[1], body).await
+            console::decide_refund(env, req, "supplier", matched.params[0], matched.params[1], body, now).await
         }
-        Operation::SupplierSettlement => console::supplier_settlement(env, req, matched.params[0]).await,
-        Operation::OperatorLedger => console::operator_ledger(env, req).await,
-        Operation::SetWarehouseStock => console::set_warehouse_stock(env, req, matched.params[0], body).await,
-        Operation::StoreCatalog => manage::store_catalog(env, req, matched.params[0]).await,
-        Operation::SetShelfPrice => manage::set_shelf_price(env, req, matched.params[0], matched.params[1], body).await,
-        Operation::RemoveFromShelf => manage::remove_from_shelf(env, req, matched.params[0], matched.params[1]).await,
-        Operation::SetStoreStock => manage::set_store_stock(env, req, matched.params[0], matched.params[1], body).await,
-        Operation::ListClerks => manage::list_clerks(env, req, matched.params[0]).await,
-        Operation::InviteClerk => manage::invite_clerk(env, req, matched.params[0], body).await,
-        Operation::RemoveClerk => manage::remove_clerk(env, req, matched.params[0], matched.params[1]).await,
-        Operation::SupplierSkus => manage::supplier_skus(env, req, matched.params[0]).await,
-        Operation::ImportCsv => manage::import_csv(env, req, matched.params[0], body).await,
-        Operation::GetSettings => manage::settings(env, req, None).await,
-        Operation::SetSettings => manage::settings(env, req, Some(body)).await,
-        Operation::CreateStore => manage::create_store(env, req, body).await,
-        Operation::SetStoreStatus => manage::set_status(env, req, "stores", matched.params[0], body).await,
-        Operation::CreateSupplier => manage::create_supplier(env, req, body).await,
-        Operation::SetSupplierStatus => manage::set_status(env, req, "suppliers", matched.params[0], body).await,
+        Operation::SupplierSettlement => console::supplier_settlement(env, req, matched.params[0], now).await,
+        Operation::OperatorLedger => console::operator_ledger(env, req, now).await,
+        Operation::SetWarehouseStock => console::set_warehouse_stock(env, req, matched.params[0], body, now).await,
+        Operation::StoreCatalog => manage::store_catalog(env, req, matched.params[0], now).await,
+        Operation::SetShelfPrice => {
+            manage::set_shelf_price(env, req, matched.params[0], matched.params[1], body, now).await
+        }
+        Operation::RemoveFromShelf => {
+            manage::remove_from_shelf(env, req, matched.params[0], matched.params[1], now).await
+        }
+        Operation::SetStoreStock => {
+            manage::set_store_stock(env, req, matched.params[0], matched.params[1], body, now).await
+        }
+        Operation::ListClerks => manage::list_clerks(env, req, matched.params[0], now).await,
+        Operation::InviteClerk => manage::invite_clerk(env, req, matched.params[0], body, now).await,
+        Operation::RemoveClerk => manage::remove_clerk(env, req, matched.params[0], matched.params[1], now).await,
+        Operation::SupplierSkus => manage::supplier_skus(env, req, matched.params[0], now).await,
+        Operation::ImportCsv => manage::import_csv(env, req, matched.params[0], body, now).await,
+        Operation::GetSettings => manage::settings(env, req, None, now).await,
+        Operation::SetSettings => manage::settings(env, req, Some(body), now).await,
+        Operation::CreateStore => manage::create_store(env, req, body, now).await,
+        Operation::SetStoreStatus => manage::set_status(env, req, "stores", matched.params[0], body, now).await,
+        Operation::CreateSupplier => manage::create_supplier(env, req, body, now).await,
+        Operation::SetSupplierStatus => manage::set_status(env, req, "suppliers", matched.params[0], body, now).await,
         Operation::UploadMedia | Operation::UploadCardPhoto => {
             Err(ApiError::internal("uploads are answered before dispatch"))
         }
         Operation::RemoveMedia => {
-            media::remove(env, req, matched.params[0], matched.params[1], matched.params[2]).await
+            media::remove(env, req, matched.params[0], matched.params[1], matched.params[2], now).await
         }
         Operation::ServeMedia => crate::pictures::serve(env, matched.params[0]).await,
-        Operation::Tenants => manage::tenants(env, req).await,
+        Operation::Tenants => manage::tenants(env, req, now).await,
     }
 }
 

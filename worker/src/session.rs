@@ -4,6 +4,7 @@ use tandem_domain::access::{Access, Role, operator_phones};
 use tandem_domain::auth::{Phone, SessionToken};
 use tandem_domain::catalog::{StoreId, SupplierId};
 use tandem_domain::crypto;
+use tandem_domain::time::Timestamp;
 use worker::{Env, Request};
 
 use crate::error::ApiError;
@@ -79,17 +80,15 @@ fn caller_from(env: &Env, member: Option<SessionMember>) -> Result<Caller, ApiEr
 }
 
 /// The member of the request's session, or `Unauthenticated`. One D1 round trip.
-pub async fn caller(env: &Env, req: &Request) -> Result<Caller, ApiError> {
+pub async fn caller(env: &Env, req: &Request, now: Timestamp) -> Result<Caller, ApiError> {
     let token = token(req).ok_or(ApiError::Unauthenticated)?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     caller_from(env, stored::member_of(&D1(&db), &token.stored_hash(), now).await?)
 }
 
 /// The caller and their roles, read together in one D1 round trip.
-pub async fn caller_with_access(env: &Env, req: &Request) -> Result<(Caller, Access), ApiError> {
+pub async fn caller_with_access(env: &Env, req: &Request, now: Timestamp) -> Result<(Caller, Access), ApiError> {
     let token = token(req).ok_or(ApiError::Unauthenticated)?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let (member, staff) = stored::member_and_staff(&D1(&db), &token.stored_hash(), now).await?;
     let caller = caller_from(env, member)?;

@@ -7,8 +7,8 @@
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{Value, json};
-use tandem_domain::api::{self, account, cards, commerce, manage, memory, promotions, rules, sharers};
-use tandem_domain::{card, catalog, checkout, fulfilment, ledger, payment, profile, promote, recommend, shelf};
+use tandem_domain::api::{self, account, cards, commerce, dev, manage, memory, promotions, rules, sharers};
+use tandem_domain::{card, catalog, checkout, fulfilment, ledger, llm, payment, profile, promote, recommend, shelf};
 
 use crate::Result;
 
@@ -180,11 +180,17 @@ const BODIES: &[Bodies] = &[
     route("GET", "/api/me/profile", None, &[("200", of::<profile::ProfileView>)]),
     route("DELETE", "/api/me/profile/tags/{tag}", None, &[("200", of::<memory::Muted>)]),
     route("DELETE", "/api/me/behaviour", None, &[("200", of::<memory::Erased>)]),
+    route("GET", "/api/me/export", None, &[("200", of::<memory::Export>)]),
     route("POST", "/api/store/{id}/devices", Some(of::<memory::NewDevice>), &[("201", of::<memory::DeviceCreated>)]),
     route("GET", "/api/store/{id}/devices", None, &[("200", of::<memory::Devices>)]),
     route("DELETE", "/api/store/{id}/devices/{device}", None, &[("200", of::<memory::Device>)]),
     route("GET", "/api/recommendations", None, &[("200", of::<recommend::serve::Placed>)]),
-    route("POST", "/api/store/{id}/conversations", Some(of::<memory::NoteRequest>), &[]),
+    route(
+        "POST",
+        "/api/store/{id}/conversations",
+        Some(of::<memory::NoteRequest>),
+        &[("200", of::<recommend::serve::FollowUp>)],
+    ),
     route("GET", "/api/cards/{code}", None, &[("200", of::<cards::CardAnswer>)]),
     route("POST", "/api/cards/{code}/visits", Some(of::<cards::VisitRequest>), &[("200", of::<cards::Visited>)]),
     route("GET", "/api/me/card", None, &[("200", of::<cards::MyCard>)]),
@@ -219,6 +225,12 @@ const BODIES: &[Bodies] = &[
         &[("200", of::<promotions::PromotionRules>)],
     ),
     route("GET", "/api/me/offers", None, &[("200", of::<promotions::OfferAnswer<promote::Message>>)]),
+    route("GET", "/api/dev/otp", None, &[("200", of::<dev::DevCode>)]),
+    route("GET", "/api/dev/clock", None, &[("200", of::<dev::Clock>)]),
+    route("PUT", "/api/dev/clock", Some(of::<dev::ClockRequest>), &[("200", of::<dev::Clock>)]),
+    route("POST", "/api/dev/jobs", Some(of::<dev::JobsRequest>), &[("200", of::<dev::JobsRun>)]),
+    route("GET", "/api/dev/stats", None, &[("200", of::<dev::Stats>)]),
+    route("POST", "/api/dev/llm/chat/completions", Some(of::<llm::ChatRequest>), &[("200", of::<llm::ChatReply>)]),
 ];
 
 fn document_path() -> std::path::PathBuf {

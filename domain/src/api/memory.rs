@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::behaviour::RawEvent;
+use crate::behaviour::{Event, RawEvent};
+use crate::profile::{Consent, Profile};
+use crate::time::Timestamp;
 
 /// `PUT /api/me/consent`: what was recorded, and for a caller without a session the visitor id
 /// it now is (sent back as `X-Tandem-Visitor`).
@@ -101,4 +103,42 @@ pub struct Muted {
 pub struct Erased {
     pub deleted_events: u64,
     pub deleted_profile: bool,
+}
+
+/// `GET /api/me/export`: everything kept about the person, as a download.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Export {
+    pub exported_at: Timestamp,
+    /// `member` or `visitor`.
+    pub subject: String,
+    /// The member's id; absent for a visitor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    pub consent: Option<Consent>,
+    /// `null` for a person with no stored profile.
+    pub profile: Option<Profile>,
+    pub events: Vec<ExportedEvent>,
+    pub orders: Vec<ExportedOrder>,
+}
+
+/// A recorded behaviour event, with where it was recorded: `app`, `clerk:…` (which clerk, by a
+/// prefix of their phone's hash) or `device:…` (which device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ExportedEvent {
+    #[serde(flatten)]
+    pub event: Event,
+    pub source: String,
+}
+
+/// One of the person's orders, as the export lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ExportedOrder {
+    pub id: String,
+    pub store_id: String,
+    pub state: String,
+    pub total_fen: i64,
+    pub created_at: i64,
 }

@@ -182,6 +182,18 @@ impl From<crate::promote::Message> for OfferNote {
 pub struct FollowUp {
     pub analysis: crate::conversation::Analysis,
     pub suggested: Vec<Card>,
+    /// Who wrote the draft's final words.
+    pub refined_by: RefinedBy,
+}
+
+/// Who wrote a drafted message's final words: the configured language model, or the local
+/// draft when there is none (or it failed, was slow, or changed a number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RefinedBy {
+    Llm,
+    Local,
 }
 
 /// A recommended product and why, in words.

@@ -14,7 +14,6 @@ use super::json_response;
 use crate::error::ApiError;
 use crate::store::auth as stored;
 use crate::store::d1::D1;
-use crate::store::sql::{Constraint, Guarded};
 use crate::{body, config, db, session};
 
 const SESSION_DAYS: i64 = 30;
@@ -49,10 +48,9 @@ async fn count_against(env: &Env, now: Timestamp, limits: &[(String, RateLimit)]
 /// `/api/dev/otp`). Codes are limited per phone and requester, per requester, and per phone
 /// in all; a requester's new code replaces only its own earlier one, so nobody else's request
 /// can void the code the owner of the phone was sent.
-pub async fn request_code(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn request_code(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: CodeRequest = body::parse_json(text)?;
     let phone = parse_phone(&form.phone)?;
-    let now = config::now(env).await?;
     let lookup = phone.lookup_hash(&config::key(env, "LOOKUP_KEY")?);
     let requester = requester(env, req)?;
     count_against(
@@ -85,13 +83,12 @@ pub async fn request_code(env: &Env, req: &Request, text: &str) -> Result<Respon
 
 /// `POST /api/auth/session`: checks the code, creates the member on first sign-in, starts a
 /// session and sets its cookie.
-pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn sign_in(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: SessionRequest = body::parse_json(text)?;
     let phone = parse_phone(&form.phone)?;
     if !is_well_formed_code(&form.code) {
         return Err(ApiError::bad_request("code", "a code is 6 digits"));
     }
-    let now = config::now(env).await?;
     let lookup = phone.lookup_hash(&config::key(env, "LOOKUP_KEY")?);
     let requester = requester(env, req)?;
     let db = db::database(env)?;
@@ -148,13 +145,14 @@ pub async fn sign_in(env: &Env, req: &Request, text: &str) -> Result<Response, A
     // The code is used up in the same batch, guarded: a second sign-in with it fails whole, as
     // does one whose cart changed since it was read (the code is then still good).
     let member_id = match stored::sign_in(&D1(&db), signing_in).await? {
-        Guarded::Written(member_id) => member_id,
-        Guarded::Lost(Constraint::NotNull(column)) if column == "otp_codes.used" => {
+        stored::SignInOutcome::Member(member_id) => member_id,
+        stored::SignInOutcome::CodeUsed => {
             return Err(ApiError::refused(Problem::CodeUsed, OtpError::AlreadyUsed.to_string()));
         }
-        Guarded::Lost(_) => {
+        stored::SignInOutcome::CartChanged => {
             return Err(ApiError::refused(Problem::Busy, "the cart changed while signing in; sign in again"));
         }
+        stored::SignInOutcome::InviteCodeTaken => return Err(ApiError::refused(Problem::Busy, "sign in again")),
     };
     if let Some(code) = session::invite_cookie(req) {
         // A binding that cannot be made now (the network busy) does not fail the sign-in.
@@ -185,17 +183,16 @@ fn is_local(req: &Request) -> bool {
 }
 
 /// `GET /api/me`.
-pub async fn me(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let caller = session::caller(env, req).await?;
+pub async fn me(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let caller = session::caller(env, req, now).await?;
     let access = session::access(env, &caller).await?;
     let member = MemberRef { id: caller.member_id, phone: caller.phone.masked() };
     json_response(200, &Me { member, roles: access.roles }, "no-store")
 }
 
 /// `DELETE /api/auth/session`: revokes the session and clears the cookie.
-pub async fn sign_out(env: &Env, req: &Request) -> Result<Response, ApiError> {
+pub async fn sign_out(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
     let token = session::token(req).ok_or(ApiError::Unauthenticated)?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     stored::revoke_session(&D1(&db), &token.stored_hash(), now).await.map_err(ApiError::internal)?;
     let mut response = json_response(200, &SignedOut { signed_out: true }, "no-store")?;

@@ -6,14 +6,14 @@
 //! events and the profile are written in one batch guarded by the profile's version, retried
 //! when another batch for the same person got there first (`crate::memory`).
 
-use serde_json::{Value, json};
 use tandem_domain::api::Problem;
-use tandem_domain::api::memory::{ConsentAnswer, DeviceCreated, Devices, Erased, Muted};
+use tandem_domain::api::memory::{ConsentAnswer, DeviceCreated, Devices, Erased, Export, Muted};
 use tandem_domain::api::memory::{ConsentRequest, EventsRequest, NewDevice};
 use tandem_domain::behaviour::{self, BatchError, Source};
 use tandem_domain::catalog::StoreId;
 use tandem_domain::crypto;
 use tandem_domain::profile::{self, Consent};
+use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
 use super::json_response;
@@ -28,13 +28,12 @@ const TRIES: usize = 5;
 
 /// `PUT /api/me/consent`: what the person agrees to. A caller with neither a session nor a
 /// visitor id becomes a visitor here, and gets its id back.
-pub async fn set_consent(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn set_consent(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: ConsentRequest = body::parse_json(text)?;
-    let subject = match memory::subject(env, req).await? {
+    let subject = match memory::subject(env, req, now).await? {
         Some(subject) => subject,
         None => Subject::Visitor(config::new_id("v")?),
     };
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let consent = Consent { behaviour: form.behaviour, personalised: form.personalised };
     profiles::set_consent(&D1(&db), &subject.key(), consent, now).await?;
@@ -64,24 +63,28 @@ fn batch_error(error: &BatchError) -> ApiError {
 }
 
 /// `POST /api/events`: a batch of the app's events for the caller.
-pub async fn post_app_events(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn post_app_events(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: EventsRequest = body::parse_json(text)?;
     if form.customer_phone.is_some() || form.customer_code.is_some() {
         return Err(ApiError::bad_request("customer_phone", "the app sends its own events only"));
     }
-    let now = config::now(env).await?;
     let events = behaviour::check_batch(&form.events, &Source::App, now).map_err(|e| batch_error(&e))?;
-    let subject = memory::subject(env, req).await?.ok_or_else(memory::consent_required)?;
+    let subject = memory::subject(env, req, now).await?.ok_or_else(memory::consent_required)?;
     let stored = memory::ingest(env, &subject, &events, "app", now).await?;
     json_response(200, &stored, "no-store")
 }
 
 /// `POST /api/store/{id}/events`: offline events a clerk records for a customer of the store.
-pub async fn post_clerk_events(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn post_clerk_events(
+    env: &Env,
+    req: &Request,
+    store: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: EventsRequest = body::parse_json(text)?;
-    let (caller, access) = session::caller_with_access(env, req).await?;
+    let (caller, access) = session::caller_with_access(env, req, now).await?;
     let (store_id, _) = session::require_store(&access, store)?;
-    let now = config::now(env).await?;
     let events = behaviour::check_batch(&form.events, &Source::Clerk(store_id), now).map_err(|e| batch_error(&e))?;
     let member = customer(env, &form).await?;
     let source = format!("clerk:{}", &caller.phone_hash[..caller.phone_hash.len().min(12)]);
@@ -91,7 +94,7 @@ pub async fn post_clerk_events(env: &Env, req: &Request, store: &str, text: &str
 
 /// `POST /api/devices/events`: events from an in-store device, authenticated by its store's
 /// device key (`Authorization: Bearer …`).
-pub async fn post_device_events(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn post_device_events(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let key = req
         .headers()
         .get("authorization")
@@ -104,7 +107,6 @@ pub async fn post_device_events(env: &Env, req: &Request, text: &str) -> Result<
         .await?
         .ok_or_else(device_refused)?;
     let form: EventsRequest = body::parse_json(text)?;
-    let now = config::now(env).await?;
     let store = db::stored(StoreId::parse(&store))?;
     let events = behaviour::check_batch(&form.events, &Source::Device(store), now).map_err(|e| batch_error(&e))?;
     let member = customer(env, &form).await?;
@@ -138,14 +140,13 @@ async fn customer(env: &Env, form: &EventsRequest) -> Result<String, ApiError> {
 }
 
 /// The subject of a "me" route, or 404 for a caller who never consented (there is nothing).
-async fn known_subject(env: &Env, req: &Request) -> Result<Subject, ApiError> {
-    memory::subject(env, req).await?.ok_or(ApiError::NotFound { resource: "profile" })
+async fn known_subject(env: &Env, req: &Request, now: Timestamp) -> Result<Subject, ApiError> {
+    memory::subject(env, req, now).await?.ok_or(ApiError::NotFound { resource: "profile" })
 }
 
 /// `GET /api/me/profile`: the person's consent, tags, segment and how much was recorded.
-pub async fn my_profile(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let subject = known_subject(env, req).await?;
-    let now = config::now(env).await?;
+pub async fn my_profile(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let subject = known_subject(env, req, now).await?;
     let db = db::database(env)?;
     let key = subject.key();
     let (stored, purchases) = profiles::with_purchases(&D1(&db), &key).await?;
@@ -156,13 +157,12 @@ pub async fn my_profile(env: &Env, req: &Request) -> Result<Response, ApiError> 
 }
 
 /// `DELETE /api/me/profile/tags/{key}`: removes a tag and stops inferring it.
-pub async fn mute_tag(env: &Env, req: &Request, tag: &str) -> Result<Response, ApiError> {
+pub async fn mute_tag(env: &Env, req: &Request, tag: &str, now: Timestamp) -> Result<Response, ApiError> {
     let tag = percent_decode(tag);
     if profile::label_of(&tag).is_none() {
         return Err(ApiError::bad_request("tag", format!("{tag:?} is not a profile tag")));
     }
-    let subject = known_subject(env, req).await?;
-    let now = config::now(env).await?;
+    let subject = known_subject(env, req, now).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     let key = subject.key();
@@ -186,39 +186,26 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// `GET /api/me/export`: everything kept about the person, as one JSON document.
-pub async fn export(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let subject = known_subject(env, req).await?;
-    let now = config::now(env).await?;
+pub async fn export(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let subject = known_subject(env, req, now).await?;
     let db = db::database(env)?;
     let key = subject.key();
     let member = match &subject {
         Subject::Member(id) => id.clone(),
         Subject::Visitor(_) => String::new(),
     };
-    let (stored, recorded, orders) = profiles::export(&D1(&db), &key, &member).await?;
-    // A person with no stored profile exports `null`, not an empty one.
-    let profile = stored.version.is_some().then_some(&stored.profile);
-    let events: Vec<Value> = recorded
-        .into_iter()
-        .map(|row| {
-            let mut event: Value = db::stored(serde_json::from_str(&row.body))?;
-            event["source"] = Value::String(row.source);
-            Ok(event)
-        })
-        .collect::<Result<_, ApiError>>()?;
-    let mut response = json_response(
-        200,
-        &json!({
-            "exported_at": now,
-            "subject": subject.kind(),
-            "member_id": (!member.is_empty()).then_some(member),
-            "consent": stored.consent,
-            "profile": profile,
-            "events": events,
-            "orders": orders,
-        }),
-        "no-store",
-    )?;
+    let (stored, events, orders) = profiles::export(&D1(&db), &key, &member).await?;
+    let export = Export {
+        exported_at: now,
+        subject: subject.kind().to_owned(),
+        member_id: (!member.is_empty()).then_some(member),
+        consent: stored.consent,
+        // A person with no stored profile exports `null`, not an empty one.
+        profile: stored.version.is_some().then_some(stored.profile),
+        events,
+        orders,
+    };
+    let mut response = json_response(200, &export, "no-store")?;
     response
         .headers_mut()
         .set("content-disposition", "attachment; filename=\"tandem-my-data.json\"")
@@ -228,8 +215,8 @@ pub async fn export(env: &Env, req: &Request) -> Result<Response, ApiError> {
 
 /// `DELETE /api/me/behaviour`: erases the person's events and profile. Orders and the ledger
 /// stay, as the law requires; so does the consent record (what they agreed to and when).
-pub async fn erase(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let subject = known_subject(env, req).await?;
+pub async fn erase(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let subject = known_subject(env, req, now).await?;
     let db = db::database(env)?;
     let (events, profile) = profiles::erase(&D1(&db), &subject.key()).await?;
     json_response(200, &Erased { deleted_events: events, deleted_profile: profile }, "no-store")
@@ -237,14 +224,19 @@ pub async fn erase(env: &Env, req: &Request) -> Result<Response, ApiError> {
 
 /// `POST /api/store/{id}/devices`: the store's owner registers a device and receives its key,
 /// once (only its hash is kept).
-pub async fn create_device(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn create_device(
+    env: &Env,
+    req: &Request,
+    store: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: NewDevice = body::parse_json(text)?;
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request("name", "1 to 40 characters"));
     }
-    let store_id = store_manager(env, req, store).await?;
-    let now = config::now(env).await?;
+    let store_id = store_manager(env, req, store, now).await?;
     let id = config::new_id("dev")?;
     let key = format!("tdk_{}", crypto::hex(&config::random_bytes::<24>()?));
     let db = db::database(env)?;
@@ -255,8 +247,8 @@ pub async fn create_device(env: &Env, req: &Request, store: &str, text: &str) ->
 }
 
 /// The store's manager, or 403 `owner_only` (404 for another store).
-async fn store_manager(env: &Env, req: &Request, store: &str) -> Result<StoreId, ApiError> {
-    let (_, access) = session::caller_with_access(env, req).await?;
+async fn store_manager(env: &Env, req: &Request, store: &str, now: Timestamp) -> Result<StoreId, ApiError> {
+    let (_, access) = session::caller_with_access(env, req, now).await?;
     let (store_id, right) = session::require_store(&access, store)?;
     if right != tandem_domain::access::StoreRight::Manage {
         return Err(ApiError::refused(Problem::OwnerOnly, "only the store's owner manages devices"));
@@ -265,8 +257,8 @@ async fn store_manager(env: &Env, req: &Request, store: &str) -> Result<StoreId,
 }
 
 /// `GET /api/store/{id}/devices`: the store's devices (never their keys), newest first.
-pub async fn list_devices(env: &Env, req: &Request, store: &str) -> Result<Response, ApiError> {
-    let store_id = store_manager(env, req, store).await?;
+pub async fn list_devices(env: &Env, req: &Request, store: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let store_id = store_manager(env, req, store, now).await?;
     let db = db::database(env)?;
     let devices = profiles::devices(&D1(&db), store_id.as_str()).await?;
     json_response(200, &Devices { devices }, "no-store")
@@ -274,9 +266,14 @@ pub async fn list_devices(env: &Env, req: &Request, store: &str) -> Result<Respo
 
 /// `DELETE /api/store/{id}/devices/{device}`: revokes a device's key; its requests are refused
 /// from then on. Revoking again is a no-op.
-pub async fn revoke_device(env: &Env, req: &Request, store: &str, device: &str) -> Result<Response, ApiError> {
-    let store_id = store_manager(env, req, store).await?;
-    let now = config::now(env).await?;
+pub async fn revoke_device(
+    env: &Env,
+    req: &Request,
+    store: &str,
+    device: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
+    let store_id = store_manager(env, req, store, now).await?;
     let db = db::database(env)?;
     let revoked = profiles::revoke_device(&D1(&db), store_id.as_str(), device, now)
         .await?

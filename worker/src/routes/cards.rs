@@ -183,7 +183,7 @@ pub async fn vcard(env: &Env, req: &Request, code: &str, query: &[(&str, &str)])
 /// the radar; a clerk's or store manager's card attributes the visitor to them (the first
 /// clerk per store keeps them); a person's card binds the visitor as an invite link does; a
 /// door scan by someone who agreed to be remembered records a check-in (once a day).
-pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn visit(env: &Env, req: &Request, code: &str, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: VisitRequest = body::parse_json(text)?;
     let kind = VisitKind::parse(&form.kind).ok_or_else(|| ApiError::bad_request("kind", "card, product or door"))?;
     let product = match (kind, form.product.as_deref()) {
@@ -196,7 +196,7 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     };
     let db = db::database(env)?;
     let owner = owner_of(env, &db, code).await?.ok_or(ApiError::NotFound { resource: "card" })?;
-    let subject = memory::subject(env, req).await?;
+    let subject = memory::subject(env, req, now).await?;
     let who = match &subject {
         Some(Subject::Member(member)) => Opener::Member(member),
         Some(Subject::Visitor(_)) => Opener::Consented,
@@ -204,7 +204,6 @@ pub async fn visit(env: &Env, req: &Request, code: &str, text: &str) -> Result<R
     };
     let opened =
         card::open(&owner.as_card_owner(), who, kind).map_err(|e| ApiError::bad_request("kind", e.to_string()))?;
-    let now = config::now(env).await?;
     let mut cookies: Vec<String> = Vec::new();
     if let (true, Some(subject)) = (opened.recorded, &subject) {
         let visit = VisitWrite {
@@ -274,9 +273,8 @@ async fn invite_opened(
 }
 
 /// The caller's own card owner (every signed-in member has a code).
-async fn my_owner(env: &Env, req: &Request) -> Result<(Owner, worker::D1Database), ApiError> {
-    let caller = session::caller(env, req).await?;
-    let now = config::now(env).await?;
+async fn my_owner(env: &Env, req: &Request, now: Timestamp) -> Result<(Owner, worker::D1Database), ApiError> {
+    let caller = session::caller(env, req, now).await?;
     let db = db::database(env)?;
     let (person, card) = stored::own(&D1(&db), &caller.member_id, &chain::new_invite_code()?, now).await?;
     let owner = person_owner(env, person, card)?;
@@ -284,8 +282,8 @@ async fn my_owner(env: &Env, req: &Request) -> Result<(Owner, worker::D1Database
 }
 
 /// `GET /api/me/card`: the caller's card, as others see it, with its links.
-pub async fn mine(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let (owner, db) = my_owner(env, req).await?;
+pub async fn mine(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let (owner, db) = my_owner(env, req, now).await?;
     let view = view_of(&db, &owner).await?;
     let show_phone = owner.card.as_ref().is_some_and(|c| c.show_phone == 1);
     let featured = owner.featured_ids()?;
@@ -295,17 +293,16 @@ pub async fn mine(env: &Env, req: &Request) -> Result<Response, ApiError> {
 
 /// `PUT /api/me/card`: the caller edits their card (title, bio, WeChat, email, whether the
 /// phone shows, featured products — each must be on some store's shelf).
-pub async fn edit(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn edit(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: CardForm = body::parse_json(text)?;
     let edit = card::check(form).map_err(|e| ApiError::bad_request(e.field, e.message))?;
-    let (owner, db) = my_owner(env, req).await?;
+    let (owner, db) = my_owner(env, req, now).await?;
     let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
     let ids: Vec<&str> = edit.featured.iter().map(ProductId::as_str).collect();
     let store = D1(&db);
     if let Some(missing) = stored::first_unshelved(&store, &ids).await? {
         return Err(ApiError::bad_request("featured", format!("{missing} is on no store's shelf")));
     }
-    let now = config::now(env).await?;
     let saved = stored::CardEdit {
         title: edit.title.as_deref(),
         bio: edit.bio.as_deref(),
@@ -315,20 +312,19 @@ pub async fn edit(env: &Env, req: &Request, text: &str) -> Result<Response, ApiE
         featured: &ids,
     };
     stored::save(&store, (&owner.code, &member), saved, now).await?;
-    mine(env, req).await
+    mine(env, req, now).await
 }
 
 /// `PUT /api/me/card/photo`: the card's photo as the raw body (PNG, JPEG or WebP, at most
 /// 1 MiB). The old photo's bytes are removed.
-pub async fn upload_photo(req: &mut Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn upload_photo(req: &mut Request, env: &Env, now: Timestamp) -> Result<Response, ApiError> {
     crate::pictures::refuse_declared_oversize(req)?;
-    let (owner, db) = my_owner(env, req).await?;
+    let (owner, db) = my_owner(env, req, now).await?;
     let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
     let (bytes, format) = crate::pictures::read_picture(req).await?;
     let key = format!("card-{}-{}", owner.code.to_ascii_lowercase(), crypto::hex(&config::random_bytes::<8>()?));
     crate::pictures::put_picture(env, &key, &bytes, format.content_type()).await?;
     let url = format!("/api/media/{key}");
-    let now = config::now(env).await?;
     let old = stored::set_photo(&D1(&db), (&owner.code, &member), &url, now).await?;
     if let Some(old_key) = old.as_deref().and_then(|p| p.strip_prefix("/api/media/")) {
         let kv = env.kv("KV").map_err(ApiError::internal)?;
@@ -366,10 +362,9 @@ fn radar_of(env: &Env, rows: Vec<VisitRow>, now: Timestamp) -> Vec<card::RadarEn
 
 /// `GET /api/me/radar`: who opened the caller's card or products shared from it, with their
 /// interest; for a clerk, also the customers attributed to them and their visits to the store.
-pub async fn radar(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let (owner, db) = my_owner(env, req).await?;
+pub async fn radar(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let (owner, db) = my_owner(env, req, now).await?;
     let member = owner.member.clone().ok_or_else(|| ApiError::internal("a person's card without a member"))?;
-    let now = config::now(env).await?;
     let (visits, attributed) = stored::radar(&D1(&db), &owner.code, &member, now.plus_days(-RADAR_DAYS)).await?;
     let visitors = radar_of(env, visits, now);
     let customers = radar_of(env, attributed, now);
@@ -377,10 +372,9 @@ pub async fn radar(env: &Env, req: &Request) -> Result<Response, ApiError> {
 }
 
 /// `GET /api/store/{id}/card`: the store's card, its door code and both QR codes (staff).
-pub async fn store_card(env: &Env, req: &Request, store: &str) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn store_card(env: &Env, req: &Request, store: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     let (store, _) = require_store(&access, store)?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let fresh = card::code_of(&config::random_bytes::<{ card::STORE_CODE_LEN }>()?);
     let code = stored::store_code(&D1(&db), &store, &fresh, now).await?;
@@ -460,18 +454,17 @@ fn redirect_home() -> Result<Response, ApiError> {
 /// anyone else keeps the code in a cookie until sign-in, and nothing of them is recorded. The
 /// answer is the app's page with the inviter's preview meta, which moves on to the inviter's
 /// store's shelf (the store picker when they have none).
-pub async fn invite_page(env: &Env, req: &Request, code: &str) -> Result<Response, ApiError> {
+pub async fn invite_page(env: &Env, req: &Request, code: &str, now: Timestamp) -> Result<Response, ApiError> {
     if !well_formed_code(code) {
         return redirect_home();
     }
     let origin = req.url().map_err(ApiError::internal)?.origin().ascii_serialization();
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let owner = owner_of(env, &db, code).await?.filter(|o| o.member.is_some());
     let view = view_if(&db, owner.as_ref()).await?;
     let (meta, land) = PageMeta::invite(view.as_ref(), &origin);
     let land = land.unwrap_or_else(|| "/".to_owned());
-    if let Ok(caller) = session::caller(env, req).await {
+    if let Ok(caller) = session::caller(env, req, now).await {
         chain::bind_member(&db, &caller.member_id, code, now).await?;
         invite_opened(&db, owner.as_ref(), &format!("m:{}", caller.member_id), now).await?;
         return page(env, req, &meta, Some(&land), &[]).await;

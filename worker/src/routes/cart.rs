@@ -4,6 +4,7 @@
 use tandem_domain::api::commerce::SetLine;
 use tandem_domain::api::commerce::{CartAnswer, CartLineAnswer};
 use tandem_domain::checkout::cart::Change;
+use tandem_domain::time::Timestamp;
 use tandem_domain::views::CartView;
 use worker::{Env, Request, Response};
 
@@ -11,7 +12,7 @@ use super::json_response;
 use crate::error::ApiError;
 use crate::store::carts::{self, Cart, LineChange};
 use crate::store::d1::D1;
-use crate::{body, config, db, session};
+use crate::{body, db, session};
 
 /// Whose cart a request reaches.
 enum Owner {
@@ -19,8 +20,8 @@ enum Owner {
     Anonymous(Option<String>),
 }
 
-async fn owner(env: &Env, req: &Request) -> Result<Owner, ApiError> {
-    match session::caller(env, req).await {
+async fn owner(env: &Env, req: &Request, now: Timestamp) -> Result<Owner, ApiError> {
+    match session::caller(env, req, now).await {
         Ok(caller) => Ok(Owner::Member(caller.member_id)),
         Err(ApiError::Unauthenticated) => Ok(Owner::Anonymous(session::anonymous_cart(req))),
         Err(other) => Err(other),
@@ -39,8 +40,8 @@ impl Owner {
 }
 
 /// `GET /api/cart`.
-pub async fn get(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let owner = owner(env, req).await?;
+pub async fn get(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let owner = owner(env, req, now).await?;
     let db = db::database(env)?;
     let cart = match owner.cart() {
         Some(cart) => carts::view(&D1(&db), cart).await?,
@@ -51,11 +52,10 @@ pub async fn get(env: &Env, req: &Request) -> Result<Response, ApiError> {
 
 /// `PUT /api/cart/lines` sets one line's quantity (0 removes it); `POST /api/cart/lines` adds
 /// to it (up to the most a line may hold). Both answer the line's quantity and the whole cart.
-pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool) -> Result<Response, ApiError> {
+pub async fn set_line(env: &Env, req: &Request, text: &str, add: bool, now: Timestamp) -> Result<Response, ApiError> {
     let form: SetLine = body::parse_json(text)?;
     let change = Change::of(form.quantity, add).map_err(|e| ApiError::bad_request("quantity", e.to_string()))?;
-    let owner = owner(env, req).await?;
-    let now = config::now(env).await?;
+    let owner = owner(env, req, now).await?;
     let db = db::database(env)?;
     let mut new_cookie = None;
     let cart = match &owner {

@@ -3,6 +3,7 @@
 use tandem_domain::api::Problem;
 use tandem_domain::api::sharers::{Centre, PERIOD_DAYS, Profile, Team, WithdrawalAnswer, WithdrawalRequest};
 use tandem_domain::chain21::{poster, settle};
+use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
 use super::json_response;
@@ -12,9 +13,8 @@ use crate::store::sharers::{self, Asked, Listing};
 use crate::{body, chain, config, db, session};
 
 /// `GET /api/chain/me`: the sharer centre's data for the caller.
-pub async fn me(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let caller = session::caller(env, req).await?;
-    let now = config::now(env).await?;
+pub async fn me(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let caller = session::caller(env, req, now).await?;
     let db = db::database(env)?;
     let read = sharers::centre(&D1(&db), &caller.member_id, &chain::new_invite_code()?, now).await?;
     let directs = chain::team(env, &db, Listing::DirectsOf(&caller.member_id), now).await?;
@@ -43,7 +43,7 @@ pub async fn me(env: &Env, req: &Request) -> Result<Response, ApiError> {
 
 /// `PUT /api/chain/me`: the name the sharer's poster and team show (1 to 20 characters, or
 /// null for the masked phone number).
-pub async fn set_profile(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn set_profile(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: Profile = body::parse_json(text)?;
     let name = form.display_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if let Some(name) = name
@@ -51,8 +51,7 @@ pub async fn set_profile(env: &Env, req: &Request, text: &str) -> Result<Respons
     {
         return Err(ApiError::bad_request("display_name", "1 to 20 characters, no control characters"));
     }
-    let caller = session::caller(env, req).await?;
-    let now = config::now(env).await?;
+    let caller = session::caller(env, req, now).await?;
     let db = db::database(env)?;
     sharers::set_display_name(&D1(&db), &caller.member_id, &chain::new_invite_code()?, name, now).await?;
     json_response(200, &Profile { display_name: name.map(str::to_owned) }, "no-store")
@@ -60,9 +59,8 @@ pub async fn set_profile(env: &Env, req: &Request, text: &str) -> Result<Respons
 
 /// `GET /api/chain/team?parent=ID`: the directs of a member of the caller's team (the caller's
 /// own when absent), for the tree that opens on demand. A member outside the team is 404.
-pub async fn team(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Response, ApiError> {
-    let caller = session::caller(env, req).await?;
-    let now = config::now(env).await?;
+pub async fn team(env: &Env, req: &Request, query: &[(&str, &str)], now: Timestamp) -> Result<Response, ApiError> {
+    let caller = session::caller(env, req, now).await?;
     let db = db::database(env)?;
     let parent = query.iter().find(|(k, _)| *k == "parent").map_or(caller.member_id.as_str(), |(_, v)| v);
     if parent != caller.member_id && !sharers::upline(&D1(&db), parent).await?.contains(&caller.member_id) {
@@ -74,14 +72,13 @@ pub async fn team(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Re
 
 /// `POST /api/chain/withdrawals`: the caller asks to withdraw part of its available balance.
 /// The amount is held (`withdrawing`) until the operator pays it out or rejects it.
-pub async fn request_withdrawal(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn request_withdrawal(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: WithdrawalRequest = body::parse_json(text)?;
     let key = form.request_key.as_str();
     if !(8..=64).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(ApiError::bad_request("request_key", "8 to 64 letters, digits or dashes"));
     }
-    let caller = session::caller(env, req).await?;
-    let now = config::now(env).await?;
+    let caller = session::caller(env, req, now).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     let member = caller.member_id.as_str();
@@ -108,9 +105,8 @@ pub async fn request_withdrawal(env: &Env, req: &Request, text: &str) -> Result<
 
 /// `GET /api/chain/poster.svg?store=ID`: the caller's poster for a store: the store's and the
 /// sharer's names and the QR code of the invite link.
-pub async fn poster(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Response, ApiError> {
-    let caller = session::caller(env, req).await?;
-    let now = config::now(env).await?;
+pub async fn poster(env: &Env, req: &Request, query: &[(&str, &str)], now: Timestamp) -> Result<Response, ApiError> {
+    let caller = session::caller(env, req, now).await?;
     let db = db::database(env)?;
     let store = query.iter().find(|(k, _)| *k == "store").map_or("", |(_, v)| v);
     let row = sharers::poster(&D1(&db), &caller.member_id, &chain::new_invite_code()?, store, now).await?;

@@ -27,9 +27,15 @@ use crate::store::sql::{self, RACE_GUARDS};
 use crate::{body, config, db};
 
 /// `GET /api/store/{id}/orders`: the store's paid orders, newest first.
-pub async fn store_orders(env: &Env, req: &Request, store: &str, query: &[(&str, &str)]) -> Result<Response, ApiError> {
+pub async fn store_orders(
+    env: &Env,
+    req: &Request,
+    store: &str,
+    query: &[(&str, &str)],
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let (before, limit) = page_params(query)?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let (store, _) = require_store(&access, store)?;
     let db = db::database(env)?;
     let page = Page { only: None, before: before.as_deref(), limit };
@@ -38,12 +44,17 @@ pub async fn store_orders(env: &Env, req: &Request, store: &str, query: &[(&str,
 }
 
 /// `POST /api/store/{id}/pickups`: a clerk verifies a pickup code; the order is picked up.
-pub async fn verify_pickup(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn verify_pickup(
+    env: &Env,
+    req: &Request,
+    store: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: PickupRequest = body::parse_json(text)?;
     let code = PickupCode::parse(&form.code).map_err(|e| ApiError::bad_request("code", e.to_string()))?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let (store, _) = require_store(&access, store)?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let order = order_views::by_pickup_code(&D1(&db), store.as_str(), code.as_str())
         .await?
@@ -95,9 +106,10 @@ pub async fn supplier_orders(
     req: &Request,
     supplier: &str,
     query: &[(&str, &str)],
+    now: Timestamp,
 ) -> Result<Response, ApiError> {
     let (before, limit) = page_params(query)?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let supplier = require_supplier(&access, supplier)?;
     let db = db::database(env)?;
     let store = D1(&db);
@@ -121,16 +133,22 @@ pub async fn supplier_orders(
 }
 
 /// `POST /api/supplier/{id}/orders/{order}/shipment`: carrier and tracking number; shipped.
-pub async fn ship(env: &Env, req: &Request, supplier: &str, id: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn ship(
+    env: &Env,
+    req: &Request,
+    supplier: &str,
+    id: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: Shipment = body::parse_json(text)?;
     form.validate().map_err(|e| {
         let field =
             if matches!(e, tandem_domain::fulfilment::FulfilmentError::BadCarrier) { "carrier" } else { "tracking_no" };
         ApiError::bad_request(field, e.to_string())
     })?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let supplier = require_supplier(&access, supplier)?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let read = refunds::for_refund(&D1(&db), id, Whose::Shipper(supplier.as_str())).await?;
     let order = read.order.ok_or(ApiError::NotFound { resource: "order" })?;
@@ -162,16 +180,16 @@ pub async fn decide_refund(
     owner: &str,
     id: &str,
     text: &str,
+    now: Timestamp,
 ) -> Result<Response, ApiError> {
     let form: RefundDecision = body::parse_json(text)?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let (column, actor, owner) = if scope == "store" {
         ("store_id", "store", require_store(&access, owner)?.0.as_str().to_owned())
     } else {
         ("shipper_id", "supplier", require_supplier(&access, owner)?.as_str().to_owned())
     };
     let whose = if column == "store_id" { Whose::Store(&owner) } else { Whose::Shipper(&owner) };
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     let read = refunds::for_refund(&store, id, whose).await?;
@@ -213,8 +231,8 @@ pub async fn decide_refund(
 }
 
 /// `GET /api/store/{id}/settlement`: the store's margin account, by order.
-pub async fn store_settlement(env: &Env, req: &Request, store: &str) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn store_settlement(env: &Env, req: &Request, store: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     let (store, _) = require_store(&access, store)?;
     let db = db::database(env)?;
     json_response(
@@ -225,8 +243,13 @@ pub async fn store_settlement(env: &Env, req: &Request, store: &str) -> Result<R
 }
 
 /// `GET /api/supplier/{id}/settlement`: what the platform owes the supplier, by order.
-pub async fn supplier_settlement(env: &Env, req: &Request, supplier: &str) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn supplier_settlement(
+    env: &Env,
+    req: &Request,
+    supplier: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     let supplier = require_supplier(&access, supplier)?;
     let db = db::database(env)?;
     json_response(
@@ -237,17 +260,16 @@ pub async fn supplier_settlement(env: &Env, req: &Request, supplier: &str) -> Re
 }
 
 /// `GET /api/operator/ledger`: every account's balance and the invariants of `money.md`.
-pub async fn operator_ledger(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn operator_ledger(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     require_operator(&access)?;
     let db = db::database(env)?;
     json_response(200, &ledger::overview(&D1(&db)).await?, "no-store")
 }
 
 /// `POST /api/orders/{id}/received`: the shopper confirms a delivery arrived.
-pub async fn confirm_received(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
-    let caller = crate::session::caller(env, req).await?;
-    let now = config::now(env).await?;
+pub async fn confirm_received(env: &Env, req: &Request, id: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let caller = crate::session::caller(env, req, now).await?;
     let db = db::database(env)?;
     let order = order_views::of_member(&D1(&db), &caller.member_id, id)
         .await?
@@ -258,12 +280,18 @@ pub async fn confirm_received(env: &Env, req: &Request, id: &str) -> Result<Resp
 
 /// `PUT /api/supplier/{id}/stock`: sets the units on hand of one of the supplier's SKUs in its
 /// warehouse. Units held by unpaid checkouts cannot be counted away (409).
-pub async fn set_warehouse_stock(env: &Env, req: &Request, supplier: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn set_warehouse_stock(
+    env: &Env,
+    req: &Request,
+    supplier: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: WarehouseStock = body::parse_json(text)?;
     if !(0..=1_000_000).contains(&form.on_hand) {
         return Err(ApiError::bad_request("on_hand", "from 0 to 1000000"));
     }
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let supplier = require_supplier(&access, supplier)?;
     let db = db::database(env)?;
     match catalog::set_warehouse_stock(&D1(&db), supplier.as_str(), form.sku_id.as_str(), form.on_hand).await? {

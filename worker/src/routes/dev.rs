@@ -1,10 +1,11 @@
 //! Development-only routes: they exist only when `DEV_MODE` is set (the route table marks them),
 //! for tests and local use. Production configuration leaves `DEV_MODE` unset.
 
-use serde::Deserialize;
-use serde_json::json;
+use tandem_domain::api::dev::{Clock, ClockRequest, DevCode, Stats};
 use tandem_domain::auth::Phone;
-use worker::{Env, Response};
+use tandem_domain::llm::{ChatChoice, ChatMessage, ChatReply, ChatRequest};
+use tandem_domain::time::Timestamp;
+use worker::{Env, Request, Response};
 
 use super::json_response;
 use crate::error::ApiError;
@@ -23,44 +24,31 @@ pub async fn otp(env: &Env, params: &[(&str, &str)]) -> Result<Response, ApiErro
     let kv = env.kv("KV").map_err(ApiError::internal)?;
     let code = kv.get(&format!("dev:otp:{lookup}")).text().await.map_err(ApiError::internal)?;
     let code = code.ok_or(ApiError::NotFound { resource: "code" })?;
-    json_response(200, &json!({"phone": phone.masked(), "code": code}), "no-store")
+    json_response(200, &DevCode { phone: phone.masked(), code }, "no-store")
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClockForm {
-    offset_ms: i64,
+/// `GET /api/dev/clock`: the development clock the request names (`X-Tandem-Clock`), or the
+/// shared one.
+pub async fn clock(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let clock = config::clock_of(req)?;
+    let offset_ms = config::clock_offset(env, clock.as_ref()).await?;
+    json_response(200, &Clock { now_ms: now.millis(), offset_ms, clock }, "no-store")
 }
 
-/// `GET /api/dev/clock`: the development clock.
-pub async fn clock(env: &Env) -> Result<Response, ApiError> {
-    let offset_ms = config::clock_offset(env).await?;
-    let now = config::now(env).await?;
-    json_response(200, &json!({"now_ms": now.millis(), "offset_ms": offset_ms}), "no-store")
-}
-
-/// `PUT /api/dev/clock`: moves the development clock `offset_ms` away from real time, so tests
-/// reach expiries without waiting.
-pub async fn set_clock(env: &Env, text: &str) -> Result<Response, ApiError> {
-    let form: ClockForm = body::parse_json(text)?;
-    config::set_clock_offset(env, form.offset_ms).await?;
-    clock(env).await
+/// `PUT /api/dev/clock`: moves that clock `offset_ms` away from real time, so tests reach
+/// expiries without waiting.
+pub async fn set_clock(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let form: ClockRequest = body::parse_json(text)?;
+    let clock = config::clock_of(req)?;
+    let before = config::clock_offset(env, clock.as_ref()).await?;
+    config::set_clock_offset(env, clock.as_ref(), form.offset_ms).await?;
+    let now_ms = now.millis().saturating_sub(before).saturating_add(form.offset_ms);
+    json_response(200, &Clock { now_ms, offset_ms: form.offset_ms, clock }, "no-store")
 }
 
 /// `GET /api/dev/stats`: counters of this Worker isolate, for the bench.
 pub fn stats() -> Result<Response, ApiError> {
-    json_response(200, &json!({"d1_round_trips": crate::db::round_trips()}), "no-store")
-}
-
-#[derive(Deserialize)]
-struct ChatMessage {
-    role: String,
-    content: String,
-}
-
-#[derive(Deserialize)]
-struct ChatRequest {
-    messages: Vec<ChatMessage>,
+    json_response(200, &Stats { d1_round_trips: crate::db::round_trips() }, "no-store")
 }
 
 /// `POST /api/dev/llm/chat/completions`: a stand-in for an OpenAI-compatible model, so tests can
@@ -68,19 +56,13 @@ struct ChatRequest {
 /// closing line added in the instruction's language. A message containing `[llm:slow]` is answered after 6 s (past the time limit)
 /// and one containing `[llm:garble]` with a changed number, so the fallbacks are tested too.
 pub async fn llm(text: &str) -> Result<Response, ApiError> {
-    let request: ChatRequest = serde_json::from_str(text).map_err(|e| ApiError::bad_request("body", e.to_string()))?;
-    let draft = request
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role == "user")
-        .map(|m| m.content.clone())
-        .ok_or_else(|| ApiError::bad_request("messages", "no user message"))?;
-    let chinese = request
-        .messages
-        .iter()
-        .find(|m| m.role == "system")
-        .is_some_and(|m| m.content.chars().any(|c| c as u32 >= 0x4E00));
+    let request: ChatRequest = body::parse_json(text)?;
+    let said = |role: &'static str| {
+        request.messages.iter().filter(move |m| m.role == role).filter_map(|m| m.content.as_deref())
+    };
+    let draft =
+        said("user").next_back().ok_or_else(|| ApiError::bad_request("messages", "no user message"))?.to_owned();
+    let chinese = said("system").next().is_some_and(|c| c.chars().any(|c| c as u32 >= 0x4E00));
     if draft.contains("[llm:slow]") {
         worker::Delay::from(std::time::Duration::from_secs(6)).await;
     }
@@ -91,11 +73,14 @@ pub async fn llm(text: &str) -> Result<Response, ApiError> {
     } else {
         format!("{draft} (Looking forward to seeing you!)")
     };
-    json_response(
-        200,
-        &json!({"id": "dev", "object": "chat.completion", "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        ]}),
-        "no-store",
-    )
+    let reply = ChatReply {
+        id: "dev".into(),
+        object: "chat.completion".into(),
+        choices: vec![ChatChoice {
+            index: 0,
+            message: ChatMessage::new("assistant", &content),
+            finish_reason: Some("stop".into()),
+        }],
+    };
+    json_response(200, &reply, "no-store")
 }

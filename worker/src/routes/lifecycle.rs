@@ -2,10 +2,10 @@
 //! checkout or asks for a refund; holds expire and handed-over orders complete on a schedule
 //! (the cron trigger, or `POST /api/dev/jobs` in development).
 
-use serde_json::json;
 use tandem_domain::api::Problem;
 use tandem_domain::api::commerce::RefundRequest;
 use tandem_domain::api::commerce::{OrderAnswer, RefundAsked};
+use tandem_domain::api::dev::{self, JobsRequest};
 use tandem_domain::order::{OrderEvent, OrderPolicy, OrderState};
 use tandem_domain::refund::{self, RefundRefused};
 use tandem_domain::time::Timestamp;
@@ -44,8 +44,8 @@ async fn release_checkout(
 
 /// `POST /api/orders/{id}/cancel`: cancels the unpaid checkout the order belongs to (all its
 /// orders: they are paid together) and releases its stock.
-pub async fn cancel(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
-    let caller = session::caller(env, req).await?;
+pub async fn cancel(env: &Env, req: &Request, id: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let caller = session::caller(env, req, now).await?;
     let order = own_order(env, &caller, id).await?;
     if order.state != OrderState::AwaitingPayment {
         return Err(ApiError::refused(
@@ -53,7 +53,6 @@ pub async fn cancel(env: &Env, req: &Request, id: &str) -> Result<Response, ApiE
             format!("an order in state {} cannot be cancelled; ask for a refund instead", order.state.code()),
         ));
     }
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     if !release_checkout(&D1(&db), &order.checkout_id, "cancel", "shopper", config::order_policy(env), now).await? {
         return Err(ApiError::refused(Problem::OrderNotCancellable, "the order was paid or cancelled meanwhile"));
@@ -65,15 +64,20 @@ pub async fn cancel(env: &Env, req: &Request, id: &str) -> Result<Response, ApiE
 /// `POST /api/orders/{id}/refund`: the shopper asks for a refund. Before hand-over it is paid
 /// at once, in full, and the goods go back on the shelf; afterwards the store (pickup) or the
 /// supplier (delivery) decides.
-pub async fn request_refund(env: &Env, req: &Request, id: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn request_refund(
+    env: &Env,
+    req: &Request,
+    id: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: RefundRequest = body::parse_json(text)?;
     let reason = form.reason.trim();
     if reason.chars().count() > 500 || reason.chars().any(char::is_control) {
         return Err(ApiError::bad_request("reason", "at most 500 characters, no control characters"));
     }
-    let caller = session::caller(env, req).await?;
+    let caller = session::caller(env, req, now).await?;
     own_order(env, &caller, id).await?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     let read = refunds::for_refund(&store, id, Whose::Any).await?;
@@ -114,20 +118,19 @@ pub struct JobsRun {
 /// Releases expired holds, completes orders whose after-delivery delay has passed (freezing
 /// their rewards) and thaws the rewards whose after-sale window has closed. Runs from the cron
 /// trigger and `POST /api/dev/jobs`.
-pub async fn run_jobs(env: &Env) -> Result<JobsRun, ApiError> {
-    let now = config::now(env).await?;
+pub async fn run_jobs(env: &Env, buyer: Option<&str>, now: Timestamp) -> Result<JobsRun, ApiError> {
     let db = db::database(env)?;
     let store = D1(&db);
     let policy = config::order_policy(env);
     let mut released = 0;
-    for checkout in orders::expired_checkouts(&store, now).await? {
+    for checkout in orders::expired_checkouts(&store, buyer, now).await? {
         if release_checkout(&store, &checkout, "expire", "system", policy, now).await? {
             released += 1;
         }
     }
     let due = now.plus_days(-policy.auto_complete_after_days);
     let mut completed = 0;
-    for order in orders::handed_over_by(&store, due).await? {
+    for order in orders::handed_over_by(&store, buyer, due).await? {
         let machine = order.machine()?;
         let Ok(next) = machine.apply(OrderEvent::Complete, now, policy) else { continue };
         let mut writes = vec![
@@ -142,7 +145,7 @@ pub async fn run_jobs(env: &Env) -> Result<JobsRun, ApiError> {
         }
     }
     let mut thawed = 0;
-    for order_id in rewards::thaw_due(&store, now).await? {
+    for order_id in rewards::thaw_due(&store, buyer, now).await? {
         let Some(order_rewards) = rewards::of_order(&store, &order_id).await? else { continue };
         let changes = order_rewards.on_clock(now);
         let count = u32::try_from(changes.steps.len()).unwrap_or(0);
@@ -154,16 +157,18 @@ pub async fn run_jobs(env: &Env) -> Result<JobsRun, ApiError> {
     Ok(JobsRun { released, completed, thawed })
 }
 
-/// `POST /api/dev/jobs`: runs the scheduled jobs now (with the development clock).
-pub async fn dev_jobs(env: &Env) -> Result<Response, ApiError> {
-    let run = run_jobs(env).await?;
+/// `POST /api/dev/jobs`: runs the scheduled jobs now (by the request's development clock), for
+/// everyone or for one buyer.
+pub async fn dev_jobs(env: &Env, text: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let scope: JobsRequest = if text.trim().is_empty() { JobsRequest::default() } else { body::parse_json(text)? };
+    let run = run_jobs(env, scope.buyer.as_deref(), now).await?;
     // Development runs retrain every time, so a test sees the touches it just made.
-    let rebuilt = crate::model::rebuild(env).await?;
-    let body = json!({
-        "released_checkouts": run.released,
-        "completed_orders": run.completed,
-        "thawed_rewards": run.thawed,
-        "recommender": {"items": rebuilt.items, "touches": rebuilt.touches, "learned_from": rebuilt.learned_from},
-    });
-    json_response(200, &body, "no-store")
+    let rebuilt = crate::model::rebuild(env, now).await?;
+    let answer = dev::JobsRun {
+        released_checkouts: run.released,
+        completed_orders: run.completed,
+        thawed_rewards: run.thawed,
+        recommender: rebuilt,
+    };
+    json_response(200, &answer, "no-store")
 }

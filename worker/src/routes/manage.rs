@@ -18,6 +18,7 @@ use tandem_domain::crypto;
 use tandem_domain::import::{self, RowError};
 use tandem_domain::money::Fen;
 use tandem_domain::pricing::PricingPolicy;
+use tandem_domain::time::Timestamp;
 use worker::{D1Database, Env, Request, Response};
 
 use super::json_response;
@@ -52,8 +53,8 @@ async fn pricing_policy(db: &D1Database) -> Result<PricingPolicy, ApiError> {
 
 /// `GET /api/store/{id}/catalog`: every SKU of the active suppliers, with its band, this
 /// store's price (none when not on the shelf) and the store's stock.
-pub async fn store_catalog(env: &Env, req: &Request, store: &str) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn store_catalog(env: &Env, req: &Request, store: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     let (store, _) = require_store(&access, store)?;
     let db = db::database(env)?;
     let rows = catalog::store_skus(&D1(&db), store.as_str()).await?;
@@ -70,9 +71,10 @@ pub async fn set_shelf_price(
     store: &str,
     sku: &str,
     text: &str,
+    now: Timestamp,
 ) -> Result<Response, ApiError> {
     let form: ShelfPrice = body::parse_json(text)?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let store = owned_store(&access, store)?;
     let sku = sku_param(sku)?;
     let db = db::database(env)?;
@@ -80,14 +82,19 @@ pub async fn set_shelf_price(
     let (product, band) = catalog::band(&store_db, &sku).await?.ok_or(ApiError::NotFound { resource: "sku" })?;
     band.check_shelf_price(Fen(form.price_fen), pricing_policy(&db).await?)
         .map_err(|e| ApiError::refused(Problem::PriceRefused, e.to_string()))?;
-    let now = config::now(env).await?;
     catalog::shelve(&store_db, &store, (&sku, &product), Fen(form.price_fen), now).await?;
     json_response(200, &PriceSet { sku_id: sku, price_fen: form.price_fen }, "no-store")
 }
 
 /// `DELETE /api/store/{id}/shelf/{sku}`: takes a SKU off the shelf (carts lose it; orders keep it).
-pub async fn remove_from_shelf(env: &Env, req: &Request, store: &str, sku: &str) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn remove_from_shelf(
+    env: &Env,
+    req: &Request,
+    store: &str,
+    sku: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     let store = owned_store(&access, store)?;
     let sku = sku_param(sku)?;
     let db = db::database(env)?;
@@ -105,12 +112,13 @@ pub async fn set_store_stock(
     store: &str,
     sku: &str,
     text: &str,
+    now: Timestamp,
 ) -> Result<Response, ApiError> {
     let form: StoreStock = body::parse_json(text)?;
     if !(0..=1_000_000).contains(&form.on_hand) {
         return Err(ApiError::bad_request("on_hand", "from 0 to 1000000"));
     }
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let store = owned_store(&access, store)?;
     let sku = sku_param(sku)?;
     let db = db::database(env)?;
@@ -125,8 +133,8 @@ pub async fn set_store_stock(
 }
 
 /// `GET /api/store/{id}/clerks`: the store's owner and clerks, phones masked.
-pub async fn list_clerks(env: &Env, req: &Request, store: &str) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn list_clerks(env: &Env, req: &Request, store: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     let store = owned_store(&access, store)?;
     let db = db::database(env)?;
     let key = config::key(env, "PHONE_ENC_KEY")?;
@@ -155,12 +163,17 @@ fn staff_identity(env: &Env, phone: &Phone) -> Result<(String, String), ApiError
 
 /// `POST /api/store/{id}/clerks`: makes a phone a clerk of the store (from its next request on;
 /// before its first sign-in too).
-pub async fn invite_clerk(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn invite_clerk(
+    env: &Env,
+    req: &Request,
+    store: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: ClerkInvite = body::parse_json(text)?;
     let phone = Phone::parse(&form.phone).map_err(|e| ApiError::bad_request("phone", e.to_string()))?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let store = owned_store(&access, store)?;
-    let now = config::now(env).await?;
     let (hash, sealed) = staff_identity(env, &phone)?;
     let db = db::database(env)?;
     tenants::add_clerk(&D1(&db), store.as_str(), Person { phone_hash: &hash, phone_sealed: &sealed }, now).await?;
@@ -168,8 +181,14 @@ pub async fn invite_clerk(env: &Env, req: &Request, store: &str, text: &str) -> 
 }
 
 /// `DELETE /api/store/{id}/clerks/{staff}`: removes a clerk (never the owner).
-pub async fn remove_clerk(env: &Env, req: &Request, store: &str, staff: &str) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn remove_clerk(
+    env: &Env,
+    req: &Request,
+    store: &str,
+    staff: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     let store = owned_store(&access, store)?;
     let db = db::database(env)?;
     if !tenants::remove_clerk(&D1(&db), store.as_str(), staff).await? {
@@ -179,8 +198,8 @@ pub async fn remove_clerk(env: &Env, req: &Request, store: &str, staff: &str) ->
 }
 
 /// `GET /api/supplier/{id}/skus`: the supplier's SKUs with their bands and warehouse stock.
-pub async fn supplier_skus(env: &Env, req: &Request, supplier: &str) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn supplier_skus(env: &Env, req: &Request, supplier: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     let supplier = require_supplier(&access, supplier)?;
     let db = db::database(env)?;
     json_response(200, &SupplierSkus { skus: catalog::supplier_skus(&D1(&db), supplier.as_str()).await? }, "no-store")
@@ -189,12 +208,17 @@ pub async fn supplier_skus(env: &Env, req: &Request, supplier: &str) -> Result<R
 /// `POST /api/supplier/{id}/import`: rows of the CSV (at most 200 a request; the console sends
 /// a file in parts and shows the progress). Each good row is written in its own batch; the
 /// answer lists how many were applied and each refused row with its line and column.
-pub async fn import_csv(env: &Env, req: &Request, supplier: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn import_csv(
+    env: &Env,
+    req: &Request,
+    supplier: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: ImportRequest = body::parse_json(text)?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let supplier = require_supplier(&access, supplier)?;
     let (rows, mut errors) = import::parse(&form.csv).map_err(|e| ApiError::bad_request("csv", e.to_string()))?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let mut applied = 0;
     for row in &rows {
@@ -213,8 +237,8 @@ pub async fn import_csv(env: &Env, req: &Request, supplier: &str, text: &str) ->
 }
 
 /// `GET /api/operator/settings` and `PUT` (the platform fee, at most 20 %).
-pub async fn settings(env: &Env, req: &Request, text: Option<&str>) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn settings(env: &Env, req: &Request, text: Option<&str>, now: Timestamp) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     require_operator(&access)?;
     let db = db::database(env)?;
     if let Some(text) = text {
@@ -238,7 +262,7 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
 }
 
 /// `POST /api/operator/stores`: a store, its stock location, and its owner.
-pub async fn create_store(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn create_store(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: NewStore = body::parse_json(text)?;
     for (field, value, max) in [
         ("name_zh", &form.name_zh, 40),
@@ -251,9 +275,8 @@ pub async fn create_store(env: &Env, req: &Request, text: &str) -> Result<Respon
         check_text(field, value, max)?;
     }
     let owner = Phone::parse(&form.owner_phone).map_err(|e| ApiError::bad_request("owner_phone", e.to_string()))?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     require_operator(&access)?;
-    let now = config::now(env).await?;
     let (hash, sealed) = staff_identity(env, &owner)?;
     let db = db::database(env)?;
     let id = form.id.as_str();
@@ -275,14 +298,13 @@ pub async fn create_store(env: &Env, req: &Request, text: &str) -> Result<Respon
 }
 
 /// `POST /api/operator/suppliers`: a supplier, its warehouse, and its first staff member.
-pub async fn create_supplier(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn create_supplier(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: NewSupplier = body::parse_json(text)?;
     check_text("name_zh", &form.name_zh, 40)?;
     check_text("name_en", &form.name_en, 80)?;
     let staff = Phone::parse(&form.staff_phone).map_err(|e| ApiError::bad_request("staff_phone", e.to_string()))?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     require_operator(&access)?;
-    let now = config::now(env).await?;
     let (hash, sealed) = staff_identity(env, &staff)?;
     let db = db::database(env)?;
     let id = form.id.as_str();
@@ -298,12 +320,19 @@ pub async fn create_supplier(env: &Env, req: &Request, text: &str) -> Result<Res
 /// `PUT /api/operator/stores/{id}/status` and `…/suppliers/{id}/status`: active or suspended.
 /// A suspended store takes no orders and leaves the store list; a suspended supplier's goods
 /// cannot be bought or priced.
-pub async fn set_status(env: &Env, req: &Request, table: &str, id: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn set_status(
+    env: &Env,
+    req: &Request,
+    table: &str,
+    id: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: StatusRequest = body::parse_json(text)?;
     if !matches!(form.status.as_str(), "active" | "suspended") {
         return Err(ApiError::bad_request("status", "active or suspended"));
     }
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     require_operator(&access)?;
     let (kind, resource) = match table {
         "stores" => (tenants::Kind::Store, "store"),
@@ -317,8 +346,8 @@ pub async fn set_status(env: &Env, req: &Request, table: &str, id: &str, text: &
 }
 
 /// `GET /api/operator/tenants`: every store and supplier with its status, suspended ones too.
-pub async fn tenants(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+pub async fn tenants(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     require_operator(&access)?;
     let db = db::database(env)?;
     let (stores, suppliers) = tenants::all(&D1(&db)).await?;

@@ -6,6 +6,7 @@ use tandem_domain::api::Problem;
 use tandem_domain::api::manage::{MediaAdded, Removed};
 use tandem_domain::catalog::ProductId;
 use tandem_domain::media::GalleryError;
+use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
 use super::json_response;
@@ -22,9 +23,15 @@ fn query_value(req: &Request, name: &str) -> Option<String> {
 
 /// `POST /api/supplier/{id}/products/{product}/media`: one picture as the body
 /// (`Content-Type: image/png|image/jpeg|image/webp`, at most 1 MiB), `?alt_zh=&alt_en=` optional.
-pub async fn upload(req: &mut Request, env: &Env, supplier: &str, product: &str) -> Result<Response, ApiError> {
+pub async fn upload(
+    req: &mut Request,
+    env: &Env,
+    supplier: &str,
+    product: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     refuse_declared_oversize(req)?;
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let supplier = require_supplier(&access, supplier)?;
     let product = ProductId::parse(product).map_err(|_| ApiError::NotFound { resource: "product" })?;
     let (bytes, format) = read_picture(req).await?;
@@ -66,8 +73,9 @@ pub async fn remove(
     supplier: &str,
     product: &str,
     position: &str,
+    now: Timestamp,
 ) -> Result<Response, ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+    let (_, access) = caller_with_access(env, req, now).await?;
     let supplier = require_supplier(&access, supplier)?;
     let position: i64 = position.parse().map_err(|_| ApiError::NotFound { resource: "media" })?;
     let db = db::database(env)?;

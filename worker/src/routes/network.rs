@@ -11,6 +11,7 @@ use tandem_domain::api::sharers::{
 };
 use tandem_domain::chain21::rules::{self, Rules};
 use tandem_domain::chain21::settle::{self, WithdrawalState};
+use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
 use super::json_response;
@@ -22,8 +23,8 @@ use crate::store::rules as rules_store;
 use crate::store::sharers::{self, Listing};
 use crate::{body, chain, config, db};
 
-async fn operator(env: &Env, req: &Request) -> Result<(), ApiError> {
-    let (_, access) = caller_with_access(env, req).await?;
+async fn operator(env: &Env, req: &Request, now: Timestamp) -> Result<(), ApiError> {
+    let (_, access) = caller_with_access(env, req, now).await?;
     require_operator(&access)
 }
 
@@ -35,8 +36,8 @@ fn parse_rules(text: &str) -> Result<Rules, ApiError> {
 
 /// `GET /api/operator/chain/rules`: every version (newest first) as TOML with its findings, and
 /// the presets to start a draft from.
-pub async fn list_rules(env: &Env, req: &Request) -> Result<Response, ApiError> {
-    operator(env, req).await?;
+pub async fn list_rules(env: &Env, req: &Request, now: Timestamp) -> Result<Response, ApiError> {
+    operator(env, req, now).await?;
     let db = db::database(env)?;
     let mut versions = Vec::new();
     for row in rules_store::list(&D1(&db)).await? {
@@ -62,23 +63,22 @@ pub async fn list_rules(env: &Env, req: &Request) -> Result<Response, ApiError> 
 
 /// `POST /api/operator/chain/rules/check`: the findings of a rule set being edited, without
 /// saving it (400 names the key that is wrong).
-pub async fn check_rules(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn check_rules(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: RulesText = body::parse_json(text)?;
-    operator(env, req).await?;
+    operator(env, req, now).await?;
     let rules = parse_rules(&form.text)?;
     let checked = RulesChecked { cap_bp: rules.cap.total_bp, findings: findings(&rules.compliance()) };
     json_response(200, &checked, "no-store")
 }
 
 /// `POST /api/operator/chain/rules`: saves a draft as the next version.
-pub async fn create_draft(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn create_draft(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let form: RulesText = body::parse_json(text)?;
     if form.text.len() > 20_000 {
         return Err(ApiError::bad_request("text", "at most 20,000 bytes"));
     }
-    operator(env, req).await?;
+    operator(env, req, now).await?;
     let mut rules = parse_rules(&form.text)?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     // The version is the next free number: two drafts saved at once cannot share it (the
@@ -100,11 +100,16 @@ pub async fn create_draft(env: &Env, req: &Request, text: &str) -> Result<Respon
 /// `POST /api/operator/chain/rules/{version}/publish`: publishes a draft. Every compliance
 /// finding must be acknowledged by its code (422 `unacknowledged_findings` lists the missing);
 /// the version published before is retired and stays for the orders paid under it.
-pub async fn publish(env: &Env, req: &Request, version: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn publish(
+    env: &Env,
+    req: &Request,
+    version: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: PublishRequest = body::parse_json(text)?;
-    operator(env, req).await?;
+    operator(env, req, now).await?;
     let version: i64 = version.parse().map_err(|_| ApiError::NotFound { resource: "rules version" })?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     let row = rules_store::version(&store, version).await?.ok_or(ApiError::NotFound { resource: "rules version" })?;
@@ -134,8 +139,13 @@ pub async fn publish(env: &Env, req: &Request, version: &str, text: &str) -> Res
 
 /// `GET /api/operator/chain/withdrawals?state=requested|paid|rejected`: withdrawals, oldest
 /// request first for the ones waiting.
-pub async fn list_withdrawals(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Response, ApiError> {
-    operator(env, req).await?;
+pub async fn list_withdrawals(
+    env: &Env,
+    req: &Request,
+    query: &[(&str, &str)],
+    now: Timestamp,
+) -> Result<Response, ApiError> {
+    operator(env, req, now).await?;
     let state = query.iter().find(|(k, _)| *k == "state").map_or("requested", |(_, v)| v);
     let state =
         WithdrawalState::parse(state).ok_or_else(|| ApiError::bad_request("state", "requested, paid or rejected"))?;
@@ -146,14 +156,19 @@ pub async fn list_withdrawals(env: &Env, req: &Request, query: &[(&str, &str)]) 
 
 /// `POST /api/operator/chain/withdrawals/{id}`: pays a requested withdrawal out, or rejects it
 /// (the amount goes back to the sharer's available balance). Deciding twice is 409.
-pub async fn decide_withdrawal(env: &Env, req: &Request, id: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn decide_withdrawal(
+    env: &Env,
+    req: &Request,
+    id: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: WithdrawalDecision = body::parse_json(text)?;
     let note = form.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if note.is_some_and(|n| n.chars().count() > 200 || n.chars().any(char::is_control)) {
         return Err(ApiError::bad_request("note", "at most 200 characters, no control characters"));
     }
-    operator(env, req).await?;
-    let now = config::now(env).await?;
+    operator(env, req, now).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     let row = sharers::withdrawal(&store, id).await?.ok_or(ApiError::NotFound { resource: "withdrawal" })?;
@@ -171,9 +186,8 @@ pub async fn decide_withdrawal(env: &Env, req: &Request, id: &str, text: &str) -
 /// `GET /api/operator/chain/members?parent=ID | ?q=PHONE-OR-ID`: the whole tree, opened on
 /// demand: the roots (members without an inviter who invited someone), a member's directs, or
 /// one member found by phone number or id, with the path of inviters above it.
-pub async fn members(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Response, ApiError> {
-    operator(env, req).await?;
-    let now = config::now(env).await?;
+pub async fn members(env: &Env, req: &Request, query: &[(&str, &str)], now: Timestamp) -> Result<Response, ApiError> {
+    operator(env, req, now).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     let param = |key: &str| query.iter().find(|(k, _)| *k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty());
@@ -198,9 +212,15 @@ pub async fn members(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result
 
 /// `PUT /api/operator/products/{id}/chain`: whether a product is a designated (entry) product
 /// and whether its sales pay rewards. Orders already paid keep what they were paid with.
-pub async fn set_product_flags(env: &Env, req: &Request, product: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn set_product_flags(
+    env: &Env,
+    req: &Request,
+    product: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: ProductFlags = body::parse_json(text)?;
-    operator(env, req).await?;
+    operator(env, req, now).await?;
     let db = db::database(env)?;
     if !catalog::set_chain_flags(&D1(&db), product, form).await? {
         return Err(ApiError::NotFound { resource: "product" });

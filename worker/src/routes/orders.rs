@@ -12,6 +12,7 @@ use tandem_domain::checkout::placing::{self, Refused, Terms};
 use tandem_domain::checkout::{CheckoutRequest, ShippingPolicy};
 use tandem_domain::crypto;
 use tandem_domain::fulfilment::PickupCode;
+use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
 use super::json_response;
@@ -39,12 +40,11 @@ fn idempotency_key(req: &Request) -> Result<String, ApiError> {
 
 /// `POST /api/orders`: places a checkout as `checkout::placing::place` decides, in one read
 /// batch and one guarded write batch.
-pub async fn create(env: &Env, req: &Request, text: &str) -> Result<Response, ApiError> {
+pub async fn create(env: &Env, req: &Request, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     let key = idempotency_key(req)?;
     let request: CheckoutRequest = body::parse_json(text)?;
     request.validate().map_err(|e| ApiError::bad_request(e.field(), e.to_string()))?;
     let token = session::token(req).ok_or(ApiError::Unauthenticated)?;
-    let now = config::now(env).await?;
     let fingerprint = request.fingerprint();
     let db = db::database(env)?;
     let store = D1(&db);
@@ -146,9 +146,9 @@ async fn remember_refusal(
 }
 
 /// `GET /api/orders`: the caller's orders, newest first.
-pub async fn list(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Response, ApiError> {
+pub async fn list(env: &Env, req: &Request, query: &[(&str, &str)], now: Timestamp) -> Result<Response, ApiError> {
     let (before, limit) = super::page_params(query)?;
-    let caller = session::caller(env, req).await?;
+    let caller = session::caller(env, req, now).await?;
     let db = db::database(env)?;
     let page = Page { only: None, before: before.as_deref(), limit };
     let orders = order_views::list(&D1(&db), Scope::Member(&caller.member_id), page).await?;
@@ -157,15 +157,15 @@ pub async fn list(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Re
 }
 
 /// `GET /api/orders/{id}`: one order with its timeline.
-pub async fn detail(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
-    let caller = session::caller(env, req).await?;
+pub async fn detail(env: &Env, req: &Request, id: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let caller = session::caller(env, req, now).await?;
     let order = super::own_order(env, &caller, id).await?;
     json_response(200, &OrderAnswer { order }, "no-store")
 }
 
 /// `GET /api/orders/{id}/pickup-qr.svg`: the pickup code as a QR image, once there is one.
-pub async fn pickup_qr(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
-    let caller = session::caller(env, req).await?;
+pub async fn pickup_qr(env: &Env, req: &Request, id: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let caller = session::caller(env, req, now).await?;
     let order = super::own_order(env, &caller, id).await?;
     let code = order.pickup_code.ok_or(ApiError::NotFound { resource: "pickup_code" })?;
     let code = db::stored(PickupCode::parse(&code))?;

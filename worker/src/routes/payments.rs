@@ -14,6 +14,7 @@ use tandem_domain::money::Fen;
 use tandem_domain::payment::{
     self, NotPayable, Notification, OrderToPay, PaymentError, PaymentState, PaymentStatus, Verdict,
 };
+use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
 use super::json_response;
@@ -27,9 +28,8 @@ const PROVIDERS: [&str; 1] = ["dev"];
 
 /// `POST /api/checkouts/{id}/payments`: a payment for the caller's unpaid checkout; the open
 /// one if it already has one.
-pub async fn create(env: &Env, req: &Request, checkout_id: &str) -> Result<Response, ApiError> {
+pub async fn create(env: &Env, req: &Request, checkout_id: &str, now: Timestamp) -> Result<Response, ApiError> {
     let token = session::token(req).ok_or(ApiError::Unauthenticated)?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let store = D1(&db);
     let provider = "dev";
@@ -58,8 +58,8 @@ pub async fn create(env: &Env, req: &Request, checkout_id: &str) -> Result<Respo
 }
 
 /// A payment of one of the caller's checkouts, or 404.
-async fn own_payment(env: &Env, req: &Request, id: &str) -> Result<PaymentRow, ApiError> {
-    let caller = session::caller(env, req).await?;
+async fn own_payment(env: &Env, req: &Request, id: &str, now: Timestamp) -> Result<PaymentRow, ApiError> {
+    let caller = session::caller(env, req, now).await?;
     let db = db::database(env)?;
     stored::own(&D1(&db), id, &caller.member_id)
         .await
@@ -68,20 +68,19 @@ async fn own_payment(env: &Env, req: &Request, id: &str) -> Result<PaymentRow, A
 }
 
 /// `GET /api/payments/{id}`: the provider's "query": a payment's status, for its shopper.
-pub async fn query(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
-    let payment = own_payment(env, req, id).await?;
+pub async fn query(env: &Env, req: &Request, id: &str, now: Timestamp) -> Result<Response, ApiError> {
+    let payment = own_payment(env, req, id, now).await?;
     json_response(200, &PaymentAnswer { payment: payment.view() }, "no-store")
 }
 
 /// `POST /api/payments/{id}/confirm`: the `dev` provider's pay page, confirmed. The provider
 /// signs its notification and delivers it to this Worker's notification handler, and answers
 /// both, so a test or load tool can deliver it again.
-pub async fn dev_confirm(env: &Env, req: &Request, id: &str) -> Result<Response, ApiError> {
+pub async fn dev_confirm(env: &Env, req: &Request, id: &str, now: Timestamp) -> Result<Response, ApiError> {
     if !config::dev_payments(env) {
         return Err(ApiError::NoRoute);
     }
-    let payment = own_payment(env, req, id).await?;
-    let now = config::now(env).await?;
+    let payment = own_payment(env, req, id, now).await?;
     let notification = Notification {
         provider: payment.provider,
         payment_id: payment.id,
@@ -92,12 +91,12 @@ pub async fn dev_confirm(env: &Env, req: &Request, id: &str) -> Result<Response,
         signature: String::new(),
     }
     .signed(&config::key(env, "PAYMENT_DEV_KEY")?);
-    let outcome = accept(env, &notification).await?;
+    let outcome = accept(env, &notification, now).await?;
     json_response(200, &Confirmed { result: outcome, notification }, "no-store")
 }
 
 /// `POST /api/payments/notify/{provider}`: a provider's signed notification.
-pub async fn notify(env: &Env, provider: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn notify(env: &Env, provider: &str, text: &str, now: Timestamp) -> Result<Response, ApiError> {
     if !PROVIDERS.contains(&provider) || (provider == "dev" && !config::dev_payments(env)) {
         return Err(ApiError::NotFound { resource: "provider" });
     }
@@ -105,12 +104,12 @@ pub async fn notify(env: &Env, provider: &str, text: &str) -> Result<Response, A
     if notification.provider != provider {
         return Err(ApiError::bad_request("provider", "the notification is for another provider"));
     }
-    let outcome = accept(env, &notification).await?;
+    let outcome = accept(env, &notification, now).await?;
     json_response(200, &NotificationAnswer { result: outcome }, "no-store")
 }
 
 /// Verifies a notification and applies it once.
-async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiError> {
+async fn accept(env: &Env, notification: &Notification, now: Timestamp) -> Result<Outcome, ApiError> {
     let db = db::database(env)?;
     let store = D1(&db);
     let key = config::key(env, "PAYMENT_DEV_KEY")?;
@@ -119,7 +118,6 @@ async fn accept(env: &Env, notification: &Notification) -> Result<Outcome, ApiEr
     // Under a burst (the 200-buyer test) each winner makes every other reader retry once, so
     // the bound is generous; each try is one read and one write round trip.
     for _ in 0..120 {
-        let now = config::now(env).await?;
         let ForPaying { payment, checkout, orders, lines, network } =
             stored::for_paying(&store, &notification.payment_id, now).await?;
         let payment = payment.ok_or(ApiError::NotFound { resource: "payment" })?;

@@ -7,22 +7,28 @@ use tandem_domain::catalog::{ProductId, StoreId, Text};
 use tandem_domain::conversation;
 use tandem_domain::profile::{self, Profile};
 use tandem_domain::promote;
-use tandem_domain::recommend::serve::{self, FollowUp, Placed, Recommendation};
+use tandem_domain::recommend::serve::{self, FollowUp, Placed, Recommendation, RefinedBy};
+use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
 use super::json_response;
+use crate::db;
 use crate::error::ApiError;
 use crate::memory::{self, Subject};
 use crate::model::{self, TRAINING_DAYS};
 use crate::store::d1::D1;
 use crate::store::{promotions, recommender};
-use crate::{config, db};
 
 /// A person's own touches read for a placement: the latest ones.
 const OWN_TOUCHES: i64 = 300;
 
 /// `GET /api/recommendations?store=…&placement=for_you|goes_with|tried_on[&product=…][&limit=…]`.
-pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -> Result<Response, ApiError> {
+pub async fn recommendations(
+    env: &Env,
+    req: &Request,
+    query: &[(&str, &str)],
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let param = |name: &str| query.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
     let store = StoreId::parse(param("store").unwrap_or_default())
         .map_err(|e| ApiError::bad_request("store", e.to_string()))?;
@@ -45,13 +51,12 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
             .filter(|n| (1..=24).contains(n))
             .ok_or_else(|| ApiError::bad_request("limit", "1 to 24"))?,
     };
-    let subject = memory::subject(env, req).await?;
+    let subject = memory::subject(env, req, now).await?;
     let key = subject.as_ref().map(Subject::key).unwrap_or_default();
     let member = match &subject {
         Some(Subject::Member(id)) => Some(id.as_str()),
         _ => None,
     };
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let read = recommender::placing(&D1(&db), &key, member, &store, now.plus_days(-TRAINING_DAYS), OWN_TOUCHES).await?;
     let personalised = subject.is_some() && read.stored.consent.is_some_and(|c| c.personalised);
@@ -61,7 +66,7 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
     if shelf.is_empty() {
         return Err(ApiError::NotFound { resource: "store" });
     }
-    let trained = model::trained(env).await?;
+    let trained = model::trained(env, now).await?;
     let on_shelf = |product: &ProductId| shelf.contains(product);
     let picks: Vec<Recommendation> = match (placement, &product) {
         ("goes_with", Some(product)) => serve::goes_with(&trained, product, &on_shelf, limit),
@@ -89,7 +94,13 @@ pub async fn recommendations(env: &Env, req: &Request, query: &[(&str, &str)]) -
 /// `POST /api/store/{id}/conversations`: a clerk's notes of a conversation, understood by
 /// `domain::conversation` (products, intent, objections, mood, a drafted follow-up and the next
 /// contact date) with suggested products from the store's shelf. Nothing is stored.
-pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &str) -> Result<Response, ApiError> {
+pub async fn analyse_conversation(
+    env: &Env,
+    req: &Request,
+    store: &str,
+    text: &str,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
     let form: NoteRequest = crate::body::parse_json(text)?;
     let note = form.note.trim();
     if note.is_empty() || note.chars().count() > conversation::MAX_NOTE_CHARS {
@@ -105,9 +116,8 @@ pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &
     };
     let customer = short(form.customer_name.as_deref(), "customer_name")?;
     let clerk = short(form.clerk_name.as_deref(), "clerk_name")?;
-    let (_, access) = crate::session::caller_with_access(env, req).await?;
+    let (_, access) = crate::session::caller_with_access(env, req, now).await?;
     let (store_id, _) = crate::session::require_store(&access, store)?;
-    let now = config::now(env).await?;
     let db = db::database(env)?;
     let (store_name, catalogue) =
         recommender::conversation_shelf(&D1(&db), &store_id).await?.ok_or(ApiError::NotFound { resource: "store" })?;
@@ -124,13 +134,12 @@ pub async fn analyse_conversation(env: &Env, req: &Request, store: &str, text: &
     let on_shelf = |product: &ProductId| catalogue.iter().any(|p| &p.id == product);
     let suggested = match analysis.mentions.first() {
         Some(first) => {
-            let trained = model::trained(env).await?;
+            let trained = model::trained(env, now).await?;
             let picks = serve::goes_with(&trained, &first.product, &on_shelf, 4);
             recommender::cards(&D1(&db), &store_id, &picks).await?
         }
         None => Vec::new(),
     };
-    let mut answer = serde_json::to_value(FollowUp { analysis, suggested }).map_err(ApiError::internal)?;
-    answer["refined_by"] = serde_json::Value::from(if refined { "llm" } else { "local" });
-    json_response(200, &answer, "no-store")
+    let refined_by = if refined { RefinedBy::Llm } else { RefinedBy::Local };
+    json_response(200, &FollowUp { analysis, suggested, refined_by }, "no-store")
 }

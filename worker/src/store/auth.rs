@@ -6,7 +6,7 @@ use tandem_domain::auth::{OtpChallenge, Tries};
 use tandem_domain::time::Timestamp;
 
 use super::carts::ToMerge;
-use super::sql::{self, Database, Guarded, RACE_GUARDS, Statement, StoreError, statement};
+use super::sql::{self, Constraint, Database, Guarded, RACE_GUARDS, Statement, StoreError, statement};
 
 #[derive(Deserialize)]
 struct CountRow {
@@ -134,10 +134,23 @@ pub struct SignIn<'a> {
     pub now: Timestamp,
 }
 
+/// How a sign-in's batch came out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInOutcome {
+    /// Signed in: the member's id.
+    Member(String),
+    /// The code was used (or replaced) since it was read: nothing was written.
+    CodeUsed,
+    /// A cart line changed since it was read: nothing was written and the code is still good.
+    CartChanged,
+    /// The invite code drawn for a first sign-in is another member's: nothing was written, and
+    /// signing in again draws another.
+    InviteCodeTaken,
+}
+
 /// Signs in, all or nothing: uses the code up, makes the member on the first sign-in (with a
-/// place in the network), starts the session and merges the anonymous cart. Lost when the code
-/// was used meanwhile (or another guard refused); the member's id otherwise.
-pub async fn sign_in<D: Database>(db: &D, s: SignIn<'_>) -> Result<Guarded<String>, StoreError> {
+/// place in the network), starts the session and merges the anonymous cart.
+pub async fn sign_in<D: Database>(db: &D, s: SignIn<'_>) -> Result<SignInOutcome, StoreError> {
     let mut writes = vec![
         use_code(s.phone_hash, s.requester, s.code_hash),
         ensure_member(s.new_member, s.phone_hash, s.phone_sealed, s.now),
@@ -153,9 +166,14 @@ pub async fn sign_in<D: Database>(db: &D, s: SignIn<'_>) -> Result<Guarded<Strin
             results.next_rows()?;
             let member: SessionMember =
                 results.first()?.ok_or_else(|| StoreError::failed("the session was not created"))?;
-            Ok(Guarded::Written(member.member_id))
+            Ok(SignInOutcome::Member(member.member_id))
         }
-        Guarded::Lost(constraint) => Ok(Guarded::Lost(constraint)),
+        Guarded::Lost(Constraint::NotNull(column)) if column == "otp_codes.used" => Ok(SignInOutcome::CodeUsed),
+        Guarded::Lost(Constraint::NotNull(column)) if column == "cart_lines.quantity" => Ok(SignInOutcome::CartChanged),
+        Guarded::Lost(Constraint::Unique(columns)) if columns == "chain_members.invite_code" => {
+            Ok(SignInOutcome::InviteCodeTaken)
+        }
+        Guarded::Lost(other) => Err(StoreError::failed(format!("a sign-in guard nobody expects: {other:?}"))),
     }
 }
 
@@ -217,7 +235,6 @@ pub async fn revoke_session<D: Database>(db: &D, token_hash: &str, now: Timestam
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sql::Constraint;
     use crate::store::sqlite::{Sqlite, block_on};
 
     const NOW: Timestamp = Timestamp(1_790_000_000_000);
@@ -315,18 +332,33 @@ mod tests {
         block_on(keep_code(&db, PHONE, OWNER, &challenge('c', NOW.plus_minutes(5)), NOW)).unwrap();
         block_on(keep_code(&db, PHONE, STRANGER, &challenge('d', NOW.plus_minutes(5)), NOW)).unwrap();
         let (first, second) = ("a".repeat(64), "b".repeat(64));
-        assert_eq!(block_on(sign_in(&db, signing_in(OWNER, &first, None))).unwrap(), Guarded::Written("m-1".into()));
+        assert_eq!(
+            block_on(sign_in(&db, signing_in(OWNER, &first, None))).unwrap(),
+            SignInOutcome::Member("m-1".into())
+        );
         // The same code again loses whole: no second session.
-        assert!(matches!(block_on(sign_in(&db, signing_in(OWNER, &second, None))).unwrap(), Guarded::Lost(_)));
+        assert_eq!(block_on(sign_in(&db, signing_in(OWNER, &second, None))).unwrap(), SignInOutcome::CodeUsed);
         assert_eq!(db.number("SELECT COUNT(*) FROM sessions").unwrap(), 1);
         // Another code of the phone signs the same member in again.
         let mut again = signing_in(STRANGER, &second, None);
         again.new_member = "m-2";
-        assert_eq!(block_on(sign_in(&db, again)).unwrap(), Guarded::Written("m-1".into()));
+        assert_eq!(block_on(sign_in(&db, again)).unwrap(), SignInOutcome::Member("m-1".into()));
         assert_eq!(db.number("SELECT COUNT(*) FROM members").unwrap(), 1);
         assert_eq!(db.number("SELECT COUNT(*) FROM chain_members WHERE member_id = 'm-1'").unwrap(), 1);
         assert!(block_on(revoke_session(&db, &first, NOW)).unwrap());
         assert!(!block_on(revoke_session(&db, &first, NOW)).unwrap());
+    }
+
+    #[test]
+    fn a_first_sign_in_whose_invite_code_is_taken_writes_nothing_and_keeps_the_code() {
+        let db = crate::store::fixtures::catalogue();
+        crate::store::fixtures::member(&db, "m-0", "CODE01", None);
+        block_on(keep_code(&db, PHONE, OWNER, &challenge('c', NOW.plus_minutes(5)), NOW)).unwrap();
+        let token = "a".repeat(64);
+        assert_eq!(block_on(sign_in(&db, signing_in(OWNER, &token, None))).unwrap(), SignInOutcome::InviteCodeTaken);
+        assert_eq!(db.number("SELECT COUNT(*) FROM members").unwrap(), 1);
+        assert_eq!(db.number("SELECT COUNT(*) FROM sessions").unwrap(), 0);
+        assert_eq!(db.number("SELECT used FROM otp_codes").unwrap(), 0, "the code is still good");
     }
 
     #[test]
@@ -344,7 +376,7 @@ mod tests {
         assert_eq!((read.to_merge.anonymous.len(), read.to_merge.member.len()), (1, 0));
         let signed =
             block_on(sign_in(&db, signing_in(OWNER, &token, Some(("k-anon", "k-new", &read.to_merge))))).unwrap();
-        assert_eq!(signed, Guarded::Written("m-1".into()));
+        assert_eq!(signed, SignInOutcome::Member("m-1".into()));
         assert_eq!(db.number("SELECT quantity FROM cart_lines WHERE cart_id = 'k-new'").unwrap(), 2);
         assert_eq!(db.number("SELECT COUNT(*) FROM carts WHERE id = 'k-anon'").unwrap(), 0);
     }
@@ -368,7 +400,7 @@ mod tests {
         let token = "a".repeat(64);
         let lost =
             block_on(sign_in(&db, signing_in(OWNER, &token, Some(("k-anon", "k-new", &read.to_merge))))).unwrap();
-        assert!(matches!(lost, Guarded::Lost(Constraint::NotNull(ref c)) if c == "cart_lines.quantity"), "{lost:?}");
+        assert_eq!(lost, SignInOutcome::CartChanged);
         assert_eq!(db.number("SELECT used FROM otp_codes").unwrap(), 0, "the code is still good");
         // Read again: the lines add up to the most a line holds.
         let read = block_on(for_sign_in(&db, PHONE, ("t:o", 1), ("t:p", 1), Some("k-anon"))).unwrap();
@@ -376,7 +408,7 @@ mod tests {
         let read_again = block_on(for_sign_in(&db, PHONE, ("t:o", 1), ("t:p", 1), Some("k-anon"))).unwrap();
         assert_ne!(read.to_merge, read_again.to_merge);
         let signed = block_on(sign_in(&db, signing_in(OWNER, &token, Some(("k-anon", "k-new", &read_again.to_merge)))));
-        assert_eq!(signed.unwrap(), Guarded::Written("m-1".into()));
+        assert_eq!(signed.unwrap(), SignInOutcome::Member("m-1".into()));
         assert_eq!(db.number("SELECT quantity FROM cart_lines WHERE cart_id = 'k-m'").unwrap(), 99);
     }
 }

@@ -134,27 +134,39 @@ pub fn release_writes(
 }
 
 /// Unpaid checkouts whose hold ran out by `now`, oldest first, at most 200.
-pub async fn expired_checkouts<D: Database>(db: &D, now: Timestamp) -> Result<Vec<String>, StoreError> {
+pub async fn expired_checkouts<D: Database>(
+    db: &D,
+    buyer: Option<&str>,
+    now: Timestamp,
+) -> Result<Vec<String>, StoreError> {
     #[derive(Deserialize)]
     struct Id {
         id: String,
     }
     let read = statement!(
         "SELECT id FROM checkouts WHERE state = 'awaiting_payment' AND hold_expires_at <= ?1
+             AND (?2 IS NULL OR member_id = ?2)
          ORDER BY hold_expires_at LIMIT 200",
-        now.millis()
+        now.millis(),
+        buyer
     );
     Ok(sql::run(db, vec![read]).await?.all::<Id>()?.into_iter().map(|r| r.id).collect())
 }
 
 /// Orders handed over (picked up or delivered) by `due`, oldest first, at most 200.
-pub async fn handed_over_by<D: Database>(db: &D, due: Timestamp) -> Result<Vec<MoneyOrder>, StoreError> {
+pub async fn handed_over_by<D: Database>(
+    db: &D,
+    buyer: Option<&str>,
+    due: Timestamp,
+) -> Result<Vec<MoneyOrder>, StoreError> {
     let read = statement!(
         format!(
             "SELECT {MONEY_ORDER_COLUMNS} FROM orders WHERE state IN ('picked_up', 'delivered') AND handed_over_at <= ?1
+                 AND (?2 IS NULL OR member_id = ?2)
              ORDER BY handed_over_at LIMIT 200"
         ),
-        due.millis()
+        due.millis(),
+        buyer
     );
     sql::run(db, vec![read]).await?.all()
 }
@@ -191,6 +203,25 @@ mod tests {
         ))
         .unwrap();
         db
+    }
+
+    #[test]
+    fn the_jobs_find_what_is_due_for_everyone_or_for_one_buyer() {
+        let db = with_order();
+        db.execute(&format!(
+            "INSERT INTO members (id, phone_hash, phone_enc, created_at) VALUES ('m-2', '{}', 'x', 0);
+             INSERT INTO checkouts (id, member_id, store_id, state, total_fen, hold_expires_at, created_at)
+                 VALUES ('co-2', 'm-2', 's-1', 'awaiting_payment', 100, 5, 0);
+             UPDATE orders SET state = 'picked_up', handed_over_at = 10 WHERE id = 'o-1';",
+            "b".repeat(64)
+        ))
+        .unwrap();
+        assert_eq!(block_on(expired_checkouts(&db, None, Timestamp(1))).unwrap(), ["co-1"]);
+        assert_eq!(block_on(expired_checkouts(&db, None, Timestamp(5))).unwrap(), ["co-1", "co-2"]);
+        assert_eq!(block_on(expired_checkouts(&db, Some("m-2"), Timestamp(5))).unwrap(), ["co-2"]);
+        assert!(block_on(expired_checkouts(&db, Some("m-3"), Timestamp(5))).unwrap().is_empty());
+        let handed = |buyer, due| block_on(handed_over_by(&db, buyer, Timestamp(due))).unwrap().len();
+        assert_eq!((handed(None, 9), handed(None, 10), handed(Some("m-1"), 10), handed(Some("m-2"), 10)), (0, 1, 1, 0));
     }
 
     #[derive(Debug, Deserialize, PartialEq)]

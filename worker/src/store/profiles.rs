@@ -6,8 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-use tandem_domain::api::memory::Device;
+use serde::Deserialize;
+use tandem_domain::api::memory::{Device, ExportedEvent, ExportedOrder};
 use tandem_domain::behaviour::Event;
 use tandem_domain::catalog::{Category, ProductId, StoreId};
 use tandem_domain::money::Fen;
@@ -263,20 +263,10 @@ pub async fn member_by_code<D: Database>(db: &D, code: &str) -> Result<Option<St
 
 /// An event as recorded, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RecordedEvent {
+struct RecordedEvent {
     /// The event as the domain wrote it (JSON).
-    pub body: String,
-    pub source: String,
-}
-
-/// One of the person's orders, as the export lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExportedOrder {
-    pub id: String,
-    pub store_id: String,
-    pub state: String,
-    pub total_fen: i64,
-    pub created_at: i64,
+    body: String,
+    source: String,
 }
 
 /// Everything kept about a subject (and its member's orders, `member` empty for a visitor).
@@ -284,7 +274,7 @@ pub async fn export<D: Database>(
     db: &D,
     key: &str,
     member: &str,
-) -> Result<(Stored, Vec<RecordedEvent>, Vec<ExportedOrder>), StoreError> {
+) -> Result<(Stored, Vec<ExportedEvent>, Vec<ExportedOrder>), StoreError> {
     let mut reads: Vec<Statement> = stored_reads(key).into();
     reads.push(statement!("SELECT body, source FROM behaviour_events WHERE subject = ?1 ORDER BY at, event_id", key));
     reads.push(statement!(
@@ -292,7 +282,13 @@ pub async fn export<D: Database>(
         member
     ));
     let mut results = sql::run(db, reads).await?;
-    Ok((stored_from(&mut results)?, results.all()?, results.all()?))
+    let stored_profile = stored_from(&mut results)?;
+    let events = results
+        .all::<RecordedEvent>()?
+        .into_iter()
+        .map(|row| Ok(ExportedEvent { event: stored(serde_json::from_str(&row.body))?, source: row.source }))
+        .collect::<Result<_, StoreError>>()?;
+    Ok((stored_profile, events, results.all()?))
 }
 
 /// Erases a subject's events and profile (orders, the ledger and the consent record stay):

@@ -114,14 +114,17 @@ pub async fn of_order<D: Database>(db: &D, order_id: &str) -> Result<Option<Orde
 }
 
 /// The orders with frozen rewards whose thaw time has come, at most 200.
-pub async fn thaw_due<D: Database>(db: &D, now: Timestamp) -> Result<Vec<String>, StoreError> {
+pub async fn thaw_due<D: Database>(db: &D, buyer: Option<&str>, now: Timestamp) -> Result<Vec<String>, StoreError> {
     #[derive(Deserialize)]
     struct Due {
         order_id: String,
     }
     let due = statement!(
-        "SELECT DISTINCT order_id FROM chain_rewards WHERE state = 'frozen' AND thaw_at <= ?1 ORDER BY order_id LIMIT 200",
-        now.millis()
+        "SELECT DISTINCT order_id FROM chain_rewards WHERE state = 'frozen' AND thaw_at <= ?1
+             AND (?2 IS NULL OR order_id IN (SELECT id FROM orders WHERE member_id = ?2))
+         ORDER BY order_id LIMIT 200",
+        now.millis(),
+        buyer
     );
     Ok(sql::run(db, vec![due]).await?.all::<Due>()?.into_iter().map(|d| d.order_id).collect())
 }
@@ -280,11 +283,14 @@ mod tests {
         assert_eq!(balances(&db), [Balance { account: "member:m-p:frozen".into(), fen: earned }]);
         let order = block_on(of_order(&db, "o-1")).unwrap().unwrap();
         let after_sale = Timestamp(NOW.millis() + i64::from(order.rules.settle.after_sale_days) * DAY);
-        assert!(block_on(thaw_due(&db, Timestamp(after_sale.millis() - 1))).unwrap().is_empty());
-        assert_eq!(block_on(thaw_due(&db, after_sale)).unwrap(), ["o-1"]);
+        assert!(block_on(thaw_due(&db, None, Timestamp(after_sale.millis() - 1))).unwrap().is_empty());
+        assert_eq!(block_on(thaw_due(&db, None, after_sale)).unwrap(), ["o-1"]);
+        // Scoped to a buyer, only that buyer's orders are due.
+        assert_eq!(block_on(thaw_due(&db, Some("m-b"), after_sale)).unwrap(), ["o-1"]);
+        assert!(block_on(thaw_due(&db, Some("m-p"), after_sale)).unwrap().is_empty());
         assert!(apply(&db, &order, &order.on_clock(after_sale), after_sale));
         assert_eq!(balances(&db), [Balance { account: "member:m-p:available".into(), fen: earned }]);
-        assert!(block_on(thaw_due(&db, after_sale)).unwrap().is_empty());
+        assert!(block_on(thaw_due(&db, None, after_sale)).unwrap().is_empty());
     }
 
     #[test]
