@@ -361,7 +361,13 @@ mod tests {
 
     #[test]
     fn paying_a_checkout_pays_each_order_prepares_pickups_and_posts_its_money() {
-        let network = Network { rules: None, chain: Vec::new(), team_gmv: Vec::new(), conversion: Vec::new() };
+        let network = Network {
+            rules: None,
+            chain: Vec::new(),
+            team_gmv: Vec::new(),
+            conversion: Vec::new(),
+            visited: Vec::new(),
+        };
         let orders = [to_pay("o-1", Fulfilment::Pickup, 123_456_789), to_pay("o-2", Fulfilment::Delivery, 7)];
         let now = Timestamp(1_790_000_000_000);
         let paid = pay_checkout("m-1", &orders, &network, OrderPolicy::default(), now).unwrap();

@@ -1,11 +1,13 @@
 //! The distribution network over HTTP: invite links bind, payments post the rewards the
 //! published rules give to the right people, exactly once, and a sharer sees only its own.
 
+use std::sync::{Arc, Barrier};
+
 use serde_json::{Value, json};
 use tandem_domain::chain21::rules::Rules;
 
 use crate::commerce::{address, assert_ledger_holds, checkout, line, pay, set_stock};
-use crate::http::{Clock, Session, call, code_for, cookie_pair, ok_json, session_for, sign_in};
+use crate::http::{Clock, Session, call, code_for, cookie_pair, get, ok_json, session_for, sign_in};
 
 const YANGGUANG_STAFF: &str = "13900000012";
 const OPERATOR: &str = "13900000000";
@@ -424,4 +426,90 @@ fn the_operator_drafts_and_publishes_rules_acknowledging_each_finding() {
     call("PUT", "/api/operator/products/p-0208/chain").session(&operator).json(&flags).send().expect(200);
     call("PUT", "/api/operator/products/p-nope/chain").session(&operator).json(&flags).send().error(404, "not_found");
     call("PUT", "/api/operator/products/p-0208/chain").session(&p).json(&flags).send().error(404, "not_found");
+}
+
+/// Payments applied and payment write tries a guard refused, as the Worker counts them.
+fn payment_tries() -> (i64, i64) {
+    let stats = get("/api/dev/stats").expect(200);
+    (stats["payments_applied"].as_i64().expect("applied"), stats["payment_tries_refused"].as_i64().expect("refused"))
+}
+
+/// Opens a payment for each placed checkout, then confirms them all at once, each on its own
+/// connection; the confirmations' answers.
+fn confirm_at_once(placed: Vec<(Session, Value)>) -> Vec<Value> {
+    let barrier = Arc::new(Barrier::new(placed.len()));
+    let handles: Vec<_> = placed
+        .into_iter()
+        .map(|(session, checkout)| {
+            let id = checkout["id"].as_str().expect("checkout id").to_owned();
+            let payment = call("POST", &format!("/api/checkouts/{id}/payments")).session(&session).send().expect(201);
+            let payment = payment["payment"]["id"].as_str().expect("payment").to_owned();
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                call("POST", &format!("/api/payments/{payment}/confirm")).session(&session).send().expect(200)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().expect("a payer thread")).collect()
+}
+
+/// Payments conflict only on what they share: buyers under different sharers, or under none,
+/// paid at once, read nothing another changes, so the Worker refuses none of their writes;
+/// two directs of one agent qualifying at once both count, as in some serial order.
+#[test]
+fn concurrent_payments_wait_only_for_what_they_share() {
+    let (store, gift, _) = gift_offer();
+    let staff = session_for(YANGGUANG_STAFF);
+    set_stock(&staff, "sup-yangguang", &gift, 500);
+    let detail = ok_json(&format!("/api/products/p-0301?store={store}"));
+    let goods = detail["skus"][0]["sku_id"].as_str().expect("sku").to_owned();
+    set_stock(&staff, "sup-yangguang", &goods, 500);
+    let code = |session: &Session| centre(session)["invite_code"].as_str().expect("code").to_owned();
+    let sharers: Vec<Session> = (0..6)
+        .map(|i| {
+            let sharer = sign_in(&phone(601 + i));
+            buy(&sharer, &format!("together-sharer-{i}"), &store, &gift);
+            sharer
+        })
+        .collect();
+    let mut placed = Vec::new();
+    for i in 0..12 {
+        let buyer = sign_in(&phone(611 + i));
+        if let Some(sharer) = sharers.get(i as usize) {
+            assert_eq!(call("GET", &format!("/i/{}", code(sharer))).session(&buyer).send().status, 200);
+        }
+        let body = json!({"store_id": store, "lines": [line(&goods, 1, "delivery")], "address": address()});
+        placed.push((buyer.clone(), checkout(&buyer, &format!("together-{i}"), &body)));
+    }
+    let before = payment_tries();
+    let confirmed = confirm_at_once(placed);
+    assert!(confirmed.iter().all(|c| c["result"] == "paid"), "{confirmed:?}");
+    let after = payment_tries();
+    assert_eq!(after.0 - before.0, 12, "every payment applied once");
+    assert_eq!(after.1 - before.1, 0, "no payment of an unrelated buyer was refused for another's");
+    for sharer in &sharers {
+        let rewards = centre(sharer)["rewards"].as_array().expect("rewards").len();
+        assert_eq!(rewards, 1, "each sharer earns from its own buyer only");
+    }
+
+    // Two directs of one fresh agent buy the designated product at once: both qualify, and
+    // both count for their inviter (neither read lost the other's).
+    let agent = sign_in(&phone(631));
+    buy(&agent, "together-agent", &store, &gift);
+    let directs: Vec<(Session, Value)> = (0..2)
+        .map(|i| {
+            let direct = sign_in(&phone(632 + i));
+            assert_eq!(call("GET", &format!("/i/{}", code(&agent))).session(&direct).send().status, 200);
+            let body = json!({"store_id": store, "lines": [line(&gift, 1, "delivery")], "address": address()});
+            let placed = checkout(&direct, &format!("together-direct-{i}"), &body);
+            (direct, placed)
+        })
+        .collect();
+    let confirmed = confirm_at_once(directs);
+    assert!(confirmed.iter().all(|c| c["result"] == "paid"), "{confirmed:?}");
+    let agent_centre = centre(&agent);
+    assert_eq!(agent_centre["qualifying_directs"], 2, "{agent_centre}");
+    assert_eq!(agent_centre["rewards"].as_array().expect("rewards").len(), 2);
+    assert_ledger_holds();
 }

@@ -24,8 +24,9 @@ pub fn new_invite_code() -> Result<String, ApiError> {
 
 /// Binds `member_id` to the owner of invite code `code` when the distribution rules allow it
 /// (`chain21::binding::decide`: unbound, never paid, not to itself, not into a cycle; the first
-/// binding wins). The binding is written guarded by the network's version as read; when
-/// another binding or a payment changed the network meanwhile, it is read and decided again.
+/// binding wins). The binding is written guarded by the versions of the member and of the
+/// sharer's chain as read; when another binding or a payment changed them meanwhile, it is
+/// read and decided again.
 /// `None` when the member or the code has no place in the network.
 pub async fn bind_member(
     db: &D1Database,
@@ -47,7 +48,7 @@ pub async fn bind_member(
             }
             return Ok(Some(decision));
         }
-        if let Guarded::Written(()) = network::bind(&store, member_id, sharer, read.version, now).await? {
+        if let Guarded::Written(()) = network::bind(&store, &read, member_id, sharer, now).await? {
             return Ok(Some(Binding::Binds));
         }
     }

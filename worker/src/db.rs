@@ -1,5 +1,6 @@
-//! The D1 binding, and the count of its round trips. Every statement goes through the store
-//! layer (`crate::store`), which runs on [`crate::store::d1::D1`].
+//! The D1 binding, and the isolate's counters: its round trips and the tries of its payments.
+//! Every statement goes through the store layer (`crate::store`), which runs on
+//! [`crate::store::d1::D1`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,6 +18,21 @@ pub fn count_round_trip() {
 
 pub fn round_trips() -> u64 {
     ROUND_TRIPS.load(Ordering::Relaxed)
+}
+
+/// Payment notifications applied, and their write tries a guard refused (each refused try is
+/// read and decided again): how often payments wait for each other.
+static PAYMENTS_APPLIED: AtomicU64 = AtomicU64::new(0);
+static PAYMENT_TRIES_REFUSED: AtomicU64 = AtomicU64::new(0);
+
+pub fn count_payment_try(written: bool) {
+    let counter = if written { &PAYMENTS_APPLIED } else { &PAYMENT_TRIES_REFUSED };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Payments applied and payment tries refused since the isolate started.
+pub fn payment_tries() -> (u64, u64) {
+    (PAYMENTS_APPLIED.load(Ordering::Relaxed), PAYMENT_TRIES_REFUSED.load(Ordering::Relaxed))
 }
 
 pub fn database(env: &Env) -> Result<D1Database, ApiError> {

@@ -7,6 +7,8 @@
 //!   against a real `wrangler dev` on a free port with a fresh state folder.
 //! - `cargo xtask bench`: criterion benchmarks of the domain and an HTTP load test of the Worker.
 //! - `cargo xtask build`: the release builds of the app and the Worker (what `wrangler deploy` uploads).
+//! - `cargo xtask crash`: the crash test alone (part of `test`): a Worker killed under a
+//!   purchase load and restarted on the same state leaves nothing half-written.
 //! - `cargo xtask openapi`: writes the request and answer schemas of `worker/openapi.json` from
 //!   the wire types (a test fails when the committed document differs).
 //!
@@ -18,10 +20,12 @@
 //! - `load`: the HTTP load generator.
 //! - `openapi`: the API document's bodies, generated from the wire types.
 //! - `purchase`: the purchase bench.
+//! - `crash`: the crash test.
 //! - `behaviour`: the event-ingest and recommendation bench.
 
 mod behaviour;
 mod build;
+mod crash;
 mod load;
 mod openapi;
 mod purchase;
@@ -44,8 +48,9 @@ fn main() -> ExitCode {
         Some("build") => setup::for_build().and_then(|tools| build::all(&tools)),
         Some("setup") => setup::for_tests().map(|_| ()),
         Some("openapi") => openapi::write(),
+        Some("crash") => setup::for_build().and_then(|tools| build::all(&tools).and_then(|()| crash::run(&tools))),
         _ => {
-            eprintln!("usage: cargo xtask <dev|test|bench|build|setup|openapi>");
+            eprintln!("usage: cargo xtask <dev|test|bench|build|setup|crash|openapi>");
             return ExitCode::from(2);
         }
     };
@@ -140,6 +145,7 @@ fn test() -> Result {
         .env("TANDEM_BASE_URL", &base_url)
         .env("TANDEM_PRODUCTION_URL", production.base_url()))?;
     drop(production);
+    crash::run(&tools)?;
     let screenshots = root().join("target/screenshots");
     std::fs::create_dir_all(&screenshots).map_err(|e| e.to_string())?;
     for script in [
@@ -168,9 +174,12 @@ fn bench() -> Result {
     let tools = setup::for_build()?;
     run(Command::new("cargo").args(["bench", "-p", "tandem-domain", "--bench", "shelf", "--", "--quick"]))?;
     // The distribution engine natively: a million members and a million orders under the
-    // chain21 preset (orders/s, peak memory, bytes per member).
+    // chain21 preset (orders/s, peak memory, bytes per member), three runs, as a shared
+    // machine's speed varies from run to run.
     let rules = "domain/src/chain21/examples/chain21.toml";
-    tandem(&["chain21", "simulate", "--rules", rules, "--members", "1000000", "--orders", "1000000"])?;
+    for _ in 0..3 {
+        tandem(&["chain21", "simulate", "--rules", rules, "--members", "1000000", "--orders", "1000000"])?;
+    }
     // The recommender's hold-out evaluation: a generated log with planted structure, and the
     // public grocery baskets when they are beside the project.
     let planted = root().join("target/recommend-planted.csv").to_string_lossy().into_owned();

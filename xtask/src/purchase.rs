@@ -1,10 +1,11 @@
 //! The checkout-and-payment bench: buyers, each on its own keep-alive connection, place a
 //! checkout, open its payment and confirm it on the dev provider's page, one purchase after
-//! another. It reports purchases per second and the latency of the whole purchase with 1 and
-//! 16 buyers, and the D1 round trips each step costs, read from the Worker's own counter.
-//! Every buyer is bound to one sharer who is an agent, so each payment notification posts a
-//! reward, and all of them read (and contend on) the same place in the network: the worst case
-//! for the network guard. The confirmation step (the provider's notification) is timed apart.
+//! another. It reports purchases per second and the latency of the whole purchase for one
+//! payer and for 16 in three populations side by side: no inviter, each bound to a sharer of
+//! its own, all bound to one sharer (every sharer an agent, so each payment posts a reward);
+//! with the payment write tries a guard refused, per purchase, and the D1 round trips each
+//! step costs, both read from the Worker's own counters. The confirmation step (the
+//! provider's notification) is timed apart.
 
 use std::time::{Duration, Instant};
 
@@ -16,9 +17,9 @@ use crate::Result;
 use crate::load::{Answer, Figures, MEASURE, WARM_UP, exchange};
 
 /// The SKU the bench buys for delivery; the bench first gives its warehouse plenty of stock.
-const SKU: &str = "p-0101-05";
-const SUPPLIER: &str = "sup-huafang";
-const SUPPLIER_STAFF: &str = "13900000011";
+pub const SKU: &str = "p-0101-05";
+pub const SUPPLIER: &str = "sup-huafang";
+pub const SUPPLIER_STAFF: &str = "13900000011";
 /// The designated product the sharer buys to become an agent, and its supplier's staff.
 const GIFT: &str = "p-0208-01";
 const GIFT_STAFF: &str = "13900000012";
@@ -80,7 +81,7 @@ impl Client {
         serde_json::from_str(&text).map_err(|e| format!("{method} {path}: {e}: {text}"))
     }
 
-    async fn sign_in(&mut self, phone: &str) -> Result {
+    pub async fn sign_in(&mut self, phone: &str) -> Result {
         self.expect(200, "POST", "/api/auth/code", Some(&json!({"phone": phone})), None).await?;
         let outbox = self.expect(200, "GET", &format!("/api/dev/otp?phone={phone}"), None, None).await?;
         let code = outbox["code"].as_str().ok_or("no code in the outbox")?.to_owned();
@@ -94,6 +95,11 @@ impl Client {
 
     /// One purchase of `sku`: checkout, payment, confirmation; how long the confirmation took.
     async fn purchase(&mut self, key: &str, sku: &str) -> Result<Duration> {
+        self.purchase_orders(key, sku).await.map(|(took, _)| took)
+    }
+
+    /// One purchase of `sku`: how long the confirmation took, and the orders it paid.
+    pub async fn purchase_orders(&mut self, key: &str, sku: &str) -> Result<(Duration, Vec<String>)> {
         let body = json!({
             "store_id": "s-jingan",
             "lines": [{"sku_id": sku, "quantity": 1, "fulfilment": "delivery"}],
@@ -108,7 +114,16 @@ impl Client {
         if confirmed["result"] != "paid" {
             return Err(format!("payment {payment}: {confirmed}"));
         }
-        Ok(sent.elapsed())
+        let took = sent.elapsed();
+        let orders = placed["checkout"]["orders"].as_array().ok_or("no orders")?;
+        Ok((took, orders.iter().filter_map(|o| o["id"].as_str().map(str::to_owned)).collect()))
+    }
+
+    /// The same person on a new connection of `address` (after the Worker restarted).
+    pub async fn reconnect(&self, address: &str) -> Result<Self> {
+        let mut client = Self::connect(address).await?;
+        client.cookie.clone_from(&self.cookie);
+        Ok(client)
     }
 
     /// Opens the invite link of `code` signed in: bound to its sharer (the answer is the app's
@@ -122,6 +137,23 @@ impl Client {
         let stats = self.expect(200, "GET", "/api/dev/stats", None, None).await?;
         stats["d1_round_trips"].as_u64().ok_or_else(|| "no counter".to_owned())
     }
+
+    /// Payments applied and payment tries refused by a guard, counted by the Worker.
+    async fn tries(&mut self) -> Result<(u64, u64)> {
+        let stats = self.expect(200, "GET", "/api/dev/stats", None, None).await?;
+        let counter = |name: &str| stats[name].as_u64().ok_or_else(|| format!("no counter {name}"));
+        Ok((counter("payments_applied")?, counter("payment_tries_refused")?))
+    }
+}
+
+/// Whom the buyers of a population are bound to.
+#[derive(Clone, Copy, PartialEq)]
+enum Inviter {
+    Nobody,
+    /// Each buyer to a sharer of its own.
+    Own,
+    /// All to the same sharer.
+    One,
 }
 
 pub async fn report(address: &str) -> Result {
@@ -179,69 +211,116 @@ pub async fn report(address: &str) -> Result {
         after_confirm - before
     );
 
+    // Sharers of their own, one per buyer of the "own sharer" population: each an agent.
+    let mut own_codes = Vec::new();
+    for index in 0..16 {
+        let mut own = Client::connect(address).await?;
+        own.sign_in(&format!("134{index:08}")).await?;
+        own.purchase(&format!("own-sharer-gift-{index}"), GIFT).await?;
+        let centre = own.expect(200, "GET", "/api/chain/me", None, None).await?;
+        own_codes.push(centre["invite_code"].as_str().ok_or("no invite code")?.to_owned());
+    }
+
     println!(
-        "\nPurchases (checkout + payment + confirmation, {} s after {} s warm-up)",
+        "\nPurchases (checkout + payment + confirmation, {} s after {} s warm-up each; \
+         refused = payment write tries a guard refused, per purchase, counted by the Worker)",
         MEASURE.as_secs(),
         WARM_UP.as_secs()
     );
     println!(
-        "{:<8} {:>10} {:>9} {:>9} {:>7} {:>17} {:>17}",
-        "buyers", "orders/s", "p50 ms", "p99 ms", "errors", "notify p50 ms", "notify p99 ms"
+        "{:<22} {:>7} {:>10} {:>9} {:>9} {:>7} {:>9} {:>14} {:>14}",
+        "population", "buyers", "orders/s", "p50 ms", "p99 ms", "errors", "refused", "notify p50 ms", "notify p99 ms"
     );
-    for buyers in [1usize, 16] {
+    let inviter_of = |inviter: Inviter, index: usize| match inviter {
+        Inviter::Nobody => None,
+        Inviter::Own => own_codes.get(index).cloned(),
+        Inviter::One => Some(code.clone()),
+    };
+    let populations = [
+        ("no inviter", 1, Inviter::Nobody),
+        ("one sharer", 1, Inviter::One),
+        ("no inviter", 16, Inviter::Nobody),
+        ("each its own sharer", 16, Inviter::Own),
+        ("all one sharer", 16, Inviter::One),
+    ];
+    let mut single = None;
+    for (number, &(name, buyers, inviter)) in populations.iter().enumerate() {
+        let inviter = |index: usize| inviter_of(inviter, index);
         let mut signed_in = Vec::new();
         for index in 0..buyers {
             let mut client = Client::connect(address).await?;
-            client.sign_in(&format!("135{buyers:02}{index:06}")).await?;
-            client.bind_to(&code).await?;
+            client.sign_in(&format!("135{number:02}{index:06}")).await?;
+            if let Some(code) = inviter(index) {
+                client.bind_to(&code).await?;
+            }
             signed_in.push(client);
         }
-        let start = Instant::now();
-        let tasks: Vec<_> = signed_in
-            .into_iter()
-            .enumerate()
-            .map(|(index, mut client)| {
-                tokio::spawn(async move {
-                    let (mut latencies, mut notify, mut errors, mut n) =
-                        (Vec::<Duration>::new(), Vec::new(), 0usize, 0u64);
-                    while start.elapsed() < WARM_UP + MEASURE {
-                        n += 1;
-                        let sent = Instant::now();
-                        let outcome = client.purchase(&format!("bench-{buyers}-{index}-{n}"), SKU).await;
-                        let in_window = sent.duration_since(start) >= WARM_UP && start.elapsed() <= WARM_UP + MEASURE;
-                        match outcome {
-                            Ok(confirmation) if in_window => {
-                                latencies.push(sent.elapsed());
-                                notify.push(confirmation);
+        let before = sharer.tries().await?;
+        let (figures, notify) = run(signed_in, &format!("bench-{number}")).await?;
+        let after = sharer.tries().await?;
+        let applied = after.0 - before.0;
+        #[allow(clippy::cast_precision_loss)]
+        let refused = (after.1 - before.1) as f64 / applied.max(1) as f64;
+        println!(
+            "{name:<22} {buyers:>7} {:>10.1} {:>9.2} {:>9.2} {:>7} {refused:>9.3} {:>14.2} {:>14.2}",
+            figures.requests_per_second, figures.p50_ms, figures.p99_ms, figures.errors, notify.p50_ms, notify.p99_ms
+        );
+        if buyers == 1 && inviter(0).is_none() {
+            single = Some(figures.requests_per_second);
+        }
+        if buyers == 16
+            && let Some(single) = single
+        {
+            println!("{:<22} {:>7} {:>9.2}x one payer", "", "", figures.requests_per_second / single);
+        }
+    }
+    Ok(())
+}
+
+/// The signed-in `buyers` purchase one after another for [`WARM_UP`] + [`MEASURE`]: the
+/// figures of the purchases, and of their confirmations, sent in the measured window.
+async fn run(buyers: Vec<Client>, tag: &str) -> Result<(Figures, Figures)> {
+    let start = Instant::now();
+    let tasks: Vec<_> = buyers
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut client)| {
+            let tag = format!("{tag}-{index}");
+            tokio::spawn(async move {
+                let (mut latencies, mut notify, mut errors, mut n) = (Vec::<Duration>::new(), Vec::new(), 0usize, 0u64);
+                while start.elapsed() < WARM_UP + MEASURE {
+                    n += 1;
+                    let sent = Instant::now();
+                    let outcome = client.purchase(&format!("{tag}-{n}"), SKU).await;
+                    let in_window = sent.duration_since(start) >= WARM_UP && start.elapsed() <= WARM_UP + MEASURE;
+                    match outcome {
+                        Ok(confirmation) if in_window => {
+                            latencies.push(sent.elapsed());
+                            notify.push(confirmation);
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            if in_window {
+                                errors += 1;
                             }
-                            Ok(_) => {}
-                            Err(error) => {
-                                if in_window {
-                                    errors += 1;
-                                }
-                                if errors == 1 {
-                                    eprintln!("bench: {error}");
-                                }
+                            if errors == 1 {
+                                eprintln!("bench: {error}");
                             }
                         }
                     }
-                    (latencies, notify, errors)
-                })
+                }
+                (latencies, notify, errors)
             })
-            .collect();
-        let (mut latencies, mut notify, mut errors) = (Vec::new(), Vec::new(), 0);
-        for task in tasks {
-            let (client_latencies, client_notify, client_errors) = task.await.map_err(|e| e.to_string())?;
-            latencies.extend(client_latencies);
-            notify.extend(client_notify);
-            errors += client_errors;
-        }
-        let figures = Figures::from(latencies, errors).ok_or("no purchase succeeded")?;
-        let notify = Figures::from(notify, 0).ok_or("no notification timed")?;
-        println!(
-            "{buyers:<8} {:>10.1} {:>9.2} {:>9.2} {:>7} {:>17.2} {:>17.2}",
-            figures.requests_per_second, figures.p50_ms, figures.p99_ms, figures.errors, notify.p50_ms, notify.p99_ms
-        );
+        })
+        .collect();
+    let (mut latencies, mut notify, mut errors) = (Vec::new(), Vec::new(), 0);
+    for task in tasks {
+        let (client_latencies, client_notify, client_errors) = task.await.map_err(|e| e.to_string())?;
+        latencies.extend(client_latencies);
+        notify.extend(client_notify);
+        errors += client_errors;
     }
-    Ok(())
+    let figures = Figures::from(latencies, errors).ok_or("no purchase succeeded")?;
+    let notify = Figures::from(notify, 0).ok_or("no notification timed")?;
+    Ok((figures, notify))
 }

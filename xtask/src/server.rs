@@ -111,15 +111,26 @@ pub struct Server {
 }
 
 impl Server {
+    /// A Worker on a new state folder with the migrations and the demo data.
     pub fn start_fresh(tools: &Tools, name: &str, profile: Profile) -> Result<Server> {
-        let state: PathBuf = root().join(format!("target/wrangler-state/{name}-{}", std::process::id()));
+        let state = Self::state_of(name);
         let _ = std::fs::remove_dir_all(&state);
         prepare_database(tools, &state)?;
+        Self::start(tools, name, &state, profile)
+    }
+
+    /// The state folder of a test Worker called `name` in this run.
+    pub fn state_of(name: &str) -> PathBuf {
+        root().join(format!("target/wrangler-state/{name}-{}", std::process::id()))
+    }
+
+    /// A Worker on `state` as it is, on a free port.
+    pub fn start(tools: &Tools, name: &str, state: &Path, profile: Profile) -> Result<Server> {
         let port = free_port()?;
         let log_path = root().join(format!("target/wrangler-{name}.log"));
         let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
-        let mut command = wrangler_dev(tools, &state, port);
+        let mut command = wrangler_dev(tools, state, port);
         match profile {
             Profile::Production => {
                 command.arg("--config").arg(production_config()?);
@@ -151,10 +162,21 @@ impl Server {
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// Kills wrangler and workerd at once (SIGKILL, no shutdown), as a crash would.
+    pub fn kill(mut self) {
+        // The group: workerd is wrangler's child.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let deadline = Instant::now() + Duration::from_secs(5);

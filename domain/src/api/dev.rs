@@ -90,6 +90,11 @@ pub struct Retrained {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Stats {
     pub d1_round_trips: u64,
+    /// Payment notifications applied.
+    pub payments_applied: u64,
+    /// Payment write tries a guard refused because something the payment read had changed
+    /// (each is read and decided again).
+    pub payment_tries_refused: u64,
 }
 
 #[cfg(test)]

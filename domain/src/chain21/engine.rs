@@ -1,16 +1,24 @@
 //! The distribution network and its reward ledger as one deterministic state machine
 //! (`chain21.md`): events go in one at a time, in order; the same rules and the same events always
 //! give the same state. The replay (`tandem chain21 replay`) drives it from a file; the Worker
-//! drives the same placement and reward code from D1 rows.
+//! drives the same placement and reward code from D1 rows; the simulator drives it through its
+//! dense calls ([`Engine::numbered`]), with members and orders numbered instead of named.
 //!
 //! Placement keeps, for each agent, whether its team leader is *fixed* (it slid, or was placed
 //! under a partner) or *inherited* through its inviter; members are always inherited. The team
 //! leader is then found by walking up inherited links to the first partner or fixed link, which
 //! is exactly "the team of its inviter, evaluated at the time of each order", and makes the `nth`
 //! variant's promotion move a whole line at once without rewriting anyone below it.
+//!
+//! The state is dense: members, orders and rewards are indices into flat arrays of small fixed
+//! records (ids as `u32` with a sentinel for "none", times as `i64`), an order's rewards are a
+//! contiguous run carrying the rates they were computed at, and what only a few orders have (a
+//! refund, a void or a clawback) lives in side tables. A million members with a million orders
+//! fit in well under 200 bytes per member.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
@@ -52,6 +60,42 @@ impl Identity {
     }
 }
 
+/// A member or order index that may be absent, in four bytes (`u32::MAX` is "none").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot(u32);
+
+impl Slot {
+    const NONE: Slot = Slot(u32::MAX);
+
+    fn get(self) -> Option<u32> {
+        (self != Slot::NONE).then_some(self.0)
+    }
+}
+
+impl From<Option<u32>> for Slot {
+    fn from(value: Option<u32>) -> Self {
+        value.map_or(Slot::NONE, Slot)
+    }
+}
+
+/// A moment that may be absent, in eight bytes (`i64::MIN` is "never").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct When(i64);
+
+impl When {
+    const NEVER: When = When(i64::MIN);
+
+    fn get(self) -> Option<Timestamp> {
+        (self != When::NEVER).then_some(Timestamp(self.0))
+    }
+}
+
+impl From<Option<Timestamp>> for When {
+    fn from(value: Option<Timestamp>) -> Self {
+        value.map_or(When::NEVER, |t| When(t.0))
+    }
+}
+
 /// Where an agent's team leader comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Link {
@@ -80,63 +124,134 @@ pub struct Balance {
     pub withdrawn_fen: i64,
 }
 
+/// One member's place in the network: 16 bytes, the hot part of a member (every payment walks
+/// up these), kept apart from its [`Account`] so a million of them stay in cache.
 #[derive(Debug, Clone)]
-struct MemberState {
+struct Place {
+    inviter: Slot,
+    /// The team leader when `fixed`.
+    fixed_leader: Slot,
+    origin_leader: Slot,
     identity: Identity,
-    inviter: Option<Member>,
-    link: Link,
-    origin_leader: Option<Member>,
+    fixed: bool,
+    /// Whether anyone was ever bound to it: only then can it be above another member, so a
+    /// binding's cycle check walks the chain only then.
+    has_directs: bool,
+}
+
+impl Place {
+    fn new() -> Self {
+        Place {
+            inviter: Slot::NONE,
+            fixed_leader: Slot::NONE,
+            origin_leader: Slot::NONE,
+            identity: Identity::Member,
+            fixed: false,
+            has_directs: false,
+        }
+    }
+
+    fn link(&self) -> Link {
+        if self.fixed { Link::Fixed(self.fixed_leader.get()) } else { Link::Inherited }
+    }
+
+    fn set_link(&mut self, link: Link) {
+        (self.fixed, self.fixed_leader) = match link {
+            Link::Fixed(leader) => (true, leader.into()),
+            Link::Inherited => (false, Slot::NONE),
+        };
+    }
+}
+
+/// The rest of a member: 24 bytes (its money is in [`Engine::balances`], for members that
+/// ever earned).
+#[derive(Debug, Clone)]
+struct Account {
+    /// Paid base less refunds, for `entry.mode = cumulative_spend`.
+    spend_fen: i64,
+    last_paid_at: When,
     /// Directs that qualified while this member was an agent: what sliding and promotion count.
     qualifying_directs: u32,
+    qualifying_order: Slot,
     has_paid: bool,
     /// Set at the first qualification; a member qualifying again neither counts nor slides.
     ever_qualified: bool,
-    qualifying_order: Option<u32>,
-    /// Paid base less refunds, for `entry.mode = cumulative_spend`.
-    spend_fen: i64,
-    last_paid_at: Option<Timestamp>,
-    balance: Balance,
 }
 
-impl MemberState {
+impl Account {
     fn new() -> Self {
-        MemberState {
-            identity: Identity::Member,
-            inviter: None,
-            link: Link::Inherited,
-            origin_leader: None,
+        Account {
+            spend_fen: 0,
+            last_paid_at: When::NEVER,
             qualifying_directs: 0,
+            qualifying_order: Slot::NONE,
             has_paid: false,
             ever_qualified: false,
-            qualifying_order: None,
-            spend_fen: 0,
-            last_paid_at: None,
-            balance: Balance::default(),
         }
     }
 }
 
+/// One paid order: 48 bytes. Its rewards are `rewards[first_reward..first_reward + reward_count]`.
 #[derive(Debug, Clone)]
 struct OrderState {
-    buyer: Member,
     paid_at: Timestamp,
     total_fen: i64,
-    refunded_fen: i64,
-    /// The commissionable base at payment, and what is left of it after refunds.
+    /// The commissionable base at payment (what refunds left of it: [`Engine::refunds_of`]).
     base_fen: i64,
-    base_left_fen: i64,
+    completed_at: When,
+    buyer: Member,
+    /// The team whose GMV this order counts toward.
+    team: Slot,
+    first_reward: u32,
+    reward_count: u8,
     designated: bool,
-    completed: bool,
-    /// The team whose GMV this order counts toward, and whether it is still in that team's
-    /// trailing window.
-    team: Option<Member>,
+    /// Whether the order is still in its team's trailing window.
     in_window: bool,
-    candidates: Vec<Candidate<Member>>,
-    rewards: Vec<u32>,
+}
+
+/// What refunds did to an order, for the few orders refunded.
+#[derive(Debug, Clone, Copy)]
+struct Refunded {
+    refunded_fen: i64,
+    base_left_fen: i64,
+}
+
+/// One reward as kept: 16 bytes, with the rate it was computed at (a refund recomputes with the
+/// identities and rules of the payment; a peer reward's team rate is the rules').
+#[derive(Debug, Clone, Copy)]
+struct RewardSlot {
+    amount_fen: i64,
+    beneficiary: Member,
+    rate_bp: u16,
+    kind: Kind,
+    /// The generation (low four bits) and the state (high four).
+    phase: u8,
+}
+
+impl RewardSlot {
+    const STATES: [RewardState; 3] = [RewardState::Pending, RewardState::Frozen, RewardState::Available];
+
+    fn generation(self) -> u8 {
+        self.phase & 0x0F
+    }
+
+    fn state(self) -> RewardState {
+        Self::STATES[usize::from(self.phase >> 4).min(2)]
+    }
+
+    fn set_state(&mut self, state: RewardState) {
+        let code = match state {
+            RewardState::Pending => 0,
+            RewardState::Frozen => 1,
+            RewardState::Available => 2,
+        };
+        self.phase = (self.phase & 0x0F) | (code << 4);
+    }
 }
 
 /// One reward: one row of the ledger, keyed by (order, beneficiary, kind, generation).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Reward {
     pub order: u32,
     pub beneficiary: Member,
@@ -147,6 +262,9 @@ pub struct Reward {
     pub thaw_at: Option<Timestamp>,
     pub voided_fen: i64,
     pub clawback_fen: i64,
+    /// The rates the reward was computed at.
+    pub rate_bp: u32,
+    pub of_team_bp: Option<u32>,
 }
 
 /// The accounts a reward moves between (`money.md`).
@@ -190,10 +308,60 @@ pub enum EngineError {
     RefundTooLarge { order: String, refund: String, wanted_fen: i64, left_fen: i64 },
 }
 
+/// A hasher for maps keyed by member index: the index spread by one multiplication (the keys
+/// are the engine's own dense numbers, not an attacker's).
+#[derive(Default)]
+struct MemberHasher(u64);
+
+impl Hasher for MemberHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.0 = (self.0 ^ u64::from(value)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type ByMember = BuildHasherDefault<MemberHasher>;
+
 #[derive(Debug, Default)]
 struct TeamWindow {
     orders: VecDeque<u32>,
     gmv_fen: i64,
+}
+
+/// Names given by events, interned: index `i` is `names[i]`.
+#[derive(Debug, Default)]
+struct Interned {
+    names: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interned {
+    fn of(&mut self, name: &str) -> (u32, bool) {
+        if let Some(&at) = self.index.get(name) {
+            return (at, false);
+        }
+        let at = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), at);
+        (at, true)
+    }
+}
+
+/// How members and orders are named: by the events (interned), or numbered by the engine
+/// (`m{i}` and `o{i}`), which keeps no string per member or order.
+#[derive(Debug)]
+enum Names {
+    Given { members: Interned, orders: Interned },
+    Numbered,
 }
 
 /// The whole network and its ledger.
@@ -201,18 +369,30 @@ struct TeamWindow {
 pub struct Engine {
     rules: Rules,
     clock: Timestamp,
-    names: Vec<String>,
-    index: HashMap<String, Member>,
-    members: Vec<MemberState>,
-    order_ids: Vec<String>,
-    order_index: HashMap<String, u32>,
+    names: Names,
+    members: Vec<Place>,
+    /// Per member, where the team-leader walk goes from it ([`Walk`]): four bytes a member, so
+    /// the walk every payment makes up the chain stays in cache.
+    walk: Vec<u32>,
+    accounts: Vec<Account>,
+    /// Per member, its row in `balances`: only members that earned have one, so the balances
+    /// every reward moves stay few and in cache (`u32::MAX`: none yet).
+    earner: Vec<u32>,
+    balances: Vec<Balance>,
     orders: Vec<OrderState>,
+    rewards: Vec<RewardSlot>,
+    refunded: HashMap<u32, Refunded, ByMember>,
+    /// Voided and clawed-back amounts per reward, for the rewards a refund cut.
+    cuts: HashMap<u32, (i64, i64), ByMember>,
     refunds: HashSet<String>,
     withdrawals: HashSet<String>,
-    binds: HashSet<(Member, Member)>,
-    rewards: Vec<Reward>,
-    thaw_queue: BinaryHeap<Reverse<(Timestamp, u32)>>,
-    teams: HashMap<Member, TeamWindow>,
+    /// Bindings refused once: the same binding again is not reported again.
+    refused_binds: HashSet<(Member, Member)>,
+    /// Completed orders by thaw time: their frozen rewards become available then. The clock
+    /// never goes back and every order thaws the same days after it completes, so the queue is
+    /// in thaw order as it is pushed.
+    thaw_queue: VecDeque<(Timestamp, u32)>,
+    teams: HashMap<Member, TeamWindow, ByMember>,
     visits: HashMap<Member, VecDeque<(Timestamp, Member)>>,
     warnings: Vec<Warning>,
     journal: Option<Vec<Movement>>,
@@ -220,6 +400,19 @@ pub struct Engine {
     /// store computed, in place of the windows this engine has no orders or visits for.
     known_gmv: HashMap<Member, i64>,
     known_conversion: HashMap<Member, (u64, u64)>,
+    /// For a restored engine: the stored figures its decisions depended on.
+    consulted: Option<Consulted>,
+    /// Buffers a payment reuses for its candidates and their amounts.
+    scratch: (Vec<Candidate<Member>>, Vec<i64>),
+}
+
+/// The stored figures a restored engine's decisions depended on: whose team GMV decided a peer
+/// reward (only when the rules set a threshold) and whose link conversion decided a dynamic
+/// bonus (only when the rules have tiers). What the store must find unchanged when it writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Consulted {
+    pub team_gmv: Vec<Member>,
+    pub conversion: Vec<Member>,
 }
 
 /// One member as stored outside the engine (the Worker's D1 rows), enough to place and reward.
@@ -240,28 +433,97 @@ pub struct MemberRecord {
     pub last_paid_at: Option<Timestamp>,
 }
 
+/// The rewards of an engine, in posting order.
+#[derive(Clone, Copy)]
+pub struct Rewards<'a> {
+    engine: &'a Engine,
+}
+
+impl<'a> Rewards<'a> {
+    pub fn len(&self) -> usize {
+        self.engine.rewards.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.engine.rewards.is_empty()
+    }
+
+    /// Reward `index`, with its order, thaw time and cuts.
+    pub fn get(&self, index: usize) -> Option<Reward> {
+        let slot = self.engine.rewards.get(index)?;
+        let index = u32::try_from(index).ok()?;
+        let order = self.engine.orders.partition_point(|o| o.first_reward + u32::from(o.reward_count) <= index);
+        let order = u32::try_from(order).ok()?;
+        Some(self.engine.reward_at(order, index, slot))
+    }
+
+    /// Every reward from `start` on, in posting order.
+    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = Reward> + 'a {
+        let engine = self.engine;
+        let start = u32::try_from(start).unwrap_or(u32::MAX);
+        let first_order = engine.orders.partition_point(|o| o.first_reward + u32::from(o.reward_count) <= start);
+        engine.orders[first_order..].iter().zip(first_order..).flat_map(move |(o, order)| {
+            let order = u32::try_from(order).unwrap_or(u32::MAX);
+            (o.first_reward..o.first_reward + u32::from(o.reward_count))
+                .filter(move |&r| r >= start)
+                .map(move |r| engine.reward_at(order, r, &engine.rewards[r as usize]))
+        })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Reward> + 'a {
+        self.iter_from(0)
+    }
+
+    /// What the rewards add up to now.
+    pub fn total_fen(&self) -> i64 {
+        self.engine.rewards.iter().map(|r| r.amount_fen).sum()
+    }
+}
+
 impl Engine {
     pub fn new(rules: Rules) -> Self {
+        Self::named(rules, Names::Given { members: Interned::default(), orders: Interned::default() })
+    }
+
+    /// An engine for the dense calls ([`Engine::add_member`], [`Engine::pay_at`], …): members
+    /// and orders are numbered in the order they are added (`m{i}`, `o{i}` wherever a name is
+    /// shown), with room made for `members` and `orders` up front.
+    pub fn numbered(rules: Rules, members: usize, orders: usize) -> Self {
+        let mut engine = Self::named(rules, Names::Numbered);
+        engine.members.reserve_exact(members);
+        engine.walk.reserve_exact(members);
+        engine.accounts.reserve_exact(members);
+        engine.earner.reserve_exact(members);
+        engine.orders.reserve_exact(orders);
+        engine
+    }
+
+    fn named(rules: Rules, names: Names) -> Self {
         Engine {
             rules,
             clock: Timestamp(i64::MIN),
-            names: Vec::new(),
-            index: HashMap::new(),
+            names,
             members: Vec::new(),
-            order_ids: Vec::new(),
-            order_index: HashMap::new(),
+            walk: Vec::new(),
+            accounts: Vec::new(),
+            earner: Vec::new(),
+            balances: Vec::new(),
             orders: Vec::new(),
+            rewards: Vec::new(),
+            refunded: HashMap::default(),
+            cuts: HashMap::default(),
             refunds: HashSet::new(),
             withdrawals: HashSet::new(),
-            binds: HashSet::new(),
-            rewards: Vec::new(),
-            thaw_queue: BinaryHeap::new(),
-            teams: HashMap::new(),
+            refused_binds: HashSet::new(),
+            thaw_queue: VecDeque::new(),
+            teams: HashMap::default(),
             visits: HashMap::new(),
             warnings: Vec::new(),
             journal: None,
             known_gmv: HashMap::new(),
             known_conversion: HashMap::new(),
+            consulted: None,
+            scratch: (Vec::new(), Vec::new()),
         }
     }
 
@@ -278,6 +540,7 @@ impl Engine {
     ) -> Self {
         let mut engine = Engine::new(rules);
         engine.clock = now;
+        engine.consulted = Some(Consulted::default());
         for record in records {
             engine.member(&record.id);
         }
@@ -286,16 +549,20 @@ impl Engine {
             let inviter = record.inviter.as_deref().map(|name| engine.member(name));
             let fixed_leader = record.fixed_leader.as_deref().map(|name| engine.member(name));
             let origin_leader = record.origin_leader.as_deref().map(|name| engine.member(name));
-            let state = &mut engine.members[member as usize];
-            state.identity = record.identity;
-            state.inviter = inviter;
-            state.link = if record.fixed { Link::Fixed(fixed_leader) } else { Link::Inherited };
-            state.origin_leader = origin_leader;
+            let place = &mut engine.members[member as usize];
+            place.identity = record.identity;
+            place.inviter = inviter.into();
+            place.set_link(if record.fixed { Link::Fixed(fixed_leader) } else { Link::Inherited });
+            place.origin_leader = origin_leader.into();
+            // Stored members may have directs the engine was not given.
+            place.has_directs = true;
+            engine.refresh_walk(member);
+            let state = &mut engine.accounts[member as usize];
             state.qualifying_directs = record.qualifying_directs;
             state.ever_qualified = record.ever_qualified;
             state.spend_fen = record.spend_fen;
             state.has_paid = record.has_paid;
-            state.last_paid_at = record.last_paid_at;
+            state.last_paid_at = record.last_paid_at.into();
         }
         for (leader, gmv) in team_gmv {
             let leader = engine.member(leader);
@@ -310,35 +577,35 @@ impl Engine {
 
     /// A member as it would be stored.
     pub fn record(&self, member: Member) -> MemberRecord {
-        let state = &self.members[member as usize];
-        let name = |m: Option<Member>| m.map(|m| self.name(m).to_owned());
-        let (fixed, fixed_leader) = match state.link {
+        let (place, state) = (&self.members[member as usize], &self.accounts[member as usize]);
+        let name = |m: Option<Member>| m.map(|m| self.name(m).into_owned());
+        let (fixed, fixed_leader) = match place.link() {
             Link::Fixed(leader) => (true, name(leader)),
             Link::Inherited => (false, None),
         };
         MemberRecord {
-            id: self.name(member).to_owned(),
-            identity: state.identity,
-            inviter: name(state.inviter),
+            id: self.name(member).into_owned(),
+            identity: place.identity,
+            inviter: name(place.inviter.get()),
             fixed,
             fixed_leader,
-            origin_leader: name(state.origin_leader),
+            origin_leader: name(place.origin_leader.get()),
             qualifying_directs: state.qualifying_directs,
             ever_qualified: state.ever_qualified,
             spend_fen: state.spend_fen,
             has_paid: state.has_paid,
-            last_paid_at: state.last_paid_at,
+            last_paid_at: state.last_paid_at.get(),
         }
     }
 
-    /// The candidates an order was rewarded with (for storing beside its rewards, so a refund
-    /// recomputes with the identities and rules of the payment).
-    pub fn order_candidates(&self, order: u32) -> &[Candidate<Member>] {
-        &self.orders[order as usize].candidates
+    /// What a restored engine's decisions read of the stored team GMVs and conversions; empty
+    /// for an engine that replays its own events.
+    pub fn consulted(&self) -> Consulted {
+        self.consulted.clone().unwrap_or_default()
     }
 
     pub fn order_team(&self, order: u32) -> Option<Member> {
-        self.orders[order as usize].team
+        self.orders[order as usize].team.get()
     }
 
     /// Keeps every money movement, for checking the double entry (tests; costs memory).
@@ -356,8 +623,33 @@ impl Engine {
         self.journal.as_deref().unwrap_or_default()
     }
 
-    pub fn rewards(&self) -> &[Reward] {
-        &self.rewards
+    pub fn rewards(&self) -> Rewards<'_> {
+        Rewards { engine: self }
+    }
+
+    /// Reward `index` of `order`, materialised.
+    fn reward_at(&self, order: u32, index: u32, slot: &RewardSlot) -> Reward {
+        let o = &self.orders[order as usize];
+        let thaw_at = match slot.state() {
+            RewardState::Pending => None,
+            RewardState::Frozen | RewardState::Available => {
+                o.completed_at.get().map(|at| at.plus_days(i64::from(self.rules.settle.after_sale_days)))
+            }
+        };
+        let (voided_fen, clawback_fen) = self.cuts.get(&index).copied().unwrap_or((0, 0));
+        Reward {
+            order,
+            beneficiary: slot.beneficiary,
+            kind: slot.kind,
+            generation: slot.generation(),
+            amount_fen: slot.amount_fen,
+            state: slot.state(),
+            thaw_at,
+            voided_fen,
+            clawback_fen,
+            rate_bp: u32::from(slot.rate_bp),
+            of_team_bp: self.of_team_bp(slot.kind),
+        }
     }
 
     pub fn warnings(&self) -> &[Warning] {
@@ -368,16 +660,32 @@ impl Engine {
         self.members.len()
     }
 
-    pub fn name(&self, member: Member) -> &str {
-        &self.names[member as usize]
+    pub fn name(&self, member: Member) -> Cow<'_, str> {
+        match &self.names {
+            Names::Given { members, .. } => Cow::Borrowed(&members.names[member as usize]),
+            Names::Numbered => Cow::Owned(format!("m{member}")),
+        }
     }
 
-    pub fn order_name(&self, order: u32) -> &str {
-        &self.order_ids[order as usize]
+    pub fn order_name(&self, order: u32) -> Cow<'_, str> {
+        match &self.names {
+            Names::Given { orders, .. } => Cow::Borrowed(&orders.names[order as usize]),
+            Names::Numbered => Cow::Owned(format!("o{order}")),
+        }
     }
 
     pub fn find(&self, name: &str) -> Option<Member> {
-        self.index.get(name).copied()
+        match &self.names {
+            Names::Given { members, .. } => members.index.get(name).copied(),
+            Names::Numbered => numbered(name, 'm').filter(|&m| (m as usize) < self.members.len()),
+        }
+    }
+
+    fn find_order(&self, name: &str) -> Option<u32> {
+        match &self.names {
+            Names::Given { orders, .. } => orders.index.get(name).copied(),
+            Names::Numbered => numbered(name, 'o').filter(|&o| (o as usize) < self.orders.len()),
+        }
     }
 
     pub fn identity(&self, member: Member) -> Identity {
@@ -385,44 +693,88 @@ impl Engine {
     }
 
     pub fn inviter(&self, member: Member) -> Option<Member> {
-        self.members[member as usize].inviter
+        self.members[member as usize].inviter.get()
     }
 
     pub fn origin_leader(&self, member: Member) -> Option<Member> {
-        self.members[member as usize].origin_leader
+        self.members[member as usize].origin_leader.get()
     }
 
     pub fn qualifying_directs(&self, member: Member) -> u32 {
-        self.members[member as usize].qualifying_directs
+        self.accounts[member as usize].qualifying_directs
     }
 
     pub fn balance(&self, member: Member) -> Balance {
-        self.members[member as usize].balance
+        let row = self.earner[member as usize];
+        self.balances.get(row as usize).copied().unwrap_or_default()
     }
 
     /// The partner whose team `member` belongs to now (a partner leads its own).
     pub fn team_leader(&self, member: Member) -> Option<Member> {
         let mut at = member;
         loop {
-            let state = &self.members[at as usize];
-            if state.identity == Identity::Partner {
-                return Some(at);
+            match Walk::decode(self.walk[at as usize]).unwrap_or_else(|| Walk::of(&self.members[at as usize])) {
+                Walk::Leads => return Some(at),
+                Walk::Fixed(leader) => return leader,
+                Walk::Up(inviter) => at = inviter?,
             }
-            if let (Identity::Agent, Link::Fixed(leader)) = (state.identity, state.link) {
-                return leader;
-            }
-            at = state.inviter?;
         }
     }
 
+    /// Writes `member`'s walk step after its place changed.
+    fn refresh_walk(&mut self, member: Member) {
+        self.walk[member as usize] = Walk::of(&self.members[member as usize]).encode();
+    }
+
+    /// The member named `name`, added when first seen.
     fn member(&mut self, name: &str) -> Member {
-        if let Some(&member) = self.index.get(name) {
-            return member;
+        let (member, new) = match &mut self.names {
+            Names::Given { members, .. } => members.of(name),
+            Names::Numbered => match numbered(name, 'm') {
+                Some(member) if (member as usize) < self.members.len() => (member, false),
+                Some(member) if member as usize == self.members.len() => (member, true),
+                _ => {
+                    self.intern_numbered();
+                    return self.member(name);
+                }
+            },
+        };
+        if new {
+            self.members.push(Place::new());
+            self.walk.push(Walk::Up(None).encode());
+            self.accounts.push(Account::new());
+            self.earner.push(u32::MAX);
         }
+        member
+    }
+
+    /// A numbered engine given a name it did not number: from now on it interns, starting with
+    /// the names it numbered.
+    fn intern_numbered(&mut self) {
+        let mut members = Interned::default();
+        for m in 0..self.members.len() {
+            members.of(&format!("m{m}"));
+        }
+        let mut orders = Interned::default();
+        for o in 0..self.orders.len() {
+            orders.of(&format!("o{o}"));
+        }
+        self.names = Names::Given { members, orders };
+    }
+
+    /// Adds a member (a numbered engine's next number; a named engine's `m{i}`).
+    pub fn add_member(&mut self) -> Member {
         let member = Member::try_from(self.members.len()).unwrap_or(Member::MAX);
-        self.names.push(name.to_owned());
-        self.index.insert(name.to_owned(), member);
-        self.members.push(MemberState::new());
+        match &mut self.names {
+            Names::Given { members, .. } => {
+                members.of(&format!("m{member}"));
+            }
+            Names::Numbered => {}
+        }
+        self.members.push(Place::new());
+        self.walk.push(Walk::Up(None).encode());
+        self.accounts.push(Account::new());
+        self.earner.push(u32::MAX);
         member
     }
 
@@ -430,11 +782,25 @@ impl Engine {
         self.warnings.push(Warning { code, message });
     }
 
+    /// Gives `member` a row of balances (its first reward); the row.
+    #[cold]
+    fn new_earner(&mut self, member: Member) -> u32 {
+        let row = u32::try_from(self.balances.len()).unwrap_or(u32::MAX);
+        self.earner[member as usize] = row;
+        self.balances.push(Balance::default());
+        row
+    }
+
+    #[inline]
     fn move_money(&mut self, order: Option<u32>, member: Member, from: Bucket, to: Bucket, amount_fen: i64) {
         if amount_fen == 0 {
             return;
         }
-        let balance = &mut self.members[member as usize].balance;
+        let mut row = self.earner[member as usize];
+        if row == u32::MAX {
+            row = self.new_earner(member);
+        }
+        let balance = &mut self.balances[row as usize];
         for (bucket, sign) in [(from, -1), (to, 1)] {
             let slot = match bucket {
                 // The replay approves a withdrawal at once: nothing waits in `Withdrawing`.
@@ -458,21 +824,19 @@ impl Engine {
             EventKind::Bind { member, inviter } => {
                 let member = self.member(member);
                 let inviter = inviter.as_deref().map(|name| self.member(name));
-                if let Some(inviter) = inviter.filter(|&inviter| self.binds.insert((member, inviter))) {
+                if let Some(inviter) = inviter.filter(|&inviter| !self.refused_binds.contains(&(member, inviter))) {
                     self.bind(member, inviter);
                 }
             }
             EventKind::Grant { member, identity } => {
                 let member = self.member(member);
-                match identity {
-                    GrantIdentity::Agent => self.qualify(member, None),
-                    GrantIdentity::Partner => self.make_partner(member),
-                }
+                self.grant(member, *identity);
             }
             EventKind::Paid { order, buyer, lines } => {
                 let buyer = self.member(buyer);
-                if !self.order_index.contains_key(order) {
-                    self.pay(order, buyer, lines);
+                if self.find_order(order).is_none() {
+                    self.name_order(order);
+                    self.pay(buyer, &Paid::of(lines));
                 }
             }
             EventKind::Completed { order } => {
@@ -482,7 +846,7 @@ impl Engine {
             EventKind::Refunded { order, refund, amount_fen } => {
                 let index = self.order(order)?;
                 if !self.refunds.contains(refund) {
-                    let left_fen = self.orders[index as usize].total_fen - self.orders[index as usize].refunded_fen;
+                    let left_fen = self.total_left_fen(index);
                     if *amount_fen > left_fen {
                         return Err(EngineError::RefundTooLarge {
                             order: order.clone(),
@@ -513,24 +877,108 @@ impl Engine {
         Ok(())
     }
 
+    /// Names the next order (a named engine interns it; a numbered one switches to interning
+    /// when the name is not its next number).
+    fn name_order(&mut self, name: &str) {
+        let next = self.orders.len();
+        if let Names::Numbered = self.names
+            && numbered(name, 'o').map(|o| o as usize) != Some(next)
+        {
+            self.intern_numbered();
+        }
+        if let Names::Given { orders, .. } = &mut self.names {
+            orders.of(name);
+        }
+    }
+
     fn order(&self, name: &str) -> Result<u32, EngineError> {
-        self.order_index.get(name).copied().ok_or_else(|| EngineError::UnknownOrder { order: name.to_owned() })
+        self.find_order(name).ok_or_else(|| EngineError::UnknownOrder { order: name.to_owned() })
+    }
+
+    /// `member` binds to `inviter` at `at` (a dense call).
+    pub fn bind_at(&mut self, at: Timestamp, member: Member, inviter: Member) {
+        self.advance(at);
+        if !self.refused_binds.contains(&(member, inviter)) {
+            self.bind(member, inviter);
+        }
+    }
+
+    /// The operator grants `member` an identity at `at` (a dense call).
+    pub fn grant_at(&mut self, at: Timestamp, member: Member, identity: GrantIdentity) {
+        self.advance(at);
+        self.grant(member, identity);
+    }
+
+    /// `buyer` pays an order at `at` (a dense call): its number.
+    pub fn pay_at(&mut self, at: Timestamp, buyer: Member, paid: &Paid) -> u32 {
+        self.advance(at);
+        if let Names::Given { orders, .. } = &mut self.names {
+            orders.of(&format!("o{}", self.orders.len()));
+        }
+        self.pay(buyer, paid)
+    }
+
+    /// Order `order` completes at `at` (a dense call).
+    pub fn complete_at(&mut self, at: Timestamp, order: u32) {
+        self.advance(at);
+        self.complete(order);
+    }
+
+    /// `amount_fen` of order `order` is refunded at `at` (a dense call; each call is a refund of
+    /// its own).
+    ///
+    /// # Errors
+    /// More than what is left of the order.
+    pub fn refund_at(&mut self, at: Timestamp, order: u32, amount_fen: i64) -> Result<(), EngineError> {
+        self.advance(at);
+        let left_fen = self.total_left_fen(order);
+        if amount_fen > left_fen {
+            return Err(EngineError::RefundTooLarge {
+                order: self.order_name(order).into_owned(),
+                refund: String::new(),
+                wanted_fen: amount_fen,
+                left_fen,
+            });
+        }
+        self.refund(order, amount_fen);
+        Ok(())
+    }
+
+    fn grant(&mut self, member: Member, identity: GrantIdentity) {
+        match identity {
+            GrantIdentity::Agent => self.qualify(member, None),
+            GrantIdentity::Partner => self.make_partner(member),
+        }
+    }
+
+    fn refunds_of(&self, order: u32) -> Refunded {
+        self.refunded
+            .get(&order)
+            .copied()
+            .unwrap_or_else(|| Refunded { refunded_fen: 0, base_left_fen: self.orders[order as usize].base_fen })
+    }
+
+    fn total_left_fen(&self, order: u32) -> i64 {
+        self.orders[order as usize].total_fen - self.refunds_of(order).refunded_fen
     }
 
     /// Moves the clock forward to `at` and makes available every frozen reward whose thaw time
     /// has come.
     pub fn advance(&mut self, at: Timestamp) {
         self.clock = self.clock.max(at);
-        while let Some(&Reverse((thaw_at, reward))) = self.thaw_queue.peek() {
+        while let Some(&(thaw_at, order)) = self.thaw_queue.front() {
             if thaw_at > self.clock {
                 break;
             }
-            self.thaw_queue.pop();
-            let r = &mut self.rewards[reward as usize];
-            if r.state == RewardState::Frozen {
-                r.state = RewardState::Available;
-                let (order, member, amount) = (r.order, r.beneficiary, r.amount_fen);
-                self.move_money(Some(order), member, Bucket::Frozen, Bucket::Available, amount);
+            self.thaw_queue.pop_front();
+            let o = &self.orders[order as usize];
+            for reward in o.first_reward..o.first_reward + u32::from(o.reward_count) {
+                let r = &mut self.rewards[reward as usize];
+                if r.state() == RewardState::Frozen {
+                    r.set_state(RewardState::Available);
+                    let (member, amount) = (r.beneficiary, r.amount_fen);
+                    self.move_money(Some(order), member, Bucket::Frozen, Bucket::Available, amount);
+                }
             }
         }
     }
@@ -542,25 +990,30 @@ impl Engine {
             if current == ancestor {
                 return true;
             }
-            at = self.members[current as usize].inviter;
+            at = self.members[current as usize].inviter.get();
         }
         false
     }
 
     fn bind(&mut self, member: Member, inviter: Member) {
-        let state = &self.members[member as usize];
-        let decision = binding::decide(&member, state.inviter.as_ref(), state.has_paid, &inviter, || {
-            self.is_ancestor(member, inviter)
+        let place = &self.members[member as usize];
+        let (current, has_directs) = (place.inviter.get(), place.has_directs);
+        let has_paid = self.accounts[member as usize].has_paid;
+        let decision = binding::decide(&member, current.as_ref(), has_paid, &inviter, || {
+            (has_directs || member == inviter) && self.is_ancestor(member, inviter)
         });
         let refusal = match decision {
             Binding::Binds => {
-                self.members[member as usize].inviter = Some(inviter);
+                self.members[member as usize].inviter = Slot(inviter);
+                self.members[inviter as usize].has_directs = true;
+                self.refresh_walk(member);
                 return;
             }
             Binding::AlreadyThere => return,
             Binding::Refused(Refusal::AlreadyBound { to }) => format!("already bound to {}", self.name(to)),
             Binding::Refused(other) => other.to_string(),
         };
+        self.refused_binds.insert((member, inviter));
         let message = format!("binding {} to {} refused: {refusal}", self.name(member), self.name(inviter));
         self.warn("bind_refused", message);
     }
@@ -571,15 +1024,15 @@ impl Engine {
         if self.members[member as usize].identity != Identity::Member {
             return;
         }
-        let first_time = !self.members[member as usize].ever_qualified;
-        let inviter = self.members[member as usize].inviter;
+        let first_time = !self.accounts[member as usize].ever_qualified;
+        let inviter = self.members[member as usize].inviter.get();
         let link = match inviter {
             Some(x) if first_time => match self.members[x as usize].identity {
                 Identity::Partner => Link::Fixed(Some(x)),
                 Identity::Member => Link::Inherited,
                 Identity::Agent => {
                     let count = {
-                        let inviter_state = &mut self.members[x as usize];
+                        let inviter_state = &mut self.accounts[x as usize];
                         inviter_state.qualifying_directs += 1;
                         inviter_state.qualifying_directs
                     };
@@ -597,11 +1050,13 @@ impl Engine {
             },
             _ => Link::Inherited,
         };
-        let state = &mut self.members[member as usize];
-        state.identity = Identity::Agent;
-        state.link = link;
+        let place = &mut self.members[member as usize];
+        place.identity = Identity::Agent;
+        place.set_link(link);
+        self.refresh_walk(member);
+        let state = &mut self.accounts[member as usize];
         state.ever_qualified = true;
-        state.qualifying_order = order;
+        state.qualifying_order = order.into();
     }
 
     /// Promotion or a grant: a partner detaches from the team it had.
@@ -610,14 +1065,21 @@ impl Engine {
             return;
         }
         let origin = self.team_leader(member);
-        let state = &mut self.members[member as usize];
-        state.origin_leader = origin;
-        state.identity = Identity::Partner;
-        state.ever_qualified = true;
+        let place = &mut self.members[member as usize];
+        place.origin_leader = origin.into();
+        place.identity = Identity::Partner;
+        self.refresh_walk(member);
+        self.accounts[member as usize].ever_qualified = true;
     }
 
     /// The GMV of `leader`'s team over the trailing peer period ending now.
     fn team_gmv(&mut self, leader: Member) -> i64 {
+        if let Some(consulted) = &mut self.consulted
+            && self.rules.peer.team_gmv_threshold_fen > 0
+            && !consulted.team_gmv.contains(&leader)
+        {
+            consulted.team_gmv.push(leader);
+        }
         if let Some(&known) = self.known_gmv.get(&leader) {
             return known;
         }
@@ -628,8 +1090,9 @@ impl Engine {
             if order.paid_at > start {
                 break;
             }
-            window.gmv_fen -= order.base_left_fen;
             order.in_window = false;
+            let left = self.refunded.get(&front).map_or(order.base_fen, |r| r.base_left_fen);
+            window.gmv_fen -= left;
             window.orders.pop_front();
         }
         window.gmv_fen
@@ -638,6 +1101,11 @@ impl Engine {
     /// Conversion of `sharer`'s links over the trailing dynamic window, in basis points; `None`
     /// with no visitors.
     fn conversion_bp(&mut self, sharer: Member) -> Option<u32> {
+        if let Some(consulted) = &mut self.consulted
+            && !consulted.conversion.contains(&sharer)
+        {
+            consulted.conversion.push(sharer);
+        }
         if let Some(&(visitors, converted)) = self.known_conversion.get(&sharer) {
             return rewards::conversion_bp(visitors, converted);
         }
@@ -649,29 +1117,36 @@ impl Engine {
         let mut seen = HashSet::new();
         let mut converted = 0_u64;
         for &(_, visitor) in visits.iter() {
-            if seen.insert(visitor) && self.members[visitor as usize].last_paid_at.is_some_and(|at| at > start) {
+            if seen.insert(visitor) && self.accounts[visitor as usize].last_paid_at.get().is_some_and(|at| at > start) {
                 converted += 1;
             }
         }
         rewards::conversion_bp(u64::try_from(seen.len()).ok()?, converted)
     }
 
-    /// Who an order by `buyer` on `base_fen` pays, and at which rates, as the network stands.
-    fn candidates(&mut self, buyer: Member, base_fen: i64) -> Vec<Candidate<Member>> {
-        let rules = self.rules.clone();
-        let mut candidates = Vec::new();
+    /// Who an order by `buyer` (in `leader`'s team) on `base_fen` pays, and at which rates, as
+    /// the network stands.
+    fn candidates(
+        &mut self,
+        buyer: Member,
+        leader: Option<Member>,
+        base_fen: i64,
+        mut candidates: Vec<Candidate<Member>>,
+    ) -> Vec<Candidate<Member>> {
+        candidates.clear();
         let buyer_state = &self.members[buyer as usize];
         let earns = |engine: &Self, m: Member| engine.members[m as usize].identity.earns();
-        let (direct_to, indirect_to) = if rules.self_purchase && buyer_state.identity.earns() {
-            (Some(buyer), buyer_state.inviter)
+        let (direct_to, indirect_to) = if self.rules.self_purchase && buyer_state.identity.earns() {
+            (Some(buyer), buyer_state.inviter.get())
         } else {
-            (buyer_state.inviter, buyer_state.inviter.and_then(|i| self.members[i as usize].inviter))
+            let inviter = buyer_state.inviter.get();
+            (inviter, inviter.and_then(|i| self.members[i as usize].inviter.get()))
         };
         let direct_to = direct_to.filter(|&d| earns(self, d));
         if let Some(d) = direct_to {
             let rate_bp = match self.identity(d) {
-                Identity::Partner => rules.direct.partner_bp,
-                _ => rules.direct.agent_bp,
+                Identity::Partner => self.rules.direct.partner_bp,
+                _ => self.rules.direct.agent_bp,
             };
             candidates.push(Candidate { beneficiary: d, kind: Kind::Direct, generation: 1, rate_bp, of_team_bp: None });
         }
@@ -680,45 +1155,45 @@ impl Engine {
                 beneficiary: i,
                 kind: Kind::Indirect,
                 generation: 1,
-                rate_bp: rules.indirect.bp,
+                rate_bp: self.rules.indirect.bp,
                 of_team_bp: None,
             });
         }
-        let leader = self.team_leader(buyer).filter(|&t| t != buyer);
         if let Some(t) = leader {
+            let (team_bp, peer) = (self.rules.team.bp, self.rules.peer);
             candidates.push(Candidate {
                 beneficiary: t,
                 kind: Kind::Team,
                 generation: 1,
-                rate_bp: rules.team.bp,
+                rate_bp: team_bp,
                 of_team_bp: None,
             });
             let mut above = t;
-            for generation in 1..=rules.peer.generations.min(2) {
+            for generation in 1..=peer.generations.min(2) {
                 let Some(origin) = self.origin_leader(above) else { break };
                 above = origin;
                 if self.identity(origin) != Identity::Partner || origin == buyer {
                     continue;
                 }
-                if self.team_gmv(origin) < rules.peer.team_gmv_threshold_fen {
+                if peer.team_gmv_threshold_fen > 0 && self.team_gmv(origin) < peer.team_gmv_threshold_fen {
                     continue;
                 }
-                let of_team_bp = (rules.peer.source == PeerSource::TeamReward).then_some(rules.team.bp);
+                let of_team_bp = (peer.source == PeerSource::TeamReward).then_some(team_bp);
                 candidates.push(Candidate {
                     beneficiary: origin,
                     kind: Kind::Peer,
                     generation: u8::try_from(generation).unwrap_or(2),
-                    rate_bp: rules.peer.bp,
+                    rate_bp: peer.bp,
                     of_team_bp,
                 });
             }
         }
         let conversion = match direct_to {
-            Some(d) if !rules.dynamic.tiers.is_empty() => self.conversion_bp(d).map(|c| (d, c)),
+            Some(d) if !self.rules.dynamic.tiers.is_empty() => self.conversion_bp(d).map(|c| (d, c)),
             _ => None,
         };
         if let Some((d, conversion)) = conversion
-            && let Some(tier) = rules.dynamic.tiers.iter().rev().find(|t| t.min_conversion_bp <= conversion)
+            && let Some(tier) = self.rules.dynamic.tiers.iter().rev().find(|t| t.min_conversion_bp <= conversion)
         {
             candidates.push(Candidate {
                 beneficiary: d,
@@ -728,139 +1203,168 @@ impl Engine {
                 of_team_bp: None,
             });
         }
-        if !rules.stack_direct_and_team {
+        if !self.rules.stack_direct_and_team {
             rewards::drop_unstacked(&mut candidates, base_fen);
         }
         candidates.retain(|c| c.rate_bp > 0);
         candidates
     }
 
-    fn pay(&mut self, name: &str, buyer: Member, lines: &[Line]) {
-        let base_fen: i64 = lines.iter().filter(|l| l.commissionable).map(|l| l.amount_fen).sum();
-        let total_fen: i64 = lines.iter().map(|l| l.amount_fen).sum();
-        let candidates = self.candidates(buyer, base_fen);
-        let amounts = rewards::amounts(&candidates, base_fen, self.rules.cap.total_bp);
-        let order = u32::try_from(self.orders.len()).unwrap_or(u32::MAX);
+    /// The team rate a reward of `kind` was computed on: a peer reward's, when the rules pay
+    /// it on the team reward.
+    fn of_team_bp(&self, kind: Kind) -> Option<u32> {
+        (kind == Kind::Peer && self.rules.peer.source == PeerSource::TeamReward).then_some(self.rules.team.bp)
+    }
+
+    /// The candidates order `order` was rewarded with, from its rewards' kept rates.
+    fn order_candidates(&self, order: u32) -> impl Iterator<Item = Candidate<Member>> + '_ {
+        let o = &self.orders[order as usize];
+        self.rewards[o.first_reward as usize..(o.first_reward + u32::from(o.reward_count)) as usize].iter().map(|r| {
+            Candidate {
+                beneficiary: r.beneficiary,
+                kind: r.kind,
+                generation: r.generation(),
+                rate_bp: u32::from(r.rate_bp),
+                of_team_bp: self.of_team_bp(r.kind),
+            }
+        })
+    }
+
+    fn pay(&mut self, buyer: Member, paid: &Paid) -> u32 {
+        let Paid { total_fen, base_fen, designated } = *paid;
         let leader = self.team_leader(buyer).filter(|&t| t != buyer);
-        let mut posted = Vec::with_capacity(candidates.len());
+        let (candidates, mut amounts) = std::mem::take(&mut self.scratch);
+        let candidates = self.candidates(buyer, leader, base_fen, candidates);
+        rewards::amounts_into(&candidates, base_fen, self.rules.cap.total_bp, &mut amounts);
+        let order = u32::try_from(self.orders.len()).unwrap_or(u32::MAX);
+        let first_reward = u32::try_from(self.rewards.len()).unwrap_or(u32::MAX);
         for (candidate, &amount_fen) in candidates.iter().zip(&amounts) {
-            posted.push(u32::try_from(self.rewards.len()).unwrap_or(u32::MAX));
-            self.rewards.push(Reward {
-                order,
-                beneficiary: candidate.beneficiary,
-                kind: candidate.kind,
-                generation: candidate.generation,
+            self.rewards.push(RewardSlot {
                 amount_fen,
-                state: RewardState::Pending,
-                thaw_at: None,
-                voided_fen: 0,
-                clawback_fen: 0,
+                beneficiary: candidate.beneficiary,
+                // Rates are basis points of at most 10 000 (the rules refuse more).
+                rate_bp: u16::try_from(candidate.rate_bp).unwrap_or(u16::MAX),
+                kind: candidate.kind,
+                phase: candidate.generation & 0x0F,
             });
             self.move_money(Some(order), candidate.beneficiary, Bucket::StorePayable, Bucket::Pending, amount_fen);
         }
-        self.order_ids.push(name.to_owned());
-        self.order_index.insert(name.to_owned(), order);
         self.orders.push(OrderState {
-            buyer,
             paid_at: self.clock,
             total_fen,
-            refunded_fen: 0,
             base_fen,
-            base_left_fen: base_fen,
-            designated: lines.iter().any(|l| l.designated),
-            completed: false,
-            team: leader,
-            in_window: leader.is_some(),
-            candidates,
-            rewards: posted,
+            completed_at: When::NEVER,
+            buyer,
+            team: leader.into(),
+            first_reward,
+            reward_count: u8::try_from(candidates.len()).unwrap_or(u8::MAX),
+            designated,
+            in_window: leader.is_some() && self.rules.peer.team_gmv_threshold_fen > 0,
         });
-        if let Some(t) = leader {
+        self.scratch = (candidates, amounts);
+        // Team GMV decides nothing without a threshold (it is never negative): no window then.
+        if let Some(t) = leader.filter(|_| self.rules.peer.team_gmv_threshold_fen > 0) {
             let window = self.teams.entry(t).or_default();
             window.orders.push_back(order);
             window.gmv_fen += base_fen;
         }
         let clock = self.clock;
-        let state = &mut self.members[buyer as usize];
+        let state = &mut self.accounts[buyer as usize];
         state.has_paid = true;
-        state.last_paid_at = Some(clock);
+        state.last_paid_at = When(clock.0);
         state.spend_fen += base_fen;
         // Identity changes caused by an order take effect after its rewards are computed.
-        if self.rules.qualify_on == QualifyOn::Paid && self.qualifies(order) {
+        if self.rules.qualify_on == QualifyOn::Paid && self.qualifies(order, 0) {
             self.qualify(buyer, Some(order));
         }
+        order
     }
 
-    /// Does this order meet the entry rule for its buyer (an order-based mode)?
-    fn qualifies(&self, order: u32) -> bool {
+    /// Does this order, `refunded_fen` of it refunded, meet the entry rule for its buyer (an
+    /// order-based mode)?
+    fn qualifies(&self, order: u32, refunded_fen: i64) -> bool {
         let o = &self.orders[order as usize];
-        if o.refunded_fen >= o.total_fen && o.total_fen > 0 {
+        if refunded_fen >= o.total_fen && o.total_fen > 0 {
             return false;
         }
         match self.rules.entry.mode {
             EntryMode::DesignatedProduct => o.designated,
-            EntryMode::CumulativeSpend => self.members[o.buyer as usize].spend_fen >= self.rules.entry.min_spend_fen,
+            EntryMode::CumulativeSpend => self.accounts[o.buyer as usize].spend_fen >= self.rules.entry.min_spend_fen,
             EntryMode::FreeApply => false,
         }
     }
 
     fn complete(&mut self, order: u32) {
-        if self.orders[order as usize].completed {
+        if self.orders[order as usize].completed_at != When::NEVER {
             return;
         }
-        self.orders[order as usize].completed = true;
+        self.orders[order as usize].completed_at = When(self.clock.0);
         let thaw_at = self.clock.plus_days(i64::from(self.rules.settle.after_sale_days));
-        for reward in self.orders[order as usize].rewards.clone() {
+        let o = &self.orders[order as usize];
+        let mut frozen = false;
+        for reward in o.first_reward..o.first_reward + u32::from(o.reward_count) {
             let r = &mut self.rewards[reward as usize];
-            if r.state == RewardState::Pending {
-                r.state = RewardState::Frozen;
-                r.thaw_at = Some(thaw_at);
+            if r.state() == RewardState::Pending {
+                r.set_state(RewardState::Frozen);
+                frozen = true;
                 let (member, amount) = (r.beneficiary, r.amount_fen);
                 self.move_money(Some(order), member, Bucket::Pending, Bucket::Frozen, amount);
-                self.thaw_queue.push(Reverse((thaw_at, reward)));
             }
+        }
+        if frozen {
+            debug_assert!(self.thaw_queue.back().is_none_or(|&(last, _)| last <= thaw_at));
+            self.thaw_queue.push_back((thaw_at, order));
         }
         // A thaw time of zero days is due at once.
         self.advance(self.clock);
-        if self.rules.qualify_on == QualifyOn::Completed && self.qualifies(order) {
+        if self.rules.qualify_on == QualifyOn::Completed && self.qualifies(order, self.refunds_of(order).refunded_fen) {
             let buyer = self.orders[order as usize].buyer;
             self.qualify(buyer, Some(order));
         }
     }
 
     fn refund(&mut self, order: u32, amount_fen: i64) {
-        let o = &mut self.orders[order as usize];
-        o.refunded_fen += amount_fen;
-        let left_total = o.total_fen - o.refunded_fen;
+        let before = self.refunds_of(order);
+        let o = &self.orders[order as usize];
+        let refunded_fen = before.refunded_fen + amount_fen;
+        let left_total = o.total_fen - refunded_fen;
         let base_left = settle::base_left(o.base_fen, o.total_fen, left_total);
-        let taken = o.base_left_fen - base_left;
-        o.base_left_fen = base_left;
-        let (buyer, team, in_window, completed) = (o.buyer, o.team, o.in_window, o.completed);
+        let taken = before.base_left_fen - base_left;
+        self.refunded.insert(order, Refunded { refunded_fen, base_left_fen: base_left });
+        let (buyer, team, in_window, completed) = (o.buyer, o.team.get(), o.in_window, o.completed_at != When::NEVER);
         if in_window && let Some(window) = team.and_then(|t| self.teams.get_mut(&t)) {
             window.gmv_fen -= taken;
         }
-        self.members[buyer as usize].spend_fen -= taken;
+        self.accounts[buyer as usize].spend_fen -= taken;
+        let candidates: Vec<Candidate<Member>> = self.order_candidates(order).collect();
+        let amounts = rewards::amounts(&candidates, base_left, self.rules.cap.total_bp);
         let o = &self.orders[order as usize];
-        let amounts = rewards::amounts(&o.candidates, base_left, self.rules.cap.total_bp);
-        let current = o.rewards.iter().map(|&r| (self.rewards[r as usize].amount_fen, self.rewards[r as usize].state));
+        let first = o.first_reward;
+        let current = (first..first + u32::from(o.reward_count)).map(|r| {
+            let r = &self.rewards[r as usize];
+            (r.amount_fen, r.state())
+        });
         for step in settle::cuts(current, amounts) {
-            let reward = self.orders[order as usize].rewards[step.reward];
+            let reward = first + u32::try_from(step.reward).unwrap_or(u32::MAX);
             let r = &mut self.rewards[reward as usize];
             r.amount_fen -= step.amount_fen;
-            if r.state == RewardState::Available {
-                r.clawback_fen += step.amount_fen;
+            let cut = self.cuts.entry(reward).or_insert((0, 0));
+            if r.state() == RewardState::Available {
+                cut.1 += step.amount_fen;
             } else {
-                r.voided_fen += step.amount_fen;
+                cut.0 += step.amount_fen;
             }
             let member = r.beneficiary;
             self.move_money(Some(order), member, step.from, step.to, step.amount_fen);
         }
         let fully_refunded = left_total == 0;
         if fully_refunded && !completed && self.rules.qualify_on == QualifyOn::Paid {
-            let state = &mut self.members[buyer as usize];
-            if state.identity == Identity::Agent && state.qualifying_order == Some(order) {
-                state.identity = Identity::Member;
-                state.link = Link::Inherited;
-                state.qualifying_order = None;
+            let (place, state) = (&mut self.members[buyer as usize], &mut self.accounts[buyer as usize]);
+            if place.identity == Identity::Agent && state.qualifying_order == Slot(order) {
+                place.identity = Identity::Member;
+                place.set_link(Link::Inherited);
+                state.qualifying_order = Slot::NONE;
+                self.refresh_walk(buyer);
                 let message = format!(
                     "{}'s agent identity revoked: its qualifying order {} was refunded in full",
                     self.name(buyer),
@@ -872,7 +1376,7 @@ impl Engine {
     }
 
     fn withdraw(&mut self, member: Member, withdrawal: &str, amount_fen: i64) {
-        let available = self.members[member as usize].balance.available_fen;
+        let available = self.balance(member).available_fen;
         if available >= amount_fen {
             self.move_money(None, member, Bucket::Available, Bucket::PaidOut, amount_fen);
         } else {
@@ -888,6 +1392,84 @@ impl Engine {
     /// order, balances, and warnings (the rules' compliance findings first).
     pub fn report(&self) -> Report<'_> {
         Report { engine: self }
+    }
+}
+
+/// One step of the team-leader walk at a member: a partner leads its own team, an agent whose
+/// link is fixed names its leader, anyone else goes up to its inviter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    Leads,
+    Fixed(Option<Member>),
+    Up(Option<Member>),
+}
+
+impl Walk {
+    const TAG: u32 = 0b11 << 30;
+    const LEADS: u32 = 1 << 30;
+    const FIXED: u32 = 2 << 30;
+    /// A step that does not fit (a member index of 2³⁰ − 1 or more): read from the place.
+    const SLOW: u32 = 3 << 30;
+    const NO_ONE: u32 = !Self::TAG;
+
+    fn of(place: &Place) -> Walk {
+        match place.identity {
+            Identity::Partner => Walk::Leads,
+            Identity::Agent if place.fixed => Walk::Fixed(place.fixed_leader.get()),
+            _ => Walk::Up(place.inviter.get()),
+        }
+    }
+
+    /// The step in 30 bits of member index and 2 of kind.
+    fn encode(self) -> u32 {
+        let index = |m: Option<Member>| match m {
+            None => Some(Self::NO_ONE),
+            Some(m) if m < Self::NO_ONE => Some(m),
+            Some(_) => None,
+        };
+        match self {
+            Walk::Leads => Self::LEADS,
+            Walk::Fixed(leader) => index(leader).map_or(Self::SLOW, |i| Self::FIXED | i),
+            Walk::Up(inviter) => index(inviter).unwrap_or(Self::SLOW),
+        }
+    }
+
+    /// `None` for a step kept as [`Walk::SLOW`].
+    fn decode(code: u32) -> Option<Walk> {
+        let index = code & !Self::TAG;
+        let member = (index != Self::NO_ONE).then_some(index);
+        match code & Self::TAG {
+            0 => Some(Walk::Up(member)),
+            Self::LEADS => Some(Walk::Leads),
+            Self::FIXED => Some(Walk::Fixed(member)),
+            _ => None,
+        }
+    }
+}
+
+/// The number of a name written `{prefix}{number}` the way a numbered engine writes it.
+fn numbered(name: &str, prefix: char) -> Option<u32> {
+    let digits = name.strip_prefix(prefix)?;
+    let number = digits.parse::<u32>().ok()?;
+    (number.to_string() == digits).then_some(number)
+}
+
+/// What an order paid, as the network counts it: its total, its commissionable base, and
+/// whether a line is of a designated product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paid {
+    pub total_fen: i64,
+    pub base_fen: i64,
+    pub designated: bool,
+}
+
+impl Paid {
+    pub fn of(lines: &[Line]) -> Paid {
+        Paid {
+            total_fen: lines.iter().map(|l| l.amount_fen).sum(),
+            base_fen: lines.iter().filter(|l| l.commissionable).map(|l| l.amount_fen).sum(),
+            designated: lines.iter().any(|l| l.designated),
+        }
     }
 }
 
@@ -924,17 +1506,17 @@ struct Balances<'a>(&'a Engine);
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct MemberRow<'a> {
     identity: &'static str,
-    inviter: Option<&'a str>,
-    team_leader: Option<&'a str>,
-    origin_leader: Option<&'a str>,
+    inviter: Option<Cow<'a, str>>,
+    team_leader: Option<Cow<'a, str>>,
+    origin_leader: Option<Cow<'a, str>>,
     qualifying_directs: u32,
 }
 
 #[derive(Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct LedgerRow<'a> {
-    order: &'a str,
-    beneficiary: &'a str,
+    order: Cow<'a, str>,
+    beneficiary: Cow<'a, str>,
     kind: &'static str,
     generation: u8,
     amount_fen: i64,
@@ -952,10 +1534,10 @@ impl Serialize for Members<'_> {
             let state = &engine.members[i];
             let row = MemberRow {
                 identity: state.identity.as_str(),
-                inviter: name(state.inviter),
+                inviter: name(state.inviter.get()),
                 team_leader: name(engine.team_leader(m)),
-                origin_leader: name(state.origin_leader),
-                qualifying_directs: state.qualifying_directs,
+                origin_leader: name(state.origin_leader.get()),
+                qualifying_directs: engine.accounts[i].qualifying_directs,
             };
             (engine.name(m), row)
         }))
@@ -965,7 +1547,7 @@ impl Serialize for Members<'_> {
 impl Serialize for Ledger<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let engine = self.0;
-        serializer.collect_seq(engine.rewards.iter().map(|r| LedgerRow {
+        serializer.collect_seq(engine.rewards().iter().map(|r| LedgerRow {
             order: engine.order_name(r.order),
             beneficiary: engine.name(r.beneficiary),
             kind: r.kind.as_str(),
@@ -981,7 +1563,10 @@ impl Serialize for Ledger<'_> {
 impl Serialize for Balances<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let engine = self.0;
-        serializer.collect_map(engine.members.iter().enumerate().map(|(i, state)| (&engine.names[i], state.balance)))
+        serializer.collect_map((0..engine.members.len()).map(|i| {
+            let m = Member::try_from(i).unwrap_or(Member::MAX);
+            (engine.name(m), engine.balance(m))
+        }))
     }
 }
 
@@ -1004,10 +1589,10 @@ mod tests {
             .rewards()
             .iter()
             .map(|r| {
-                let order = engine.order_name(r.order).to_owned();
+                let order = engine.order_name(r.order).into_owned();
                 (
                     order,
-                    engine.name(r.beneficiary).to_owned(),
+                    engine.name(r.beneficiary).into_owned(),
                     r.kind.as_str(),
                     r.generation,
                     r.amount_fen,
@@ -1074,6 +1659,41 @@ mod tests {
     }
 
     const DAY: i64 = 24 * 60;
+
+    /// The byte budget of the dense state: a million members with a million orders stay under
+    /// 200 bytes a member only while these records stay this small.
+    #[test]
+    fn the_dense_records_keep_their_sizes() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<Place>(), 16);
+        assert_eq!(size_of::<Account>(), 32);
+        assert_eq!(size_of::<OrderState>(), 48);
+        assert_eq!(size_of::<RewardSlot>(), 16);
+        assert_eq!(size_of::<Balance>(), 32);
+    }
+
+    #[test]
+    fn a_numbered_engine_names_its_members_and_orders_and_learns_other_names() {
+        let mut engine = Engine::numbered(Rules::chain21(), 4, 4);
+        let p = engine.add_member();
+        let a = engine.add_member();
+        engine.grant_at(START, p, GrantIdentity::Partner);
+        engine.bind_at(START, a, p);
+        let order = engine.pay_at(START, a, &Paid { total_fen: 39_900, base_fen: 39_900, designated: true });
+        assert_eq!((engine.name(a).as_ref(), engine.order_name(order).as_ref()), ("m1", "o0"));
+        assert_eq!((engine.find("m1"), engine.find("m01"), engine.find("m2")), (Some(a), None, None));
+        assert_eq!(engine.identity(a), Identity::Agent);
+        assert_eq!(engine.rewards().len(), 2, "direct and team to the partner");
+        // A named event on a numbered engine: it interns from then on, keeping the numbers.
+        let kind = EventKind::Bind { member: "Zoe".into(), inviter: Some("m1".into()) };
+        engine.apply(&Event { at: START, kind }).unwrap();
+        assert_eq!((engine.find("Zoe"), engine.find("m1")), (Some(2), Some(a)));
+        assert_eq!(engine.inviter(2), Some(a));
+        engine.complete_at(START.plus_days(1), order);
+        engine.advance(START.plus_days(30));
+        assert!(engine.rewards().iter().all(|r| r.state == RewardState::Available && r.thaw_at.is_some()));
+        assert_eq!(engine.balance(p).available_fen, engine.rewards().total_fen());
+    }
 
     #[test]
     fn the_worked_example_step_by_step() {
@@ -1205,7 +1825,7 @@ mod tests {
         let engine = script.run(Rules::chain21());
         let p = engine.find("P").unwrap();
         assert_eq!(engine.balance(p), Balance { frozen_fen: 2_500, ..Balance::default() });
-        assert_eq!(engine.rewards()[0].thaw_at, Some(START.plus_minutes(DAY).plus_days(7)));
+        assert_eq!(engine.rewards().get(0).unwrap().thaw_at, Some(START.plus_minutes(DAY).plus_days(7)));
         assert_eq!(engine.warnings()[0].code, "withdraw_refused");
         script.at(8 * DAY, EventKind::Tick).withdraw(8 * DAY + 1, "P", "w1", 1_000).withdraw(
             8 * DAY + 2,
@@ -1233,7 +1853,10 @@ mod tests {
         let p = engine.find("P").unwrap();
         // 6000 left: direct 900 + team 600 = 1500; 1000 is clawed back from what was withdrawn.
         assert_eq!(engine.balance(p), Balance { available_fen: -1_000, withdrawn_fen: 2_500, ..Balance::default() });
-        assert_eq!((engine.rewards()[0].clawback_fen, engine.rewards()[1].clawback_fen), (600, 400));
+        assert_eq!(
+            (engine.rewards().get(0).unwrap().clawback_fen, engine.rewards().get(1).unwrap().clawback_fen),
+            (600, 400)
+        );
         assert_eq!(engine.identity(engine.find("A").unwrap()), Identity::Agent, "completed: not revoked");
         script.withdraw(9 * DAY, "P", "w2", 1);
         let engine = script.run(Rules::chain21());
@@ -1298,7 +1921,7 @@ mod tests {
         let mut script = line_of_a(&["B", "C"]);
         script.bind(100, "X", "B").paid(101, "oX", "X", 10_000, true);
         let engine = script.run(rules.clone());
-        let leader = |e: &Engine, n: &str| e.team_leader(e.find(n).unwrap()).map(|m| e.name(m).to_owned());
+        let leader = |e: &Engine, n: &str| e.team_leader(e.find(n).unwrap()).map(|m| e.name(m).into_owned());
         assert_eq!(leader(&engine, "B").as_deref(), Some("P"), "B stays in A's line, under A's leader for now");
         assert_eq!(leader(&engine, "C").as_deref(), Some("P"), "C, the 2nd, slides");
         assert_eq!(leader(&engine, "X").as_deref(), Some("P"));
@@ -1326,7 +1949,7 @@ mod tests {
         script.bind(110, "Y", "B").paid(111, "oY", "Y", 10_000, true);
         script.bind(200, "D", "A").paid(201, "oD", "D", 10_000, true);
         let engine = script.run(rules);
-        let leader = |n: &str| engine.team_leader(engine.find(n).unwrap()).map(|m| engine.name(m).to_owned());
+        let leader = |n: &str| engine.team_leader(engine.find(n).unwrap()).map(|m| engine.name(m).into_owned());
         assert_eq!(engine.identity(engine.find("A").unwrap()), Identity::Partner);
         assert_eq!(leader("B").as_deref(), Some("A"), "B was in A's line");
         assert_eq!(leader("X").as_deref(), Some("A"), "X is reached from A through links that did not slide");
@@ -1355,7 +1978,7 @@ mod tests {
         let mut rules = Rules::chain21();
         rules.upgrade.required_directs = 3;
         let engine = line_of_a(&["B", "C", "D"]).run(rules);
-        let leader = |n: &str| engine.team_leader(engine.find(n).unwrap()).map(|m| engine.name(m).to_owned());
+        let leader = |n: &str| engine.team_leader(engine.find(n).unwrap()).map(|m| engine.name(m).into_owned());
         assert_eq!((leader("B"), leader("C")), (Some("P".to_owned()), Some("P".to_owned())));
         assert_eq!(leader("D").as_deref(), Some("A"), "the third did not slide; A's promotion took it along");
         assert_eq!(engine.qualifying_directs(engine.find("A").unwrap()), 3);
@@ -1662,12 +2285,15 @@ mod tests {
                     prop_assert_eq!(*balance, engine.balance(Member::try_from(member).unwrap()));
                     prop_assert!(balance.pending_fen >= 0 && balance.frozen_fen >= 0);
                 }
-                for order in &engine.orders {
-                    let paid: i64 = order.rewards.iter().map(|&r| engine.rewards[r as usize].amount_fen).sum();
-                    prop_assert!(paid <= rewards::share(order.base_left_fen, rules.cap.total_bp));
-                    prop_assert!(order.rewards.iter().all(|&r| engine.rewards[r as usize].amount_fen >= 0));
+                for (index, order) in engine.orders.iter().enumerate() {
+                    let rewards = &engine.rewards
+                        [order.first_reward as usize..(order.first_reward + u32::from(order.reward_count)) as usize];
+                    let paid: i64 = rewards.iter().map(|r| r.amount_fen).sum();
+                    let base_left = engine.refunds_of(u32::try_from(index).unwrap()).base_left_fen;
+                    prop_assert!(paid <= rewards::share(base_left, rules.cap.total_bp));
+                    prop_assert!(rewards.iter().all(|r| r.amount_fen >= 0));
                 }
-                for reward in engine.rewards() {
+                for reward in engine.rewards().iter() {
                     let order = &engine.orders[reward.order as usize];
                     // With self_purchase the buyer is the direct beneficiary, and so also takes its bonus.
                     let own = matches!(reward.kind, Kind::Direct | Kind::Bonus) && rules.self_purchase;

@@ -24,6 +24,33 @@ pub struct Network {
     pub team_gmv: Vec<(String, i64)>,
     /// Per sharer of the chain: distinct visitors and converted visitors in the rules' window.
     pub conversion: Vec<(String, u64, u64)>,
+    /// The sharers whose links the buyer opened in the rules' conversion window: a first
+    /// payment in the window converts the buyer for each of them.
+    pub visited: Vec<String>,
+}
+
+/// Members of the network, their teams and their links, by member id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Keys {
+    pub members: Vec<String>,
+    pub teams: Vec<String>,
+    pub conversions: Vec<String>,
+}
+
+/// What a payment's decisions read and what it changed, for the store's guard: two payments
+/// conflict only when one changed what the other read (the same inviter chain, the same team
+/// whose GMV decides a peer reward, the same links whose conversion decides a bonus), so
+/// payments of unrelated buyers never wait for each other and concurrent ones still come out
+/// as some serial order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Footprint {
+    /// `members`: the buyer's chain as read, each record must be as read. `teams`: the team
+    /// leaders whose GMV decided a peer reward (only with a threshold). `conversions`: the
+    /// sharers whose conversion decided a dynamic bonus (only with tiers).
+    pub read: Keys,
+    /// `members`: those whose record changed. `teams`: the leaders of the teams whose GMV the
+    /// orders count toward. `conversions`: the sharers the buyer converted for (only with tiers).
+    pub changed: Keys,
 }
 
 /// One order of the payment.
@@ -73,6 +100,7 @@ pub struct NetworkChanges {
     /// Per order with rewards: the transfer from the store's payable to each beneficiary's
     /// pending bucket.
     pub transactions: Vec<(String, Transaction)>,
+    pub footprint: Footprint,
 }
 
 fn base_of(lines: &[Line]) -> i64 {
@@ -113,7 +141,11 @@ pub fn pay(
         record.has_paid = true;
         record.last_paid_at = Some(now);
         record.spend_fen += orders.iter().map(|o| base_of(&o.lines)).sum::<i64>();
-        return Ok(NetworkChanges { buyer_joins, members: vec![record], ..NetworkChanges::default() });
+        let footprint = Footprint {
+            read: Keys { members: network.chain.iter().map(|m| m.id.clone()).collect(), ..Keys::default() },
+            changed: Keys { members: vec![record.id.clone()], ..Keys::default() },
+        };
+        return Ok(NetworkChanges { buyer_joins, members: vec![record], footprint, ..NetworkChanges::default() });
     };
     let mut engine = Engine::restore(rules.clone(), now, &network.chain, &network.team_gmv, &network.conversion);
     let mut changes = NetworkChanges { buyer_joins, rules_version: Some(*version), ..NetworkChanges::default() };
@@ -132,12 +164,11 @@ pub fn pay(
             order_id: order.id.clone(),
             store: order.store.clone(),
             base_fen: base_of(&order.lines),
-            team_leader: engine.order_team(index).map(|t| engine.name(t).to_owned()),
+            team_leader: engine.order_team(index).map(|t| engine.name(t).into_owned()),
         });
         let mut transaction = Transaction { entries: Vec::new() };
-        let candidates = engine.order_candidates(index);
-        for (position, (reward, candidate)) in engine.rewards()[first_reward..].iter().zip(candidates).enumerate() {
-            let beneficiary = engine.name(reward.beneficiary).to_owned();
+        for (position, reward) in engine.rewards().iter_from(first_reward).enumerate() {
+            let beneficiary = engine.name(reward.beneficiary).into_owned();
             let pending = Account::Member { id: beneficiary.clone(), bucket: "pending".to_owned() };
             let part =
                 Transaction::transfer(Account::StorePayable(order.store.clone()), pending, Fen(reward.amount_fen));
@@ -148,8 +179,8 @@ pub fn pay(
                 kind: reward.kind,
                 generation: reward.generation,
                 position: u32::try_from(position).unwrap_or(u32::MAX),
-                rate_bp: candidate.rate_bp,
-                of_team_bp: candidate.of_team_bp,
+                rate_bp: reward.rate_bp,
+                of_team_bp: reward.of_team_bp,
                 amount_fen: reward.amount_fen,
             });
         }
@@ -164,7 +195,41 @@ pub fn pay(
             (before != Some(&record)).then_some(record)
         })
         .collect();
+    changes.footprint = footprint(network, rules, &engine, &changes, buyer, now);
     Ok(changes)
+}
+
+/// What [`pay`] read and changed, from the engine that decided it.
+fn footprint(
+    network: &Network,
+    rules: &Rules,
+    engine: &Engine,
+    changes: &NetworkChanges,
+    buyer: &str,
+    now: Timestamp,
+) -> Footprint {
+    let names = |members: Vec<u32>| members.into_iter().map(|m| engine.name(m).into_owned()).collect::<Vec<_>>();
+    let consulted = engine.consulted();
+    let mut teams: Vec<String> = changes.orders.iter().filter_map(|o| o.team_leader.clone()).collect();
+    teams.sort();
+    teams.dedup();
+    let window_start = now.plus_days(-i64::from(rules.dynamic.window_days));
+    let converted_before = network
+        .chain
+        .first()
+        .filter(|m| m.id == buyer)
+        .and_then(|m| m.last_paid_at)
+        .is_some_and(|at| at > window_start);
+    let conversions =
+        if rules.dynamic.tiers.is_empty() || converted_before { Vec::new() } else { network.visited.clone() };
+    Footprint {
+        read: Keys {
+            members: network.chain.iter().map(|m| m.id.clone()).collect(),
+            teams: names(consulted.team_gmv),
+            conversions: names(consulted.conversion),
+        },
+        changed: Keys { members: changes.members.iter().map(|m| m.id.clone()).collect(), teams, conversions },
+    }
 }
 
 #[cfg(test)]
@@ -192,7 +257,7 @@ mod tests {
 
     #[test]
     fn without_rules_the_buyer_has_paid_and_nothing_is_posted() {
-        let network = Network { rules: None, chain: vec![], team_gmv: vec![], conversion: vec![] };
+        let network = Network { rules: None, chain: vec![], team_gmv: vec![], conversion: vec![], visited: vec![] };
         let changes = pay(&network, "m-b", &[order("o-1", 9_900), order("o-2", 100)], NOW).unwrap();
         assert!(changes.buyer_joins);
         assert_eq!(changes.members.len(), 1);
@@ -211,6 +276,7 @@ mod tests {
             chain: vec![member("m-b", Some("m-a"), Identity::Member), member("m-a", None, Identity::Agent)],
             team_gmv: vec![],
             conversion: vec![],
+            visited: vec![],
         };
         let changes = pay(&network, "m-b", &[order("o-1", 10_000)], NOW).unwrap();
         assert!(!changes.buyer_joins);
@@ -227,5 +293,83 @@ mod tests {
         let buyer = changes.members.iter().find(|m| m.id == "m-b").expect("the buyer changed");
         assert_eq!(buyer.spend_fen, 10_000);
         assert!(changes.members.iter().all(|m| m.id != "m-a" || m != &network.chain[1]), "only changed members");
+    }
+
+    fn network(rules: Rules, chain: Vec<MemberRecord>) -> Network {
+        Network { rules: Some((1, rules)), chain, team_gmv: vec![], conversion: vec![], visited: vec![] }
+    }
+
+    fn ids(names: &[&str]) -> Vec<String> {
+        names.iter().map(|&n| n.to_owned()).collect()
+    }
+
+    #[test]
+    fn a_buyer_without_an_inviter_reads_and_changes_only_itself() {
+        let changes = pay(
+            &network(Rules::chain21(), vec![member("m-b", None, Identity::Member)]),
+            "m-b",
+            &[order("o-1", 500)],
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(changes.footprint.read, Keys { members: ids(&["m-b"]), ..Keys::default() });
+        assert_eq!(changes.footprint.changed, Keys { members: ids(&["m-b"]), ..Keys::default() });
+    }
+
+    #[test]
+    fn a_qualifying_direct_changes_its_inviter_and_a_plain_purchase_does_not() {
+        let chain = vec![member("m-b", Some("m-a"), Identity::Member), member("m-a", None, Identity::Agent)];
+        let plain = PaidOrder {
+            lines: vec![Line { sku: "k-2".to_owned(), amount_fen: 500, designated: false, commissionable: true }],
+            ..order("o-1", 0)
+        };
+        let changes = pay(&network(Rules::chain21(), chain.clone()), "m-b", &[plain], NOW).unwrap();
+        assert_eq!(changes.footprint.read.members, ids(&["m-b", "m-a"]));
+        assert_eq!(changes.footprint.changed.members, ids(&["m-b"]), "the sharer's record is read, not changed");
+        let changes = pay(&network(Rules::chain21(), chain), "m-b", &[order("o-1", 39_900)], NOW).unwrap();
+        let mut members = changes.footprint.changed.members.clone();
+        members.sort();
+        assert_eq!(members, ids(&["m-a", "m-b"]), "a qualifying direct counts for its inviter");
+    }
+
+    #[test]
+    fn team_gmv_is_read_only_when_a_peer_threshold_is_set() {
+        // p is a partner that detached from r; b is in p's team, so r's peer reward depends on
+        // the GMV of r's team when there is a threshold.
+        let chain = vec![
+            member("m-b", Some("m-p"), Identity::Member),
+            MemberRecord { origin_leader: Some("m-r".into()), ..member("m-p", Some("m-r"), Identity::Partner) },
+            member("m-r", None, Identity::Partner),
+        ];
+        let mut rules = Rules::chain21();
+        let changes = pay(&network(rules.clone(), chain.clone()), "m-b", &[order("o-1", 500)], NOW).unwrap();
+        assert!(changes.rewards.iter().any(|r| r.kind == Kind::Peer));
+        assert!(changes.footprint.read.teams.is_empty(), "threshold 0: every team passes, none is read");
+        assert_eq!(changes.footprint.changed.teams, ids(&["m-p"]));
+        rules.peer.team_gmv_threshold_fen = 1;
+        let changes = pay(&network(rules, chain), "m-b", &[order("o-1", 500)], NOW).unwrap();
+        assert_eq!(changes.footprint.read.teams, ids(&["m-r"]));
+    }
+
+    #[test]
+    fn conversion_is_read_and_changed_only_with_dynamic_tiers() {
+        let chain = vec![
+            MemberRecord { has_paid: false, ..member("m-b", Some("m-a"), Identity::Member) },
+            member("m-a", None, Identity::Agent),
+        ];
+        let mut with_visits = network(Rules::chain21(), chain.clone());
+        with_visits.visited = ids(&["m-a", "m-c"]);
+        let changes = pay(&with_visits, "m-b", &[order("o-1", 500)], NOW).unwrap();
+        assert!(changes.footprint.read.conversions.is_empty() && changes.footprint.changed.conversions.is_empty());
+        let mut rules = Rules::chain21();
+        rules.dynamic.tiers = vec![super::super::rules::Tier { min_conversion_bp: 1, extra_bp: 100 }];
+        with_visits.rules = Some((1, rules));
+        let changes = pay(&with_visits, "m-b", &[order("o-1", 500)], NOW).unwrap();
+        assert_eq!(changes.footprint.read.conversions, ids(&["m-a"]));
+        assert_eq!(changes.footprint.changed.conversions, ids(&["m-a", "m-c"]), "a first payment converts");
+        // Already paid in the window: the buyer was converted before; no sharer's figure moves.
+        with_visits.chain[0].last_paid_at = Some(NOW.plus_days(-1));
+        let changes = pay(&with_visits, "m-b", &[order("o-2", 500)], NOW).unwrap();
+        assert!(changes.footprint.changed.conversions.is_empty());
     }
 }

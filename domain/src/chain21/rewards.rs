@@ -86,7 +86,15 @@ impl<M> Candidate<M> {
 /// `cap_bp` × base: the cut takes peer rewards first, then the bonus, team, indirect and direct,
 /// each down to zero as needed.
 pub fn amounts<M>(candidates: &[Candidate<M>], base_fen: i64, cap_bp: u32) -> Vec<i64> {
-    let mut amounts: Vec<i64> = candidates.iter().map(|c| c.uncapped_fen(base_fen)).collect();
+    let mut amounts = Vec::with_capacity(candidates.len());
+    amounts_into(candidates, base_fen, cap_bp, &mut amounts);
+    amounts
+}
+
+/// [`amounts`] written into `amounts` (cleared first), so a caller can keep one buffer.
+pub fn amounts_into<M>(candidates: &[Candidate<M>], base_fen: i64, cap_bp: u32, amounts: &mut Vec<i64>) {
+    amounts.clear();
+    amounts.extend(candidates.iter().map(|c| c.uncapped_fen(base_fen)));
     let cap = share(base_fen, cap_bp);
     let mut excess = amounts.iter().sum::<i64>() - cap;
     if excess > 0 {
@@ -101,7 +109,6 @@ pub fn amounts<M>(candidates: &[Candidate<M>], base_fen: i64, cap_bp: u32) -> Ve
             }
         }
     }
-    amounts
 }
 
 /// With `stack_direct_and_team = false` a beneficiary that is both the direct inviter and the

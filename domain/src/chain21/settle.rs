@@ -9,6 +9,7 @@ use crate::money::Fen;
 use crate::time::Timestamp;
 
 use super::engine::{Bucket, Identity, RewardState};
+use super::paying::Keys;
 use super::rewards::{self, Candidate, Kind};
 use super::rules::{QualifyOn, Rules};
 
@@ -251,6 +252,8 @@ pub struct OrderRewards {
     /// The base the rewards were paid on, and what refunds left of it.
     pub base_fen: i64,
     pub base_left_fen: i64,
+    /// The team whose GMV the order counts toward.
+    pub team_leader: Option<String>,
     pub rules: Rules,
     pub rewards: Vec<StoredReward>,
 }
@@ -278,9 +281,9 @@ pub struct RewardChanges {
     pub spend_taken: i64,
     /// The buyer's place after a revocation, guarded by the place as read.
     pub revoked: Option<Qualification>,
-    /// Whether the network others read (spend, identities) changed, so payments in flight
-    /// must read it again.
-    pub network_changed: bool,
+    /// What of the network others read changed (the buyer's spend or place, the GMV of the
+    /// order's team), so payments in flight that read it must read it again.
+    pub changed: Keys,
 }
 
 impl OrderRewards {
@@ -333,13 +336,18 @@ impl OrderRewards {
         ];
         let revoked = revocation(&self.rules, &self.buyer_place, &self.order_id, left_fen == 0, completed);
         let spend_taken = self.base_left_fen - base_left;
+        let changed = Keys {
+            members: (revoked.is_some() || spend_taken > 0).then(|| self.buyer.clone()).into_iter().collect(),
+            teams: self.team_leader.clone().filter(|_| base_left != self.base_left_fen).into_iter().collect(),
+            conversions: Vec::new(),
+        };
         RewardChanges {
             steps: self.changes_of(&steps),
             thaw_at: None,
             postings: postings.into_iter().flatten().collect(),
             base_left: Some((self.base_left_fen, base_left)),
             spend_taken,
-            network_changed: revoked.is_some() || spend_taken > 0,
+            changed,
             revoked,
         }
     }

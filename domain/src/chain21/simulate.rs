@@ -4,8 +4,10 @@
 
 use serde::Serialize;
 
-use super::engine::{Engine, EngineError, Identity, RewardState};
-use super::events::{Event, EventKind, GrantIdentity, Line};
+use std::collections::VecDeque;
+
+use super::engine::{Engine, EngineError, Identity, Member, Paid, RewardState};
+use super::events::GrantIdentity;
 use super::rules::Rules;
 use crate::random::Random;
 use crate::time::Timestamp;
@@ -39,28 +41,30 @@ pub struct Outcome {
 
 const GIFT_FEN: i64 = 39_900;
 
-/// Runs the plan through a fresh engine; the caller times it.
+/// Runs the plan through a fresh numbered engine (members `m{i}`, orders `o{i}`, driven by
+/// its dense calls, so no string is made per member or order); the caller times it.
 pub fn run(rules: Rules, plan: Plan) -> Result<(Engine, Outcome), EngineError> {
-    let mut engine = Engine::new(rules);
+    let members = u64::from(plan.members.max(1));
+    let orders = u64::from(plan.orders);
+    let capacity = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let mut engine = Engine::numbered(rules, capacity(members), capacity(orders));
     let mut random = Random::new(plan.seed);
     let mut at = plan.start;
     let mut outcome = Outcome::default();
-    let members = u64::from(plan.members.max(1));
-    let orders = u64::from(plan.orders);
-    let event = |engine: &mut Engine, at: Timestamp, kind: EventKind| engine.apply(&Event { at, kind });
-    event(&mut engine, at, EventKind::Grant { member: "m0".into(), identity: GrantIdentity::Partner })?;
+    let root = engine.add_member();
+    engine.grant_at(at, root, GrantIdentity::Partner);
     let mut joined = 1_u64;
-    let mut paid: Vec<u64> = Vec::new();
+    let mut paid: VecDeque<u32> = VecDeque::new();
     // Orders and members arrive interleaved, so that by the last order everyone has joined.
     let steps = members.max(orders);
     let mut order_count = 0_u64;
+    let member = |n: u64| Member::try_from(n).unwrap_or(Member::MAX);
     for step in 0..steps {
         at = at.plus_millis(30_000);
         if joined < members && step * members / steps >= joined - 1 {
             let inviter = random.below(joined);
-            let member = format!("m{joined}");
-            let kind = EventKind::Bind { member, inviter: Some(format!("m{inviter}")) };
-            event(&mut engine, at, kind)?;
+            let newcomer = engine.add_member();
+            engine.bind_at(at, newcomer, member(inviter));
             joined += 1;
         }
         if order_count < orders && step * orders / steps >= order_count {
@@ -73,33 +77,29 @@ pub fn run(rules: Rules, plan: Plan) -> Result<(Engine, Outcome), EngineError> {
             let designated = random.below(5) == 0;
             let amount_fen =
                 if designated { GIFT_FEN } else { 5_000 + i64::try_from(random.below(25_000)).unwrap_or(0) };
-            let order = format!("o{order_count}");
-            let lines = vec![Line {
-                sku: if designated { "GIFT" } else { "GOODS" }.into(),
-                amount_fen,
-                designated,
-                commissionable: true,
-            }];
-            event(&mut engine, at, EventKind::Paid { order: order.clone(), buyer: format!("m{buyer}"), lines })?;
+            let order =
+                engine.pay_at(at, member(buyer), &Paid { total_fen: amount_fen, base_fen: amount_fen, designated });
             outcome.gmv_fen += amount_fen;
-            paid.push(order_count);
+            paid.push_back(order);
             order_count += 1;
             // 3 in 100 are refunded in full soon after; the rest complete a few days later.
             if random.below(100) < 3 {
-                let kind = EventKind::Refunded { order, refund: format!("r{order_count}"), amount_fen };
-                event(&mut engine, at, kind)?;
+                engine.refund_at(at, order, amount_fen)?;
                 outcome.refunded_fen += amount_fen;
             }
         }
         // Complete orders from about three days back.
-        if paid.len() > 8_640 || (step + 1 == steps) {
-            let due: Vec<u64> = if step + 1 == steps { std::mem::take(&mut paid) } else { paid.drain(..1).collect() };
-            for order in due {
-                event(&mut engine, at, EventKind::Completed { order: format!("o{order}") })?;
+        if step + 1 == steps {
+            for order in std::mem::take(&mut paid) {
+                engine.complete_at(at, order);
             }
+        } else if paid.len() > 8_640
+            && let Some(order) = paid.pop_front()
+        {
+            engine.complete_at(at, order);
         }
     }
-    event(&mut engine, at.plus_days(30), EventKind::Tick)?;
+    engine.advance(at.plus_days(30));
     outcome.members = engine.member_count() as u64;
     outcome.orders = order_count;
     for member in 0..u32::try_from(engine.member_count()).unwrap_or(u32::MAX) {
@@ -114,7 +114,7 @@ pub fn run(rules: Rules, plan: Plan) -> Result<(Engine, Outcome), EngineError> {
         outcome.available_fen += balance.available_fen;
     }
     outcome.rewards = engine.rewards().len() as u64;
-    outcome.rewards_fen = engine.rewards().iter().map(|r| r.amount_fen).sum();
+    outcome.rewards_fen = engine.rewards().total_fen();
     let net = outcome.gmv_fen - outcome.refunded_fen;
     outcome.rewards_bp_of_gmv = if net > 0 { outcome.rewards_fen * 10_000 / net } else { 0 };
     debug_assert!(engine.rewards().iter().all(|r| r.state != RewardState::Frozen || r.thaw_at.is_some()));

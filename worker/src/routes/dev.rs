@@ -48,7 +48,9 @@ pub async fn set_clock(env: &Env, req: &Request, text: &str, now: Timestamp) -> 
 
 /// `GET /api/dev/stats`: counters of this Worker isolate, for the bench.
 pub fn stats() -> Result<Response, ApiError> {
-    json_response(200, &Stats { d1_round_trips: crate::db::round_trips() }, "no-store")
+    let (payments_applied, payment_tries_refused) = crate::db::payment_tries();
+    let stats = Stats { d1_round_trips: crate::db::round_trips(), payments_applied, payment_tries_refused };
+    json_response(200, &stats, "no-store")
 }
 
 /// `POST /api/dev/llm/chat/completions`: a stand-in for an OpenAI-compatible model, so tests can

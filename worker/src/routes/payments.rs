@@ -114,9 +114,11 @@ async fn accept(env: &Env, notification: &Notification, now: Timestamp) -> Resul
     let store = D1(&db);
     let key = config::key(env, "PAYMENT_DEV_KEY")?;
     // Some tries: the refusals worth retrying are a pickup code already in use at the store and
-    // another payment that changed the distribution network since it was read.
-    // Under a burst (the 200-buyer test) each winner makes every other reader retry once, so
-    // the bound is generous; each try is one read and one write round trip.
+    // another payment that changed what this one read of the network (the buyer's chain, a
+    // team's GMV or a sharer's conversion when the rules depend on them). Payments of unrelated
+    // buyers do not refuse each other; under a burst of directs of one sharer (the 200-buyer
+    // test) each winner makes the others retry, so the bound is generous; each try is one
+    // read and one write round trip.
     for _ in 0..120 {
         let ForPaying { payment, checkout, orders, lines, network } =
             stored::for_paying(&store, &notification.payment_id, now).await?;
@@ -160,8 +162,10 @@ async fn accept(env: &Env, notification: &Notification, now: Timestamp) -> Resul
             payment::pay_checkout(&checkout.member_id, &to_pay, &network.network, config::order_policy(env), now)
                 .map_err(ApiError::internal)?;
         let invite_code = chain::new_invite_code()?;
-        let writes = stored::paid_writes(&payment, &checkout, &paid, &lines, network.version, &invite_code, now)?;
-        if sql::guarded(&store, writes, RACE_GUARDS).await?.written() {
+        let writes = stored::paid_writes(&payment, &checkout, &paid, &lines, &network, &invite_code, now)?;
+        let written = sql::guarded(&store, writes, RACE_GUARDS).await?.written();
+        db::count_payment_try(written);
+        if written {
             return Ok(Outcome::Paid);
         }
     }

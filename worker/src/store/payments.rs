@@ -259,14 +259,14 @@ pub async fn for_paying<D: Database>(db: &D, id: &str, now: Timestamp) -> Result
 /// The writes of paying `checkout` by `payment` as the domain decided (`payment::pay_checkout`),
 /// each guarded by what it was read with: the payment and the checkout settled, each order
 /// moved with its pickup code, its ledger transaction and its timeline, the holds of `lines`
-/// become sales, and the network's changes under the network's version as read. `invite_code`
-/// is the buyer's should it join the network.
+/// become sales, and the network's changes guarded by the network as read. `invite_code` is
+/// the buyer's should it join the network.
 pub fn paid_writes(
     payment: &PaymentRow,
     checkout: &CheckoutRow,
     paid: &CheckoutPaid,
     lines: &[MoneyLine],
-    network_version: i64,
+    network: &ForPayment,
     invite_code: &str,
     now: Timestamp,
 ) -> Result<Vec<Statement>, StoreError> {
@@ -288,7 +288,7 @@ pub fn paid_writes(
         }
     }
     writes.push(ledger::commit(&ledger::moves_of(lines, None))?);
-    writes.extend(chain::payment_writes(network_version, &checkout.member_id, invite_code, &paid.network, now)?);
+    writes.extend(chain::payment_writes(network, &checkout.member_id, invite_code, &paid.network, now)?);
     Ok(writes)
 }
 
@@ -430,8 +430,7 @@ mod tests {
             NOW,
         )
         .unwrap();
-        let writes =
-            paid_writes(&payment, &checkout, &paid, &read.lines, read.network.version, "NEWCODE", NOW).unwrap();
+        let writes = paid_writes(&payment, &checkout, &paid, &read.lines, &read.network, "NEWCODE", NOW).unwrap();
         assert!(block_on(sql::guarded(&db, writes.clone(), RACE_GUARDS)).unwrap().written());
         let replay = block_on(sql::guarded(&db, writes, RACE_GUARDS)).unwrap();
         assert!(!replay.written(), "a replayed payment is refused whole");

@@ -24,6 +24,7 @@ struct ChainOrderRow {
     buyer: String,
     base_fen: i64,
     base_left_fen: i64,
+    team_leader: Option<String>,
     body: String,
 }
 
@@ -66,7 +67,7 @@ struct PlaceRow {
 pub fn reads(order_id: &str) -> Vec<Statement> {
     vec![
         statement!(
-            "SELECT o.order_id, o.store_id, o.buyer, o.base_fen, o.base_left_fen, r.body
+            "SELECT o.order_id, o.store_id, o.buyer, o.base_fen, o.base_left_fen, o.team_leader, r.body
              FROM chain_orders o JOIN chain_rules r ON r.version = o.rules_version WHERE o.order_id = ?1",
             order_id
         ),
@@ -104,6 +105,7 @@ pub fn from_results<R: Rows>(results: &mut Results<R>) -> Result<Option<OrderRew
         buyer: order.buyer,
         base_fen: order.base_fen,
         base_left_fen: order.base_left_fen,
+        team_leader: order.team_leader,
         rewards: rewards.into_iter().map(RewardRow::reward).collect::<Result<_, _>>()?,
     }))
 }
@@ -132,7 +134,7 @@ pub async fn thaw_due<D: Database>(db: &D, buyer: Option<&str>, now: Timestamp) 
 /// The writes of what an event did to `order`'s rewards, as the domain decided: the rewards
 /// moved (each guarded by the state and amount read), their ledger transactions, and after a
 /// refund the base left (guarded by the base read), the buyer's spend, a revocation (guarded
-/// by the place read) and the network's version.
+/// by the place read) and the versions of what payments in flight read that moved.
 pub fn writes(order: &OrderRewards, changes: &RewardChanges, now: Timestamp) -> Result<Vec<Statement>, StoreError> {
     let mut writes = Vec::new();
     if !changes.steps.is_empty() {
@@ -211,8 +213,21 @@ pub fn writes(order: &OrderRewards, changes: &RewardChanges, now: Timestamp) -> 
             place.qualifying_order.as_deref()
         ));
     }
-    if changes.network_changed {
-        writes.push(statement!("UPDATE chain_network SET version = version + 1 WHERE id = 1"));
+    let moved = &changes.changed;
+    if !moved.members.is_empty() || !moved.teams.is_empty() {
+        // What payments in flight read moved: the buyer's record, the GMV of the order's team.
+        let bumps: Vec<serde_json::Value> = moved
+            .members
+            .iter()
+            .map(|id| json!({"id": id, "bump": 1, "tbump": 0}))
+            .chain(moved.teams.iter().map(|id| json!({"id": id, "bump": 0, "tbump": 1})))
+            .collect();
+        writes.push(statement!(
+            "UPDATE chain_members SET version = version + (b.value ->> '$.bump'),
+                 team_version = team_version + (b.value ->> '$.tbump')
+             FROM json_each(?1) AS b WHERE chain_members.member_id = b.value ->> '$.id'",
+            serde_json::Value::Array(bumps).to_string()
+        ));
     }
     Ok(writes)
 }
@@ -252,7 +267,7 @@ mod tests {
         let read = chain::payment_read_from(&mut block_on(sql::run(&db, reads)).unwrap()).unwrap();
         let order = PaidOrder { id: "o-1".into(), store: StoreId::parse("s-1").unwrap(), lines: read.lines_of("o-1") };
         let changes = paying::pay(&read.network, "m-b", &[order], NOW).unwrap();
-        let writes = chain::payment_writes(read.version, "m-b", "UNUSED1", &changes, NOW).unwrap();
+        let writes = chain::payment_writes(&read, "m-b", "UNUSED1", &changes, NOW).unwrap();
         block_on(sql::run(&db, writes)).unwrap();
         db
     }
@@ -305,7 +320,7 @@ mod tests {
         let whole = order.rewards[0].amount_fen;
         // Half the goods come back before completion: half the reward is voided.
         let refund = order.on_refund("r-1", 500, 250, false);
-        assert!(refund.network_changed);
+        assert_eq!(refund.changed.members, ["m-b"]);
         assert!(apply(&db, &order, &refund, NOW));
         assert!(!apply(&db, &order, &refund, NOW), "the same refund read twice is refused");
         assert_eq!(balances(&db), [Balance { account: "member:m-p:pending".into(), fen: whole - whole / 2 }]);

@@ -100,7 +100,7 @@ pub async fn insert_draft<D: Database>(db: &D, rules: &Rules, now: Timestamp) ->
 }
 
 /// Publishes draft `version` with the findings `acknowledged`: the version published before is
-/// retired, and the network's version moves so payments in flight read the rules again.
+/// retired, and the rules' epoch moves so payments in flight read the rules again.
 /// `Lost` when the version is no longer a draft.
 pub async fn publish<D: Database>(
     db: &D,

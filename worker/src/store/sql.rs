@@ -239,6 +239,9 @@ pub async fn guarded<D: Database>(
 /// defect: an internal error, logged, never a "changed meanwhile".
 pub const RACE_GUARDS: &[Guard] = &[
     Guard::State("chain_members.identity"),
+    Guard::State("chain_members.version"),
+    Guard::State("chain_members.team_version"),
+    Guard::State("chain_members.conversion_version"),
     Guard::State("chain_network.version"),
     Guard::State("chain_orders.base_left_fen"),
     Guard::State("chain_rewards.state"),
