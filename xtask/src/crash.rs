@@ -17,8 +17,10 @@ use crate::server::{Profile, Server, prepare_database};
 use crate::setup::Tools;
 
 const BUYERS: usize = 8;
-/// How long the load runs before the kill: long enough for every buyer to be mid-purchase.
-const BEFORE_KILL: Duration = Duration::from_millis(2_500);
+/// The kill comes once this many orders were seen paid (every buyer is then mid-purchase),
+/// or after [`AT_THE_LATEST`].
+const PAID_BEFORE_KILL: usize = 40;
+const AT_THE_LATEST: Duration = Duration::from_secs(20);
 
 /// Each check is a query of the rows that break an invariant: none may come back.
 const CHECKS: [(&str, &str); 6] = [
@@ -122,7 +124,11 @@ async fn load_until_killed(address: &str, server: Server) -> Result<(Vec<Client>
             })
         })
         .collect();
-    tokio::time::sleep(BEFORE_KILL.saturating_sub(start.elapsed())).await;
+    while start.elapsed() < AT_THE_LATEST
+        && seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len() < PAID_BEFORE_KILL
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.kill();
     for task in tasks {
         let _ = task.await;
