@@ -163,7 +163,7 @@ impl Place {
     }
 }
 
-/// The rest of a member: 24 bytes (its money is in [`Engine::balances`], for members that
+/// The rest of a member: 32 bytes (its money is in [`Engine::balances`], for members that
 /// ever earned).
 #[derive(Debug, Clone)]
 struct Account {
