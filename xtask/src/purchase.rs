@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use tandem_domain::api::dev::Stats;
 use tokio::io::BufReader;
 use tokio::net::TcpStream;
 
@@ -133,16 +134,20 @@ impl Client {
         if answer.status == 200 { Ok(()) } else { Err(format!("invite link: {}", answer.status)) }
     }
 
-    async fn round_trips(&mut self) -> Result<u64> {
+    /// The Worker's own counters (`GET /api/dev/stats`), read as the API's type.
+    async fn stats(&mut self) -> Result<Stats> {
         let stats = self.expect(200, "GET", "/api/dev/stats", None, None).await?;
-        stats["d1_round_trips"].as_u64().ok_or_else(|| "no counter".to_owned())
+        serde_json::from_value(stats).map_err(|e| format!("GET /api/dev/stats: {e}"))
+    }
+
+    async fn round_trips(&mut self) -> Result<u64> {
+        Ok(self.stats().await?.d1_round_trips)
     }
 
     /// Payments applied and payment tries refused by a guard, counted by the Worker.
     async fn tries(&mut self) -> Result<(u64, u64)> {
-        let stats = self.expect(200, "GET", "/api/dev/stats", None, None).await?;
-        let counter = |name: &str| stats[name].as_u64().ok_or_else(|| format!("no counter {name}"));
-        Ok((counter("payments_applied")?, counter("payment_tries_refused")?))
+        let stats = self.stats().await?;
+        Ok((stats.payments_applied, stats.payment_tries_refused))
     }
 }
 
