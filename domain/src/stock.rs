@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod gate;
+
 /// At or below this many units, "only a few left" is shown instead of plain "in stock", so a
 /// shopper is not surprised when the last units go at checkout.
 pub const LOW_STOCK_UNITS: i64 = 5;

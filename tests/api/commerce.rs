@@ -564,6 +564,85 @@ fn two_hundred_buyers_for_fifty_units() {
     assert_ledger_holds();
 }
 
+/// A flash sale: 120 buyers at once for a row on flash sale with 30 units. Its stock gate
+/// admits exactly 30; the 90 losers are refused without a D1 write (the Worker's round trips
+/// over the rush stay below two per buyer, which a refusal written to D1 would pass), a loser's
+/// retry is told the same, a cancelled checkout's unit is sold again, nothing is oversold.
+#[test]
+fn a_flash_sale_admits_its_units_and_refuses_the_rest_without_writing() {
+    const SKU: &str = "p-0101-09";
+    const BUYERS: usize = 120;
+    let staff = session_for(HUAFANG_STAFF);
+    let marked = call("PUT", "/api/supplier/sup-huafang/stock")
+        .session(&staff)
+        .json(&json!({"sku_id": SKU, "on_hand": 30, "flash_sale": true}))
+        .send()
+        .expect(200);
+    assert_eq!((marked["on_hand"].as_i64(), marked["flash_sale"].as_bool()), (Some(30), Some(true)));
+    // A count set without the mark keeps it.
+    set_stock(&staff, "sup-huafang", SKU, 30);
+    let buyers: Vec<Session> = (0..BUYERS).map(|i| sign_in(&format!("134{i:08}"))).collect();
+    let body = json!({"store_id": "s-jingan", "lines": [line(SKU, 1, "delivery")], "address": address()});
+    let trips_before = get("/api/dev/stats").expect(200)["d1_round_trips"].as_u64().expect("trips");
+    let barrier = Arc::new(Barrier::new(BUYERS));
+    let answers: Vec<(Session, Answer)> = buyers
+        .into_iter()
+        .map(|buyer| {
+            let (barrier, body) = (Arc::clone(&barrier), body.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let answer = place(&buyer, "flash", &body);
+                (buyer, answer)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("a buyer thread"))
+        .collect();
+    let trips = get("/api/dev/stats").expect(200)["d1_round_trips"].as_u64().expect("trips") - trips_before;
+    let (won, lost): (Vec<_>, Vec<_>) = answers.into_iter().partition(|(_, answer)| answer.status == 201);
+    assert_eq!(won.len(), 30, "{:?}", lost.iter().map(|(_, a)| (a.status, a.text.clone())).collect::<Vec<_>>());
+    for (_, answer) in &lost {
+        let refusal = answer.error(409, "out_of_stock");
+        assert_eq!((refusal["sku_id"].as_str(), refusal["requested"].as_i64()), (Some(SKU), Some(1)));
+    }
+    assert!(trips < 2 * BUYERS as u64, "{trips} D1 round trips for {BUYERS} buyers");
+    assert_eq!(units("p-0101", SKU, "delivery"), 0);
+
+    // A loser's retry of the same key is told the same; the key with another request is refused.
+    let (loser, first) = &lost[0];
+    let again = place(loser, "flash", &body);
+    assert_eq!((again.status, again.json()), (409, first.json()));
+    let other = json!({"store_id": "s-jingan", "lines": [line(SKU, 2, "delivery")], "address": address()});
+    place(loser, "flash", &other).error(422, "idempotency_key_reused");
+
+    // A winner pays; another cancels, and its unit goes to the next buyer once the gate's count
+    // is read again.
+    let (payer, paid) = &won[0];
+    pay(payer, &paid.json()["checkout"]);
+    let (shopper, cancelled) = &won[1];
+    let order = cancelled.json()["checkout"]["orders"][0]["id"].as_str().expect("order id").to_owned();
+    call("POST", &format!("/api/orders/{order}/cancel")).session(shopper).send().expect(200);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let late = sign_in("13400009999");
+    let second = checkout(&late, "flash-late", &body);
+    pay(&late, &second);
+    let refused = place(&sign_in("13400009998"), "flash-later", &body);
+    refused.error(409, "out_of_stock");
+    assert_eq!(units("p-0101", SKU, "delivery"), 0);
+
+    // Off sale, the row sells through D1 alone again.
+    let unmarked = call("PUT", "/api/supplier/sup-huafang/stock")
+        .session(&staff)
+        .json(&json!({"sku_id": SKU, "on_hand": 40, "flash_sale": false}))
+        .send()
+        .expect(200);
+    assert_eq!(unmarked["flash_sale"], false);
+    let after = checkout(&lost[1].0, "after-sale", &body);
+    pay(&lost[1].0, &after);
+    assert_ledger_holds();
+}
+
 /// Every scoped route, called with a session of another tenant, answers 404 and leaks nothing.
 #[test]
 fn tenants_never_see_each_other() {

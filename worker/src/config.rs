@@ -88,7 +88,9 @@ pub fn dev_payments(env: &Env) -> bool {
     dev_mode(env) || optional(env, "PAYMENT_PROVIDER").is_some_and(|p| p == "dev")
 }
 
-fn real_now() -> Timestamp {
+/// The real clock, never moved by development: for what measures elapsed time (a stock gate's
+/// windows), not business time.
+pub fn real_now() -> Timestamp {
     #[allow(clippy::cast_possible_truncation)]
     Timestamp(js_sys::Date::now() as i64)
 }

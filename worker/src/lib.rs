@@ -17,6 +17,8 @@
 //!   a lost race), fresh invite codes, team listings with their masked names.
 //! - `memory`: the card's memory in the Worker: whose behaviour a request is, folding events
 //!   into a profile (retrying a lost race), a visitor's rows moved to the member at sign-in.
+//! - `hot_stock`: the stock gate of a flash-sale row as a Durable Object (`HotStock`), and the
+//!   Worker's side of it: admitting a checkout's gated holds, giving them back.
 //! - `model`: the trained recommender, built by the cron, kept in KV, cached per isolate.
 //! - `pictures`: pictures in KV (a product's, a card owner's photo): read from a request as
 //!   `domain::media` accepts them, kept, served, deleted.
@@ -34,6 +36,8 @@ mod chain;
 mod config;
 #[cfg(target_arch = "wasm32")]
 mod db;
+#[cfg(target_arch = "wasm32")]
+mod hot_stock;
 #[cfg(target_arch = "wasm32")]
 mod llm;
 #[cfg(target_arch = "wasm32")]

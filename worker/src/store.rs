@@ -19,6 +19,7 @@
 //! - [`checkouts`]: what placing a checkout reads (session, key, store, the shelf's offers with
 //!   their stock, pricing) and the one batch that writes the placement; kept key answers.
 //! - [`chain`]: the distribution network: what binding a member reads and writes.
+//! - [`flash_sales`]: what a flash-sale row's stock gate reads of D1, in one snapshot.
 //! - [`ledger`]: ledger transactions (append-only, one per cause), stock moves (never below zero),
 //!   the money and stock rows of an order.
 //! - [`media`]: a product's gallery, read and changed only as read (`media::Gallery` decides).
@@ -49,6 +50,7 @@ pub mod carts;
 pub mod catalog;
 pub mod chain;
 pub mod checkouts;
+pub mod flash_sales;
 pub mod ledger;
 pub mod media;
 pub mod order_views;

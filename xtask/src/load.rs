@@ -63,7 +63,8 @@ pub fn report(base_url: &str) -> Result {
             results[1].requests_per_second / results[0].requests_per_second.max(f64::EPSILON)
         );
     }
-    runtime.block_on(crate::purchase::report(&address))
+    runtime.block_on(crate::purchase::report(&address))?;
+    runtime.block_on(crate::flash::report(&address))
 }
 
 async fn measure(address: &str, path: &str, clients: usize) -> Result<Figures> {

@@ -5,7 +5,8 @@
 //! - `cargo xtask dev`: build, migrate, seed an empty database, serve on 127.0.0.1:8787 (`PORT`).
 //! - `cargo xtask test`: fmt and clippy, native tests, then the integration and browser tests
 //!   against a real `wrangler dev` on a free port with a fresh state folder.
-//! - `cargo xtask bench`: criterion benchmarks of the domain and an HTTP load test of the Worker.
+//! - `cargo xtask bench`: criterion benchmarks of the domain and an HTTP load test of the Worker;
+//!   `cargo xtask bench flash` the flash-sale part alone.
 //! - `cargo xtask build`: the release builds of the app and the Worker (what `wrangler deploy` uploads).
 //! - `cargo xtask crash`: the crash test alone (part of `test`): a Worker killed under a
 //!   purchase load and restarted on the same state leaves nothing half-written.
@@ -21,11 +22,13 @@
 //! - `openapi`: the API document's bodies, generated from the wire types.
 //! - `purchase`: the purchase bench.
 //! - `crash`: the crash test.
+//! - `flash`: the flash-sale bench (a row's stock gate against D1 alone).
 //! - `behaviour`: the event-ingest and recommendation bench.
 
 mod behaviour;
 mod build;
 mod crash;
+mod flash;
 mod load;
 mod openapi;
 mod purchase;
@@ -44,13 +47,14 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("dev") => dev(),
         Some("test") => test(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("flash") => bench_flash(),
         Some("bench") => bench(),
         Some("build") => setup::for_build().and_then(|tools| build::all(&tools)),
         Some("setup") => setup::for_tests().map(|_| ()),
         Some("openapi") => openapi::write(),
         Some("crash") => setup::for_build().and_then(|tools| build::all(&tools).and_then(|()| crash::run(&tools))),
         _ => {
-            eprintln!("usage: cargo xtask <dev|test|bench|build|setup|crash|openapi>");
+            eprintln!("usage: cargo xtask <dev|test|bench [flash]|build|setup|crash|openapi>");
             return ExitCode::from(2);
         }
     };
@@ -198,4 +202,18 @@ fn bench() -> Result {
     let address = server.base_url().trim_start_matches("http://").to_owned();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(behaviour::report(&address))
+}
+
+/// The flash-sale bench alone, against a fresh Worker, or against the one `TANDEM_BASE_URL`
+/// names (a running `cargo xtask dev`).
+fn bench_flash() -> Result {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    if let Ok(base_url) = std::env::var("TANDEM_BASE_URL") {
+        return runtime.block_on(flash::report(base_url.trim_start_matches("http://")));
+    }
+    let tools = setup::for_build()?;
+    build::all(&tools)?;
+    let server = server::Server::start_fresh(&tools, "bench", server::Profile::Development)?;
+    let address = server.base_url().trim_start_matches("http://").to_owned();
+    runtime.block_on(flash::report(&address))
 }

@@ -140,7 +140,7 @@ impl Client {
         serde_json::from_value(stats).map_err(|e| format!("GET /api/dev/stats: {e}"))
     }
 
-    async fn round_trips(&mut self) -> Result<u64> {
+    pub async fn round_trips(&mut self) -> Result<u64> {
         Ok(self.stats().await?.d1_round_trips)
     }
 

@@ -169,6 +169,9 @@ pub struct RefundDecision {
 pub struct WarehouseStock {
     pub sku_id: SkuId,
     pub on_hand: i64,
+    /// Puts the row on flash sale (`true`) or takes it off; absent: as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash_sale: Option<bool>,
 }
 
 /// `POST /api/orders/{id}/refund`: the order now, the refund asked for, and whether it was

@@ -110,6 +110,10 @@ pub struct ShelfPrice {
 #[serde(deny_unknown_fields)]
 pub struct StoreStock {
     pub on_hand: i64,
+    /// Puts the row on flash sale (`true`) or takes it off; absent: as it was. A row on flash
+    /// sale admits its checkouts through its stock gate: made for a rush of buyers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flash_sale: Option<bool>,
 }
 
 /// `POST /api/store/{id}/clerks`: a clerk by phone.
@@ -186,12 +190,14 @@ pub struct OffShelf {
     pub on_shelf: bool,
 }
 
-/// `PUT /api/store/{id}/stock/{sku}` and `PUT /api/supplier/{id}/stock`: the units on hand now.
+/// `PUT /api/store/{id}/stock/{sku}` and `PUT /api/supplier/{id}/stock`: the units on hand now,
+/// and whether the row is on flash sale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StockSet {
     pub sku_id: SkuId,
     pub on_hand: i64,
+    pub flash_sale: bool,
 }
 
 /// A removal (a clerk by id, a picture by address): what was removed.

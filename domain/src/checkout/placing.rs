@@ -16,6 +16,8 @@ use crate::views::{CheckoutView, OrderLineView, OrderView};
 pub struct Source {
     pub location_id: String,
     pub available: i64,
+    /// The row is on flash sale: its checkouts ask its stock gate (`stock::gate`) first.
+    pub flash_sale: bool,
 }
 
 /// A SKU on the store's shelf as a checkout reads it.
@@ -82,6 +84,8 @@ pub struct PlacedLine {
     pub name: Text,
     pub variant: Text,
     pub location_id: String,
+    /// Whether the units are held through the row's stock gate first.
+    pub gated: bool,
 }
 
 /// An order of the checkout.
@@ -197,6 +201,7 @@ pub fn place(
                         name: offer.name.clone(),
                         variant: offer.variant.clone(),
                         location_id: location.location_id.clone(),
+                        gated: location.flash_sale,
                     }),
                     _ => Err(Refused::NotOnShelf(line.sku_id.clone())),
                 }
@@ -217,7 +222,36 @@ pub fn place(
     })
 }
 
+/// Units a checkout asks of one flash-sale row's gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatedHold {
+    pub location_id: String,
+    pub sku_id: SkuId,
+    pub fulfilment: Fulfilment,
+    pub quantity: i64,
+}
+
 impl Placement {
+    /// What the placement holds of rows on flash sale, one entry per row, in the order of the
+    /// lines: each is asked of the row's gate before the checkout is written.
+    pub fn gated_holds(&self) -> Vec<GatedHold> {
+        let mut holds: Vec<GatedHold> = Vec::new();
+        for placed in self.orders.iter().flat_map(|order| &order.lines).filter(|placed| placed.gated) {
+            let row =
+                |hold: &&mut GatedHold| hold.location_id == placed.location_id && hold.sku_id == placed.line.sku_id;
+            match holds.iter_mut().find(|hold| row(hold)) {
+                Some(hold) => hold.quantity += placed.line.quantity,
+                None => holds.push(GatedHold {
+                    location_id: placed.location_id.clone(),
+                    sku_id: placed.line.sku_id.clone(),
+                    fulfilment: placed.line.fulfilment,
+                    quantity: placed.line.quantity,
+                }),
+            }
+        }
+        holds
+    }
+
     /// The checkout as its answer shows it.
     pub fn view(&self) -> CheckoutView {
         let orders = self
@@ -272,7 +306,8 @@ mod tests {
     use crate::checkout::CartLine;
 
     fn offer(sku: &str, supplier: &str, price: i64, pickup: Option<i64>, delivery: Option<i64>) -> Offer {
-        let source = |location: &str, available| Source { location_id: location.to_owned(), available };
+        let source =
+            |location: &str, available| Source { location_id: location.to_owned(), available, flash_sale: false };
         Offer {
             sku_id: SkuId::parse(sku).unwrap(),
             product_id: ProductId::parse(&format!("p-{sku}")).unwrap(),
@@ -361,5 +396,28 @@ mod tests {
         let placement = place(&request, true, &offers, TERMS, "c-9".into(), vec!["o-1".into()], Timestamp(0)).unwrap();
         let ids: Vec<&str> = placement.orders.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(ids, ["o-1", "c-9-2"]);
+    }
+
+    #[test]
+    fn only_lines_held_on_a_flash_sale_row_ask_its_gate() {
+        let mut offers =
+            vec![offer("a-1", "sup-a", 3_000, Some(5), Some(5)), offer("b-1", "sup-b", 2_000, None, Some(9))];
+        let request = request(&[
+            ("a-1", 2, Fulfilment::Pickup),
+            ("a-1", 1, Fulfilment::Delivery),
+            ("b-1", 3, Fulfilment::Delivery),
+        ]);
+        assert_eq!(placed(&request, &offers).unwrap().gated_holds(), Vec::new());
+        if let Some(source) = offers[0].delivery.as_mut() {
+            source.flash_sale = true;
+        }
+        let holds = placed(&request, &offers).unwrap().gated_holds();
+        let expected = GatedHold {
+            location_id: "w-sup-a".into(),
+            sku_id: SkuId::parse("a-1").unwrap(),
+            fulfilment: Fulfilment::Delivery,
+            quantity: 1,
+        };
+        assert_eq!(holds, vec![expected], "the pickup line and the other SKU hold without the gate");
     }
 }

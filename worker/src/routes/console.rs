@@ -294,12 +294,15 @@ pub async fn set_warehouse_stock(
     let (_, access) = caller_with_access(env, req, now).await?;
     let supplier = require_supplier(&access, supplier)?;
     let db = db::database(env)?;
-    match catalog::set_warehouse_stock(&D1(&db), supplier.as_str(), form.sku_id.as_str(), form.on_hand).await? {
-        sql::Guarded::Written(true) => {}
-        sql::Guarded::Written(false) => return Err(ApiError::NotFound { resource: "sku" }),
+    let store = D1(&db);
+    let set =
+        catalog::set_warehouse_stock(&store, supplier.as_str(), form.sku_id.as_str(), form.on_hand, form.flash_sale);
+    let flash_sale = match set.await? {
+        sql::Guarded::Written(Some(flash_sale)) => flash_sale,
+        sql::Guarded::Written(None) => return Err(ApiError::NotFound { resource: "sku" }),
         sql::Guarded::Lost(_) => {
             return Err(ApiError::refused(Problem::StockHeld, "more units than that are held by unpaid checkouts"));
         }
-    }
-    json_response(200, &StockSet { sku_id: form.sku_id, on_hand: form.on_hand }, "no-store")
+    };
+    json_response(200, &StockSet { sku_id: form.sku_id, on_hand: form.on_hand, flash_sale }, "no-store")
 }

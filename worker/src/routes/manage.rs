@@ -122,14 +122,14 @@ pub async fn set_store_stock(
     let store = owned_store(&access, store)?;
     let sku = sku_param(sku)?;
     let db = db::database(env)?;
-    match catalog::set_store_stock(&D1(&db), &store, &sku, form.on_hand).await? {
-        Guarded::Written(true) => {}
-        Guarded::Written(false) => return Err(ApiError::NotFound { resource: "sku" }),
+    let flash_sale = match catalog::set_store_stock(&D1(&db), &store, &sku, form.on_hand, form.flash_sale).await? {
+        Guarded::Written(Some(flash_sale)) => flash_sale,
+        Guarded::Written(None) => return Err(ApiError::NotFound { resource: "sku" }),
         Guarded::Lost(_) => {
             return Err(ApiError::refused(Problem::StockHeld, "more units than that are held by unpaid checkouts"));
         }
-    }
-    json_response(200, &StockSet { sku_id: sku, on_hand: form.on_hand }, "no-store")
+    };
+    json_response(200, &StockSet { sku_id: sku, on_hand: form.on_hand, flash_sale }, "no-store")
 }
 
 /// `GET /api/store/{id}/clerks`: the store's owner and clerks, phones masked.

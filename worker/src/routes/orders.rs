@@ -2,9 +2,11 @@
 //! their detail and timeline, cancelling before payment, asking for a refund, the pickup QR.
 //!
 //! D1 round trips per checkout: 1 read batch (session, idempotency record, store, shelf rows
-//! with both stock counts, platform fee) + 1 write batch (idempotency record, checkout,
-//! orders, lines, holds, timeline, cart) = 2. A refused hold costs 2 more (re-read, record the
-//! 409). The Worker counts them per request (`x-d1-round-trips`).
+//! with both stock counts and flash-sale marks, platform fee) + 1 write batch (idempotency
+//! record, checkout, orders, lines, holds, timeline, cart) = 2. A refused hold costs 2 more
+//! (re-read, record the 409). A line held on a flash-sale row asks the row's stock gate (a
+//! Durable Object, `hot_stock`) before the write: a checkout the gate refuses costs the read
+//! alone, and its refusal is kept by the gate, not in D1.
 
 use tandem_domain::api::Problem;
 use tandem_domain::api::commerce::{CheckoutAnswer, OrderAnswer, OrderPage};
@@ -12,6 +14,7 @@ use tandem_domain::checkout::placing::{self, Refused, Terms};
 use tandem_domain::checkout::{CheckoutRequest, ShippingPolicy};
 use tandem_domain::crypto;
 use tandem_domain::fulfilment::PickupCode;
+use tandem_domain::stock::gate::Ask;
 use tandem_domain::time::Timestamp;
 use worker::{Env, Request, Response};
 
@@ -21,7 +24,7 @@ use crate::session;
 use crate::store::checkouts::{self, KeptAnswer, Placer};
 use crate::store::d1::D1;
 use crate::store::order_views::{self, Page, Scope};
-use crate::{body, config, db};
+use crate::{body, config, db, hot_stock};
 
 const MAX_IDEMPOTENCY_KEY: usize = 100;
 
@@ -86,9 +89,25 @@ pub async fn create(env: &Env, req: &Request, text: &str, now: Timestamp) -> Res
         serde_json::to_string(&CheckoutAnswer { checkout: placement.view() }).map_err(ApiError::internal)?;
     let placer =
         Placer { member: &member, key: &key, request_hash: &fingerprint, sealed_address: sealed_address.as_deref() };
+    // Rows on flash sale admit the checkout through their gates first: a loser is answered
+    // here, and nothing is written to D1 for it.
+    let gated = placement.gated_holds();
+    if !gated.is_empty() {
+        let ask = Ask {
+            checkout_id: placement.checkout_id.clone(),
+            member_id: member.clone(),
+            key: key.clone(),
+            fingerprint: fingerprint.clone(),
+            quantity: 0,
+        };
+        hot_stock::admit(env, &gated, &ask).await?;
+    }
+    // A write that fails (rather than being refused) may have landed: its units stay counted
+    // by the gates until a snapshot sees the checkout or the grant's lifetime ends.
     if checkouts::place(&store, &placement, placer, &response_text).await?.written() {
         return super::json_text_response(201, response_text, "no-store");
     }
+    hot_stock::give_back(env, &gated, &placement.checkout_id, true).await?;
     // Refused: either the same key raced in first, or stock ran out since the read.
     let (kept, offers) = checkouts::after_refusal(&store, &member, &key, store_id, &skus).await?;
     if let Some(kept) = kept {

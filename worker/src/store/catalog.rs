@@ -30,26 +30,62 @@ pub async fn set_chain_flags<D: Database>(db: &D, product: &str, flags: ProductF
     Ok(sql::run(db, vec![update]).await?.changes()? == 1)
 }
 
-/// Sets the units on hand of `supplier`'s SKU `sku` in its warehouse: `Written(false)` when the
-/// supplier has no such SKU or no warehouse; `Lost` when more units than that are held by
-/// unpaid checkouts (`stock`'s CHECK).
+/// Sets the units on hand of `supplier`'s SKU `sku` in its warehouse, and whether the row is on
+/// flash sale (`None`: as it was; a new row starts off sale): the row's flash-sale mark after
+/// the write, `Written(None)` when the supplier has no such SKU or no warehouse; `Lost` when more
+/// units than that are held by unpaid checkouts (`stock`'s CHECK).
 pub async fn set_warehouse_stock<D: Database>(
     db: &D,
     supplier: &str,
     sku: &str,
     on_hand: i64,
-) -> Result<Guarded<bool>, StoreError> {
-    let upsert = statement!(
-        "INSERT INTO stock (location_id, sku_id, on_hand)
-         SELECT l.id, k.id, ?3 FROM locations l JOIN skus k ON k.id = ?2 JOIN products p ON p.id = k.product_id
-         WHERE l.supplier_id = ?1 AND p.supplier_id = ?1
-         ON CONFLICT (location_id, sku_id) DO UPDATE SET on_hand = excluded.on_hand",
-        supplier,
-        sku,
-        on_hand
-    );
-    match sql::guarded(db, vec![upsert], RACE_GUARDS).await? {
-        Guarded::Written(mut results) => Ok(Guarded::Written(results.changes()? == 1)),
+    flash_sale: Option<bool>,
+) -> Result<Guarded<Option<bool>>, StoreError> {
+    let location = "SELECT l.id FROM locations l JOIN skus k ON k.id = ?2 JOIN products p ON p.id = k.product_id
+                    WHERE l.supplier_id = ?1 AND p.supplier_id = ?1";
+    stock_set(db, location, (supplier, sku), on_hand, flash_sale).await
+}
+
+#[derive(Deserialize)]
+struct FlashSaleRow {
+    flash_sale: i64,
+}
+
+/// Upserts the stock row of `sku` at the location `location` selects (from `?1`, the owner,
+/// and `?2`, the SKU), answering its flash-sale mark after the write.
+async fn stock_set<D: Database>(
+    db: &D,
+    location: &str,
+    (owner, sku): (&str, &str),
+    on_hand: i64,
+    flash_sale: Option<bool>,
+) -> Result<Guarded<Option<bool>>, StoreError> {
+    let flash_sale = flash_sale.map(i64::from);
+    let writes = vec![
+        statement!(
+            format!(
+                "INSERT INTO stock (location_id, sku_id, on_hand, flash_sale)
+                 SELECT id, ?2, ?3, COALESCE(?4, 0) FROM ({location}) WHERE true
+                 ON CONFLICT (location_id, sku_id)
+                 DO UPDATE SET on_hand = excluded.on_hand, flash_sale = COALESCE(?4, stock.flash_sale)"
+            ),
+            owner,
+            sku,
+            on_hand,
+            flash_sale
+        ),
+        statement!(
+            format!("SELECT flash_sale FROM stock WHERE sku_id = ?2 AND location_id IN ({location})"),
+            owner,
+            sku
+        ),
+    ];
+    match sql::guarded(db, writes, RACE_GUARDS).await? {
+        Guarded::Written(mut results) => {
+            let changed = results.changes()? == 1;
+            let row = results.first::<FlashSaleRow>()?;
+            Ok(Guarded::Written(row.filter(|_| changed).map(|row| row.flash_sale == 1)))
+        }
         Guarded::Lost(constraint) => Ok(Guarded::Lost(constraint)),
     }
 }
@@ -363,26 +399,18 @@ pub async fn unshelve<D: Database>(db: &D, store: &StoreId, sku: &SkuId) -> Resu
     Ok(sql::run(db, vec![delete]).await?.changes()? == 1)
 }
 
-/// Sets the units on hand of a SKU in `store`, for pickup: `Written(false)` for no such SKU or
-/// a store without a location; `Lost` when more units than that are held by unpaid checkouts.
+/// Sets the units on hand of a SKU in `store`, for pickup, and whether the row is on flash sale
+/// (`None`: as it was): the row's mark after the write, `Written(None)` for no such SKU or a
+/// store without a location; `Lost` when more units than that are held by unpaid checkouts.
 pub async fn set_store_stock<D: Database>(
     db: &D,
     store: &StoreId,
     sku: &SkuId,
     on_hand: i64,
-) -> Result<Guarded<bool>, StoreError> {
-    let upsert = statement!(
-        "INSERT INTO stock (location_id, sku_id, on_hand)
-         SELECT l.id, k.id, ?3 FROM locations l JOIN skus k ON k.id = ?2 WHERE l.store_id = ?1
-         ON CONFLICT (location_id, sku_id) DO UPDATE SET on_hand = excluded.on_hand",
-        store.as_str(),
-        sku.as_str(),
-        on_hand
-    );
-    match sql::guarded(db, vec![upsert], RACE_GUARDS).await? {
-        Guarded::Written(mut results) => Ok(Guarded::Written(results.changes()? == 1)),
-        Guarded::Lost(constraint) => Ok(Guarded::Lost(constraint)),
-    }
+    flash_sale: Option<bool>,
+) -> Result<Guarded<Option<bool>>, StoreError> {
+    let location = "SELECT l.id FROM locations l JOIN skus k ON k.id = ?2 WHERE l.store_id = ?1";
+    stock_set(db, location, (store.as_str(), sku.as_str()), on_hand, flash_sale).await
 }
 
 /// Writes one imported row of `supplier`'s file in one batch: the product, the SKU, a picture
@@ -474,7 +502,12 @@ mod tests {
         assert_eq!((product.as_str(), band.min_fen()), ("p-1", Fen(200)));
         block_on(shelve(&db, &store, (&sku, &product), Fen(250), NOW)).unwrap();
         assert_eq!(block_on(store_skus(&db, "s-1")).unwrap()[0].price_fen, Some(250));
-        assert_eq!(block_on(set_store_stock(&db, &store, &sku, 4)).unwrap(), Guarded::Written(true));
+        assert_eq!(block_on(set_store_stock(&db, &store, &sku, 4, None)).unwrap(), Guarded::Written(Some(false)));
+        assert_eq!(block_on(set_store_stock(&db, &store, &sku, 4, Some(true))).unwrap(), Guarded::Written(Some(true)));
+        // A count set without the mark keeps it.
+        assert_eq!(block_on(set_store_stock(&db, &store, &sku, 4, None)).unwrap(), Guarded::Written(Some(true)));
+        let other = SkuId::parse("p-9-99").unwrap();
+        assert_eq!(block_on(set_store_stock(&db, &store, &other, 4, None)).unwrap(), Guarded::Written(None));
         assert_eq!(block_on(store_skus(&db, "s-1")).unwrap()[0].on_hand, Some(4));
         assert_eq!(block_on(supplier_skus(&db, "sup-a")).unwrap()[0].on_hand, Some(5));
 
@@ -519,11 +552,15 @@ mod tests {
     #[test]
     fn warehouse_stock_is_set_for_the_supplier_s_own_skus_and_never_below_what_is_held() {
         let db = fixtures::catalogue();
-        assert_eq!(block_on(set_warehouse_stock(&db, "sup-a", "p-1-01", 7)).unwrap(), Guarded::Written(true));
-        assert_eq!(block_on(set_warehouse_stock(&db, "sup-b", "p-1-01", 7)).unwrap(), Guarded::Written(false));
+        let set = |supplier, on_hand, flash_sale| {
+            block_on(set_warehouse_stock(&db, supplier, "p-1-01", on_hand, flash_sale)).unwrap()
+        };
+        assert_eq!(set("sup-a", 7, None), Guarded::Written(Some(false)));
+        assert_eq!(set("sup-b", 7, Some(true)), Guarded::Written(None));
         db.execute("UPDATE stock SET reserved = 3 WHERE sku_id = 'p-1-01'").unwrap();
-        assert!(matches!(block_on(set_warehouse_stock(&db, "sup-a", "p-1-01", 2)).unwrap(), Guarded::Lost(_)));
-        assert_eq!(block_on(set_warehouse_stock(&db, "sup-a", "p-1-01", 3)).unwrap(), Guarded::Written(true));
+        assert!(matches!(set("sup-a", 2, Some(true)), Guarded::Lost(_)));
+        assert_eq!(set("sup-a", 3, Some(true)), Guarded::Written(Some(true)));
+        assert_eq!(set("sup-a", 3, Some(false)), Guarded::Written(Some(false)));
     }
 
     #[test]

@@ -52,14 +52,20 @@ struct OfferRow {
     colour_en: Option<String>,
     store_location: Option<String>,
     store_available: Option<i64>,
+    store_flash_sale: Option<i64>,
     warehouse_location: Option<String>,
     warehouse_available: Option<i64>,
+    warehouse_flash_sale: Option<i64>,
 }
 
 impl OfferRow {
     fn offer(self) -> Result<Offer, StoreError> {
-        let source = |location: Option<String>, available: Option<i64>| {
-            location.map(|location_id| Source { location_id, available: available.unwrap_or(0) })
+        let source = |location: Option<String>, available: Option<i64>, flash_sale: Option<i64>| {
+            location.map(|location_id| Source {
+                location_id,
+                available: available.unwrap_or(0),
+                flash_sale: flash_sale == Some(1),
+            })
         };
         let variant = Variant {
             size: self.size,
@@ -78,8 +84,8 @@ impl OfferRow {
             supplier_active: self.supplier_status == "active",
             name: Text { zh: self.name_zh, en: self.name_en },
             variant,
-            pickup: source(self.store_location, self.store_available),
-            delivery: source(self.warehouse_location, self.warehouse_available),
+            pickup: source(self.store_location, self.store_available, self.store_flash_sale),
+            delivery: source(self.warehouse_location, self.warehouse_available, self.warehouse_flash_sale),
         })
     }
 }
@@ -90,8 +96,9 @@ fn offers_read(store: &str, skus: &[&str]) -> Result<Statement, StoreError> {
     Ok(statement!(
         "SELECT si.sku_id, si.product_id, si.price_fen, k.supply_price_fen AS supply_fen,
                 p.supplier_id, sup.status AS supplier_status, p.name_zh, p.name_en, k.size, k.colour_zh, k.colour_en,
-                sl.id AS store_location, ss.on_hand - ss.reserved AS store_available,
-                wl.id AS warehouse_location, ws.on_hand - ws.reserved AS warehouse_available
+                sl.id AS store_location, ss.on_hand - ss.reserved AS store_available, ss.flash_sale AS store_flash_sale,
+                wl.id AS warehouse_location, ws.on_hand - ws.reserved AS warehouse_available,
+                ws.flash_sale AS warehouse_flash_sale
          FROM shelf_items si
          JOIN skus k ON k.id = si.sku_id
          JOIN products p ON p.id = si.product_id

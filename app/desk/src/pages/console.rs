@@ -210,13 +210,19 @@ pub fn SupplierConsole() -> impl IntoView {
     });
     let sku = RwSignal::new(String::new());
     let on_hand = RwSignal::new(String::new());
+    let flash_sale = RwSignal::new("keep".to_owned());
     let save_stock = Action::new_local(move |(): &()| {
         let supplier = supplier.get_untracked();
         let units = on_hand.get_untracked().trim().parse::<i64>().unwrap_or(-1);
+        let flash_sale = match flash_sale.get_untracked().as_str() {
+            "on" => Some(true),
+            "off" => Some(false),
+            _ => None,
+        };
         let sku_id = SkuId::parse(sku.get_untracked().trim());
         async move {
             let sku_id = sku_id.map_err(|_| ApiFailure::local(Problem::BadRequest { field: "sku_id".to_owned() }))?;
-            let body = api::body(&WarehouseStock { sku_id, on_hand: units });
+            let body = api::body(&WarehouseStock { sku_id, on_hand: units, flash_sale });
             api::send::<StockSet>("PUT", &format!("/api/supplier/{supplier}/stock"), body, None).await.map(drop)
         }
     });
@@ -239,6 +245,13 @@ pub fn SupplierConsole() -> impl IntoView {
                 <h2>{move || t(language.get(), T::Stock)}</h2>
                 <label>{move || t(language.get(), T::SkuId)}<input type="text" prop:value=sku on:input=move |ev| sku.set(event_target_value(&ev)) /></label>
                 <label>{move || t(language.get(), T::OnHand)}<input type="number" min="0" prop:value=on_hand on:input=move |ev| on_hand.set(event_target_value(&ev)) /></label>
+                <label>{move || t(language.get(), T::FlashSale)}
+                    <select data-test="flash-sale" prop:value=flash_sale on:change=move |ev| flash_sale.set(event_target_value(&ev))>
+                        <option value="keep">{move || t(language.get(), T::FlashSaleKeep)}</option>
+                        <option value="on">{move || t(language.get(), T::FlashSaleOn)}</option>
+                        <option value="off">{move || t(language.get(), T::FlashSaleOff)}</option>
+                    </select>
+                </label>
                 <button type="submit" class="secondary">{move || t(language.get(), T::Save)}</button>
                 {move || save_stock.value().get().map(|r| match r {
                     Ok(()) => view! { <p class="note ok" role="status">{move || t(language.get(), T::Saved)}</p> }.into_any(),

@@ -45,7 +45,7 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
                 api::send::<PriceSet>("PUT", &format!("/api/store/{store}/shelf/{sku}"), body, None).await?;
             }
             if let Some(stock) = stock {
-                let body = api::body(&StoreStock { on_hand: stock });
+                let body = api::body(&StoreStock { on_hand: stock, flash_sale: None });
                 api::send::<StockSet>("PUT", &format!("/api/store/{store}/stock/{sku}"), body, None).await?;
             }
             Ok::<(), ApiFailure>(())
