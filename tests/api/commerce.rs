@@ -643,6 +643,43 @@ fn a_flash_sale_admits_its_units_and_refuses_the_rest_without_writing() {
     assert_ledger_holds();
 }
 
+/// A flash-sale gate whose count went stale never oversells: the supplier lowers the row's count
+/// behind the gate's back, the gate grants from its old count, D1 refuses the checkout, the gate
+/// reads again and refuses the next one itself; a restock reaches it on the next ask.
+#[test]
+fn a_flash_sale_gate_with_a_stale_count_never_oversells() {
+    const SKU: &str = "p-0101-08";
+    let staff = session_for(HUAFANG_STAFF);
+    let stock = |on_hand: i64| {
+        call("PUT", "/api/supplier/sup-huafang/stock")
+            .session(&staff)
+            .json(&json!({"sku_id": SKU, "on_hand": on_hand, "flash_sale": true}))
+            .send()
+            .expect(200)
+    };
+    stock(5);
+    let body = json!({"store_id": "s-jingan", "lines": [line(SKU, 1, "delivery")], "address": address()});
+    let first = sign_in("13400008001");
+    checkout(&first, "stale-1", &body);
+    // One unit held: the supplier sets the count to it, so nothing is free in D1, while the
+    // gate still counts 4.
+    stock(1);
+    let second = sign_in("13400008002");
+    let refused = place(&second, "stale-2", &body).error(409, "out_of_stock");
+    assert_eq!(refused["available"], 0, "{refused}");
+    let third = sign_in("13400008003");
+    place(&third, "stale-3", &body).error(409, "out_of_stock");
+    assert_eq!(units("p-0101", SKU, "delivery"), 0);
+    // A restock reaches the gate once its count is a quarter of a second old.
+    stock(3);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let fourth = sign_in("13400008004");
+    let placed = checkout(&fourth, "stale-4", &body);
+    pay(&fourth, &placed);
+    assert_eq!(units("p-0101", SKU, "delivery"), 1);
+    assert_ledger_holds();
+}
+
 /// Every scoped route, called with a session of another tenant, answers 404 and leaks nothing.
 #[test]
 fn tenants_never_see_each_other() {

@@ -30,7 +30,7 @@ enum GateCall {
     GiveBack { checkout_id: String, stale: bool },
 }
 
-#[durable_object]
+#[durable_object(fetch)]
 pub struct HotStock {
     state: State,
     env: Env,
