@@ -144,7 +144,8 @@ pub fn short_line(request: &CheckoutRequest, offers: &[Offer]) -> Option<Refused
 
 /// Places `request` (already validated) on the shelf as read: `offers` for its SKUs. The
 /// orders take their ids from `order_ids` in turn (one per line is always enough; past them,
-/// an order is named after the checkout and its place in it).
+/// an order is named after the checkout and its place in it). A line held on a row on flash
+/// sale is not refused for the count read: the row's gate decides before the write.
 pub fn place(
     request: &CheckoutRequest,
     store_active: bool,
@@ -165,7 +166,10 @@ pub fn place(
             return Err(Refused::SupplierSuspended(line.sku_id.clone()));
         }
         let available = offer.available(line.fulfilment);
-        if offer.source(line.fulfilment).is_none() || available < line.quantity {
+        // A row on flash sale is not refused on the count read here: its gate decides (and keeps
+        // the refusal), and `stock`'s CHECK guards the write.
+        let gated = offer.source(line.fulfilment).is_some_and(|source| source.flash_sale);
+        if offer.source(line.fulfilment).is_none() || (!gated && available < line.quantity) {
             return Err(Refused::OutOfStock {
                 sku_id: line.sku_id.clone(),
                 fulfilment: line.fulfilment,
@@ -412,6 +416,11 @@ mod tests {
             source.flash_sale = true;
         }
         let holds = placed(&request, &offers).unwrap().gated_holds();
+        // Sold out as read: the line is still placed, for the gate to decide.
+        if let Some(source) = offers[0].delivery.as_mut() {
+            source.available = 0;
+        }
+        assert_eq!(placed(&request, &offers).unwrap().gated_holds(), holds);
         let expected = GatedHold {
             location_id: "w-sup-a".into(),
             sku_id: SkuId::parse("a-1").unwrap(),
