@@ -111,6 +111,20 @@ await step("the store owner sets a price and pickup stock on the shelf", async (
     return detail.skus.find((s) => s.sku_id === "p-0102-02").pickup.units;
   });
   assert.equal(units, 7);
+  // The owner puts the row on flash sale, then takes it off again.
+  const flashSale = async () => page.evaluate(async () => {
+    const catalog = await (await fetch("/api/store/s-jingan/catalog")).json();
+    return catalog.skus.find((s) => s.sku_id === "p-0102-02").flash_sale;
+  });
+  for (const on of [true, false]) {
+    await row.locator('[data-test="flash-sale"]').setChecked(on);
+    await row.locator('button[type="submit"]').click();
+    await page.waitForFunction(async (want) => {
+      const catalog = await (await fetch("/api/store/s-jingan/catalog")).json();
+      return catalog.skus.find((s) => s.sku_id === "p-0102-02").flash_sale === want;
+    }, on);
+    assert.equal(await flashSale(), on);
+  }
   await noSideways(page);
   await shot(page, "17-owner-shelf");
   await context.close();

@@ -25,6 +25,24 @@ pub struct ConsoleSku {
     pub price_fen: Option<i64>,
     pub on_hand: Option<i64>,
     pub reserved: Option<i64>,
+    /// Whether the stock row is on flash sale (no row: not).
+    #[serde(deserialize_with = "flag")]
+    pub flash_sale: bool,
+}
+
+/// A flag written as a boolean, or as SQL keeps one (0 or 1, none when the row is missing).
+fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Integer(i64),
+    }
+    Ok(match Option::<Flag>::deserialize(deserializer)? {
+        Some(Flag::Bool(flag)) => flag,
+        Some(Flag::Integer(n)) => n != 0,
+        None => false,
+    })
 }
 
 /// The platform's fee and the distribution cap over it, in basis points.

@@ -325,7 +325,8 @@ impl SkuRow {
 pub async fn store_skus<D: Database>(db: &D, store: &str) -> Result<Vec<ConsoleSku>, StoreError> {
     let read = statement!(
         "SELECT k.id AS sku_id, p.id AS product_id, p.supplier_id, p.name_zh, p.name_en, k.size, k.colour_zh,
-                k.supply_price_fen, k.min_price_fen, k.max_price_fen, si.price_fen, st.on_hand, st.reserved
+                k.supply_price_fen, k.min_price_fen, k.max_price_fen, si.price_fen, st.on_hand, st.reserved,
+                st.flash_sale
          FROM skus k JOIN products p ON p.id = k.product_id JOIN suppliers sup ON sup.id = p.supplier_id
          LEFT JOIN shelf_items si ON si.store_id = ?1 AND si.sku_id = k.id
          LEFT JOIN locations l ON l.store_id = ?1
@@ -340,7 +341,8 @@ pub async fn store_skus<D: Database>(db: &D, store: &str) -> Result<Vec<ConsoleS
 pub async fn supplier_skus<D: Database>(db: &D, supplier: &str) -> Result<Vec<ConsoleSku>, StoreError> {
     let read = statement!(
         "SELECT k.id AS sku_id, p.id AS product_id, p.supplier_id, p.name_zh, p.name_en, k.size, k.colour_zh,
-                k.supply_price_fen, k.min_price_fen, k.max_price_fen, NULL AS price_fen, st.on_hand, st.reserved
+                k.supply_price_fen, k.min_price_fen, k.max_price_fen, NULL AS price_fen, st.on_hand, st.reserved,
+                st.flash_sale
          FROM skus k JOIN products p ON p.id = k.product_id
          LEFT JOIN locations l ON l.supplier_id = p.supplier_id
          LEFT JOIN stock st ON st.location_id = l.id AND st.sku_id = k.id
@@ -506,6 +508,8 @@ mod tests {
         assert_eq!(block_on(set_store_stock(&db, &store, &sku, 4, Some(true))).unwrap(), Guarded::Written(Some(true)));
         // A count set without the mark keeps it.
         assert_eq!(block_on(set_store_stock(&db, &store, &sku, 4, None)).unwrap(), Guarded::Written(Some(true)));
+        assert!(block_on(store_skus(&db, "s-1")).unwrap()[0].flash_sale);
+        assert!(!block_on(supplier_skus(&db, "sup-a")).unwrap()[0].flash_sale);
         let other = SkuId::parse("p-9-99").unwrap();
         assert_eq!(block_on(set_store_stock(&db, &store, &other, 4, None)).unwrap(), Guarded::Written(None));
         assert_eq!(block_on(store_skus(&db, "s-1")).unwrap()[0].on_hand, Some(4));

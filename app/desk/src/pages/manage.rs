@@ -37,15 +37,15 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
             api::send::<StoreCatalog>("GET", &format!("/api/store/{}/catalog", api::encode(&store)), None, None).await
         }
     });
-    let save = Action::new_local(move |(sku, price, stock): &(String, Option<i64>, Option<i64>)| {
-        let (store, sku, price, stock) = (store.get_value(), sku.clone(), *price, *stock);
+    let save = Action::new_local(move |(sku, price, stock, flash_sale): &(String, Option<i64>, Option<i64>, bool)| {
+        let (store, sku, price, stock, flash_sale) = (store.get_value(), sku.clone(), *price, *stock, *flash_sale);
         async move {
             if let Some(price) = price {
                 let body = api::body(&ShelfPrice { price_fen: price });
                 api::send::<PriceSet>("PUT", &format!("/api/store/{store}/shelf/{sku}"), body, None).await?;
             }
             if let Some(stock) = stock {
-                let body = api::body(&StoreStock { on_hand: stock, flash_sale: None });
+                let body = api::body(&StoreStock { on_hand: stock, flash_sale: Some(flash_sale) });
                 api::send::<StockSet>("PUT", &format!("/api/store/{store}/stock/{sku}"), body, None).await?;
             }
             Ok::<(), ApiFailure>(())
@@ -65,6 +65,7 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
                             {catalog.skus.into_iter().map(|sku| {
                                 let price = RwSignal::new(sku.price_fen.map(|p| format!("{}.{:02}", p / 100, p % 100)).unwrap_or_default());
                                 let stock = RwSignal::new(sku.on_hand.map(|n| n.to_string()).unwrap_or_default());
+                                let flash_sale = RwSignal::new(sku.flash_sale);
                                 let id = sku.sku_id.clone();
                                 let data_sku = id.clone();
                                 let band = format!("{} – {}", Fen(sku.min_price_fen), Fen(sku.max_price_fen));
@@ -76,10 +77,11 @@ pub fn ShelfPanel(store: String) -> impl IntoView {
                                         <p class="band">{band}</p>
                                         <form class="row" on:submit=move |ev| {
                                             ev.prevent_default();
-                                            save.dispatch((id.clone(), Fen::parse_yuan(&price.get_untracked()).map(Fen::get), stock.get_untracked().trim().parse().ok()));
+                                            save.dispatch((id.clone(), Fen::parse_yuan(&price.get_untracked()).map(Fen::get), stock.get_untracked().trim().parse().ok(), flash_sale.get_untracked()));
                                         }>
                                             <input type="text" inputmode="decimal" aria-label="price" data-test="price" prop:value=price on:input=move |ev| price.set(event_target_value(&ev)) />
                                             <input type="number" min="0" aria-label="stock" data-test="stock" prop:value=stock on:input=move |ev| stock.set(event_target_value(&ev)) />
+                                            <label class="flash"><input type="checkbox" data-test="flash-sale" prop:checked=flash_sale on:change=move |ev| flash_sale.set(event_target_checked(&ev)) />{move || t(language.get(), T::FlashSaleShort)}</label>
                                             <button type="submit" class="secondary">{move || t(language.get(), T::Save)}</button>
                                         </form>
                                     </li>
