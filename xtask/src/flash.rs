@@ -41,12 +41,7 @@ pub async fn report(address: &str) -> Result {
     {
         let stock = json!({"sku_id": sku, "on_hand": UNITS, "flash_sale": flash_sale});
         staff.expect(200, "PUT", &format!("/api/supplier/{SUPPLIER}/stock"), Some(&stock), None).await?;
-        let mut buyers = Vec::with_capacity(BUYERS);
-        for index in 0..BUYERS {
-            let mut buyer = Client::connect(address).await?;
-            buyer.sign_in(&format!("133{round:02}{index:06}")).await?;
-            buyers.push(buyer);
-        }
+        let buyers = signed_in(address, round, BUYERS).await?;
         let trips_before = staff.round_trips().await?;
         let barrier = std::sync::Arc::new(Barrier::new(BUYERS + 1));
         let tasks: Vec<_> = buyers
@@ -91,12 +86,7 @@ pub async fn report(address: &str) -> Result {
             "{name:<14} {held:>6} {rush_ms:>9.0} {:>11.1} {:>11.1} {:>11.1} {:>11.1} {per_buyer:>11.2}",
             won.p50_ms, won.p99_ms, lost.p50_ms, lost.p99_ms
         );
-        let mut again = Vec::with_capacity(KEEP_ASKING);
-        for index in 0..KEEP_ASKING {
-            let mut buyer = Client::connect(address).await?;
-            buyer.sign_in(&format!("133{round:02}{index:06}")).await?;
-            again.push(buyer);
-        }
+        let again = signed_in(address, round, KEEP_ASKING).await?;
         let trips_before = staff.round_trips().await?;
         let (refused, count) = keep_asking(again, sku, run).await?;
         let trips = staff.round_trips().await? - trips_before;
@@ -113,6 +103,17 @@ pub async fn report(address: &str) -> Result {
         );
     }
     Ok(())
+}
+
+/// The first `count` buyers of `round`, each signed in on a connection of its own.
+async fn signed_in(address: &str, round: usize, count: usize) -> Result<Vec<Client>> {
+    let mut buyers = Vec::with_capacity(count);
+    for index in 0..count {
+        let mut buyer = Client::connect(address).await?;
+        buyer.sign_in(&format!("133{round:02}{index:06}")).await?;
+        buyers.push(buyer);
+    }
+    Ok(buyers)
 }
 
 /// The signed-in `buyers` ask for `sku` again and again for [`AFTER`], each time under a new
