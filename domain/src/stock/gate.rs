@@ -83,6 +83,8 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     pub checkout_id: String,
+    /// The ask's [`Ask::refusal_name`]: whose key the grant went to.
+    pub asker: String,
     pub quantity: i64,
     pub granted_at: Timestamp,
 }
@@ -188,12 +190,18 @@ impl Gate {
             };
             return Decision { admission, keep: None };
         }
-        if self.tickets.iter().any(|t| t.checkout_id == ask.checkout_id) {
+        // The same checkout asking again, or the same key raced in twice: the key's request is
+        // let through without more units, and D1's key record lets only one of them write (the
+        // other then answers with its answer).
+        let asker = ask.refusal_name();
+        if self.tickets.iter().any(|t| t.checkout_id == ask.checkout_id || t.asker == asker) {
             return Decision { admission: Admission::Granted, keep: None };
         }
         if ask.quantity > 0 && self.read_at.is_some() && self.free >= ask.quantity {
             self.free -= ask.quantity;
-            self.tickets.push(Ticket { checkout_id: ask.checkout_id.clone(), quantity: ask.quantity, granted_at: now });
+            let ticket =
+                Ticket { checkout_id: ask.checkout_id.clone(), asker, quantity: ask.quantity, granted_at: now };
+            self.tickets.push(ticket);
             self.figures.granted += 1;
             return Decision { admission: Admission::Granted, keep: None };
         }
@@ -253,8 +261,11 @@ mod tests {
         synced(&mut gate, 3, &[], T0);
         assert_eq!(gate.admit(&ask("c-1", 2), None, T0).admission, Admission::Granted);
         assert_eq!(gate.admit(&ask("c-2", 1), None, T0).admission, Admission::Granted);
-        // Asking again for a granted checkout is granted again, not counted twice.
+        // Asking again for a granted checkout is granted again, not counted twice; so is the
+        // same key raced in under another checkout.
         assert_eq!(gate.admit(&ask("c-2", 1), None, T0).admission, Admission::Granted);
+        let raced = Ask { checkout_id: "c-2b".to_owned(), ..ask("c-2", 1) };
+        assert_eq!(gate.admit(&raced, None, T0).admission, Admission::Granted);
         assert!(!gate.needs_snapshot(&ask("c-3", 1), T0.plus_millis(RESYNC_AFTER_MS - 1)));
         let refused = gate.admit(&ask("c-3", 1), None, T0);
         assert_eq!(refused.admission, Admission::Short { available: 0, requested: 1 });
