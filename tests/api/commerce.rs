@@ -680,6 +680,42 @@ fn a_flash_sale_gate_with_a_stale_count_never_oversells() {
     assert_ledger_holds();
 }
 
+/// The same key sent twice at once for the last unit of a row on flash sale answers the same
+/// checkout twice: the gate lets the key through once more, and D1's key record decides.
+#[test]
+fn the_same_key_raced_for_a_flash_sale_s_last_unit_answers_one_checkout() {
+    const SKU: &str = "p-0101-07";
+    let staff = session_for(HUAFANG_STAFF);
+    let buyer = sign_in("13400008101");
+    let body = json!({"store_id": "s-jingan", "lines": [line(SKU, 1, "delivery")], "address": address()});
+    for held in 0..4 {
+        // One unit free each time, the rest held by the checkouts before.
+        call("PUT", "/api/supplier/sup-huafang/stock")
+            .session(&staff)
+            .json(&json!({"sku_id": SKU, "on_hand": held + 1, "flash_sale": true}))
+            .send()
+            .expect(200);
+        // Past the gate's quarter of a second, so it reads the new count.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let barrier = Arc::new(Barrier::new(2));
+        let answers: Vec<Answer> = (0..2)
+            .map(|_| {
+                let (barrier, buyer, body) = (Arc::clone(&barrier), buyer.clone(), body.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    place(&buyer, &format!("race-{held}"), &body)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().expect("a racer"))
+            .collect();
+        let ids: Vec<Value> = answers.iter().map(|a| a.expect(201)["checkout"]["id"].clone()).collect();
+        assert_eq!(ids[0], ids[1], "one checkout for one key");
+    }
+    assert_eq!(units("p-0101", SKU, "delivery"), 0);
+}
+
 /// Every scoped route, called with a session of another tenant, answers 404 and leaks nothing.
 #[test]
 fn tenants_never_see_each_other() {
