@@ -14,7 +14,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use tandem_domain::api::Problem;
 use tandem_domain::checkout::placing::GatedHold;
-use tandem_domain::stock::gate::{Admission, Ask, Gate, GateFigures, KeptRefusal};
+use tandem_domain::stock::gate::{Admission, Ask, Gate, KeptRefusal};
 use tandem_domain::time::Timestamp;
 use worker::{DurableObject, Env, Method, Request, RequestInit, Response, State, durable_object};
 
@@ -60,7 +60,7 @@ impl DurableObject for HotStock {
             }
             GateCall::GiveBack { checkout_id, stale } => {
                 self.gate.borrow_mut().give_back(&checkout_id, stale);
-                Response::from_json(&self.gate.borrow().figures())
+                Response::from_json(&())
             }
         }
     }
@@ -155,7 +155,7 @@ pub async fn admit(env: &Env, holds: &[GatedHold], ask: &Ask) -> Result<(), ApiE
 pub async fn give_back(env: &Env, holds: &[GatedHold], checkout: &str, stale: bool) -> Result<(), ApiError> {
     for hold in holds {
         let call = GateCall::GiveBack { checkout_id: checkout.to_owned(), stale };
-        send::<GateFigures>(env, &hold.location_id, hold.sku_id.as_str(), &call).await?;
+        send::<()>(env, &hold.location_id, hold.sku_id.as_str(), &call).await?;
     }
     Ok(())
 }

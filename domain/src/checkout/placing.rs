@@ -168,8 +168,9 @@ pub fn place(
         let available = offer.available(line.fulfilment);
         // A row on flash sale is not refused on the count read here: its gate decides (and keeps
         // the refusal), and `stock`'s CHECK guards the write.
-        let gated = offer.source(line.fulfilment).is_some_and(|source| source.flash_sale);
-        if offer.source(line.fulfilment).is_none() || (!gated && available < line.quantity) {
+        let refused =
+            offer.source(line.fulfilment).is_none_or(|source| !source.flash_sale && available < line.quantity);
+        if refused {
             return Err(Refused::OutOfStock {
                 sku_id: line.sku_id.clone(),
                 fulfilment: line.fulfilment,

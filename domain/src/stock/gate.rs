@@ -106,9 +106,8 @@ pub struct Snapshot {
     pub written: Vec<String>,
 }
 
-/// The gate's figures, for the bench and the operator.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+/// The gate's figures: what it holds and what it has done.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GateFigures {
     /// Units the gate may still grant.
     pub free: i64,
